@@ -1,0 +1,149 @@
+// Content-addressed store: every blob lives at sha256/<2 hex>/<hex>, written to
+// a temporary file first, verified, then renamed into place, so a failure or
+// an interrupt never leaves a partial or unverified blob behind. Side data
+// (parsed indexes, .deb listings) lives under meta/<kind>/<key>.json, keyed by
+// the sha256 of what it was derived from.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
+  return path.join(base, 'chisel-ts');
+}
+
+export class HashMismatchError extends Error {
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${what}: sha256 mismatch: expected ${expected}, got ${actual}`);
+  }
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export class ContentStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  blobPath(sha256: string): string {
+    if (!HEX64.test(sha256)) throw new Error(`invalid sha256 ${JSON.stringify(sha256)}`);
+    return path.join(this.root, 'sha256', sha256.slice(0, 2), sha256);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    try {
+      await fs.access(this.blobPath(sha256));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async tempFile(dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    return path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Store a buffer; returns its sha256. */
+  async putBuffer(data: Uint8Array, expectedSha256?: string, what = 'blob'): Promise<string> {
+    const sum = sha256Hex(data);
+    if (expectedSha256 && sum !== expectedSha256) throw new HashMismatchError(what, expectedSha256, sum);
+    const dest = this.blobPath(sum);
+    if (await this.has(sum)) return sum;
+    const tmp = await this.tempFile(path.dirname(dest));
+    try {
+      await fs.writeFile(tmp, data, { mode: 0o644 });
+      await fs.rename(tmp, dest);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    return sum;
+  }
+
+  /** Store a stream; verifies expectedSha256 when given. The blob appears only once complete and verified. */
+  async putStream(stream: Readable | AsyncIterable<Uint8Array>, expectedSha256?: string, what = 'blob'): Promise<{ sha256: string; size: number }> {
+    const tmp = await this.tempFile(path.join(this.root, 'tmp'));
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        stream,
+        async function* (src: AsyncIterable<Uint8Array>) {
+          for await (const chunk of src) {
+            hash.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp, { mode: 0o644 }),
+      );
+      const sum = hash.digest('hex');
+      if (expectedSha256 && sum !== expectedSha256) throw new HashMismatchError(what, expectedSha256, sum);
+      const dest = this.blobPath(sum);
+      await fs.mkdir(path.dirname(dest), { recursive: true });
+      await fs.rename(tmp, dest);
+      return { sha256: sum, size };
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /** Read a blob and verify it (a corrupted cache entry is removed and reported as missing). */
+  async readVerified(sha256: string): Promise<Buffer | undefined> {
+    let data: Buffer;
+    try {
+      data = await fs.readFile(this.blobPath(sha256));
+    } catch {
+      return undefined;
+    }
+    if (sha256Hex(data) !== sha256) {
+      await fs.rm(this.blobPath(sha256), { force: true });
+      return undefined;
+    }
+    return data;
+  }
+
+  openRead(sha256: string): Readable {
+    return createReadStream(this.blobPath(sha256));
+  }
+
+  private metaPath(kind: string, key: string): string {
+    if (!/^[a-z0-9-]+$/.test(kind) || !/^[A-Za-z0-9._-]+$/.test(key)) throw new Error(`invalid meta key ${kind}/${key}`);
+    return path.join(this.root, 'meta', kind, `${key}.json`);
+  }
+
+  async getMeta<T>(kind: string, key: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.metaPath(kind, key), 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async putMeta(kind: string, key: string, value: unknown): Promise<void> {
+    const dest = this.metaPath(kind, key);
+    const tmp = await this.tempFile(path.dirname(dest));
+    try {
+      await fs.writeFile(tmp, JSON.stringify(value));
+      await fs.rename(tmp, dest);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+}

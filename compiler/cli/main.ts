@@ -1,0 +1,53 @@
+// chisel-ts command line entry point. Each command lives in its own module
+// exporting `register(program)`; this file only wires them up.
+
+import { Command, CommanderError } from 'commander';
+import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
+import { VERSION } from '../version.js';
+
+type Registrar = (program: Command) => void;
+
+// One line per command module.
+const commands: Array<() => Promise<{ register: Registrar }>> = [
+];
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('chisel-ts');
+  program
+    .description('Cut minimal root filesystems, tarballs and OCI images from Debian and Ubuntu packages.')
+    .version(VERSION, '-V, --version-flag', 'print the version')
+    .exitOverride()
+    .showHelpAfterError('(run "chisel-ts help <command>" for usage)');
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      process.stdout.write(`${VERSION}\n`);
+    });
+  for (const load of commands) (await load()).register(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.OK;
+    return ExitCode.USAGE;
+  }
+  if (e instanceof ChiselErrors) {
+    for (const err of e.errors) process.stderr.write(`error: ${err.toString()}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof ChiselError) {
+    process.stderr.write(`error: ${e.toString()}\n`);
+    if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`error: internal: ${err?.stack ?? String(e)}\n`);
+  return ExitCode.FAILURE;
+}

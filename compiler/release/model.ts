@@ -1,0 +1,107 @@
+// The in-memory model of a release: what the loader produces and every later
+// stage (selection, cut, lock) consumes. Plain data; no I/O here.
+
+export type Format = 'v1' | 'v2' | 'v3';
+
+/** Where a value came from in a YAML file, for error messages. */
+export interface SourcePos {
+  file: string;
+  line: number; // 1-based
+  col: number; // 1-based
+}
+
+export interface Maintenance {
+  standard: string; // YYYY-MM-DD
+  expanded?: string;
+  legacy?: string;
+  endOfLife: string;
+}
+
+export interface ArchiveDef {
+  name: string;
+  version: string;
+  suites: string[];
+  components: string[];
+  /** Resolved priority (v1 `default` already turned into a number). */
+  priority: number;
+  /** `fips` | `fips-updates` | `esm-apps` | `esm-infra` when set. */
+  pro?: string;
+  publicKeys: string[];
+  /** chisel-ts extension: the APT archive's base URL. */
+  url?: string;
+  pos?: SourcePos;
+}
+
+export interface PublicKeyDef {
+  name: string;
+  /** 16 upper-case hex digits: the primary key's key id. */
+  id: string;
+  armor: string;
+  pos?: SourcePos;
+}
+
+export type PathKind = 'copy' | 'glob' | 'text' | 'dir' | 'symlink' | 'generate';
+
+export interface PathInfo {
+  kind: PathKind;
+  /** copy: source path in the package (defaults to the path itself);
+   *  text: the content; symlink: the target; generate: "manifest". */
+  info?: string;
+  /** Explicit mode, when given. */
+  mode?: number;
+  mutable: boolean;
+  until?: 'mutate';
+  arch?: string[];
+  /** Name of the package whose entry wins over this one. */
+  prefer?: string;
+  pos?: SourcePos;
+}
+
+export interface EssentialRef {
+  /** "pkg_slice" */
+  slice: string;
+  /** Only on these archs, when set. */
+  arch?: string[];
+}
+
+export interface SliceDef {
+  package: string;
+  name: string;
+  hint?: string;
+  essential: EssentialRef[];
+  /** Ordered as in the file. Keys are the YAML paths (dirs end in '/'). */
+  contents: Map<string, PathInfo>;
+  mutate?: string;
+  pos?: SourcePos;
+}
+
+export interface PackageDef {
+  name: string;
+  /** Pinned archive name. */
+  archive?: string;
+  /** Package-level essentials (added to each slice except itself). */
+  essential: EssentialRef[];
+  slices: Map<string, SliceDef>;
+  /** Absolute path of the slice definition file. */
+  file: string;
+}
+
+export interface Release {
+  /** Absolute path of the release directory. */
+  dir: string;
+  format: Format;
+  maintenance?: Maintenance;
+  archives: Map<string, ArchiveDef>;
+  publicKeys: Map<string, PublicKeyDef>;
+  packages: Map<string, PackageDef>;
+}
+
+export function sliceKey(pkg: string, slice: string): string {
+  return `${pkg}_${slice}`;
+}
+
+export function parseSliceKey(key: string): { package: string; slice: string } | undefined {
+  const m = /^([a-z0-9](?:-?[.a-z0-9+]){1,})_([a-z](?:-?[a-z0-9]){2,})$/.exec(key);
+  if (!m) return undefined;
+  return { package: m[1]!, slice: m[2]! };
+}

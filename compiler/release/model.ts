@@ -54,6 +54,9 @@ export interface PathInfo {
   arch?: string[];
   /** Name of the package whose entry wins over this one. */
   prefer?: string;
+  /** chisel-ts extension: owner of a made/text/symlink path in the outputs. */
+  uid?: number;
+  gid?: number;
   pos?: SourcePos;
 }
 
@@ -94,6 +97,8 @@ export interface Release {
   archives: Map<string, ArchiveDef>;
   publicKeys: Map<string, PublicKeyDef>;
   packages: Map<string, PackageDef>;
+  /** chisel-ts extension: named groups of slices (`sets:` in chisel.yaml), members are "pkg_slice" or other set names. */
+  sets?: Map<string, string[]>;
 }
 
 export function sliceKey(pkg: string, slice: string): string {

@@ -1,0 +1,298 @@
+// Claims + package listings -> the cut tree (before mutate scripts).
+// Extracted paths first (sorted, so parents come before children and the
+// result does not depend on the order of the request), then text / make /
+// symlink paths. Parents missing from the selection are created implicitly,
+// with the package's mode for that directory when the package has it.
+
+import { posix } from 'node:path';
+import { globMatch } from '../release/glob.js';
+import type { PathInfo } from '../release/model.js';
+import { comparePaths, type TreeEntry } from '../tree/model.js';
+import { ChiselError } from '../util/errors.js';
+import type { ContentStore } from '../cache/store.js';
+import type { Claim } from './claims.js';
+import type { DebListing, ListedEntry } from './unpack.js';
+
+/** A path of the cut tree with what the later stages need to know about it. */
+export interface Node {
+  entry: TreeEntry;
+  /** Listed by a slice (not an implicit parent). */
+  explicit: boolean;
+  /** The path as the slices name it (dirs end in '/'); may differ from entry.path when a parent is a symlink. */
+  declared: string;
+  /** Slices that list this path. */
+  slices: Set<string>;
+  /** The package it came from ('' for implicit parents). */
+  package: string;
+  mutable: boolean;
+  /** True while every slice listing it said `until: mutate`. */
+  untilMutate: boolean;
+  /** sha256 as extracted (before mutate scripts). */
+  originalSha256?: string;
+  /** Hard-link group number, from 1, in path order. */
+  inode?: number;
+  /** Set for `generate: manifest` directories: where the manifest goes. */
+  generate?: 'manifest';
+}
+
+export interface BuiltTree {
+  nodes: Map<string, Node>;
+  /** Manifest files to generate: path of manifest.wall -> slices that asked. */
+  manifests: Map<string, Set<string>>;
+  /** The tree path a slice path lands on (parents resolved through the tree's symlinks). */
+  resolve(path: string): string;
+}
+
+interface Pending {
+  dest: string;
+  claim: Claim;
+  pkg: string;
+  source?: ListedEntry;
+}
+
+const MAX_LINK_DEPTH = 40;
+
+export async function buildTree(
+  claimsByPackage: Map<string, Claim[]>,
+  listings: Map<string, DebListing>,
+  store: ContentStore,
+): Promise<BuiltTree> {
+  const nodes = new Map<string, Node>();
+  const manifests = new Map<string, Set<string>>();
+  const extracted: Pending[] = [];
+  const created: Pending[] = [];
+  const listingIndex = new Map<string, Map<string, ListedEntry>>();
+
+  for (const pkg of [...claimsByPackage.keys()].sort()) {
+    const claims = claimsByPackage.get(pkg)!;
+    const listing = listings.get(pkg);
+    const index = new Map<string, ListedEntry>();
+    if (listing) for (const e of listing.entries) index.set(e.path, e);
+    listingIndex.set(pkg, index);
+    for (const claim of claims) {
+      const { info } = claim;
+      switch (info.kind) {
+        case 'copy': {
+          const src = trimSlash(info.info ?? claim.path);
+          const entry = index.get(src);
+          if (!entry) {
+            throw new ChiselError(`slice ${claim.sliceKey}: no content at ${info.info ?? claim.path} in package ${pkg}`, {
+              code: 'no-content',
+              location: { subject: claim.path },
+              hint: `check the path against the package's file list ("dpkg-deb -c" of the .deb), or restrict it with {arch: [...]}`,
+            });
+          }
+          extracted.push({ dest: trimSlash(claim.path), claim, pkg, source: entry });
+          break;
+        }
+        case 'glob': {
+          if (!listing) break;
+          for (const e of listing.entries) {
+            if (e.path === '/') continue;
+            const candidate = e.type === 'dir' ? `${e.path}/` : e.path;
+            if (globMatch(claim.path, candidate)) extracted.push({ dest: e.path, claim, pkg, source: e });
+          }
+          break;
+        }
+        case 'generate': {
+          const dir = claim.path.replace(/\*\*$/, '');
+          const wall = `${dir}manifest.wall`;
+          const set = manifests.get(wall) ?? new Set<string>();
+          set.add(claim.sliceKey);
+          manifests.set(wall, set);
+          created.push({ dest: trimSlash(dir), claim, pkg });
+          break;
+        }
+        default:
+          created.push({ dest: trimSlash(claim.path), claim, pkg });
+      }
+    }
+  }
+
+  const byPath = (a: Pending, b: Pending) => comparePaths(a.dest, b.dest) || a.claim.sliceKey.localeCompare(b.claim.sliceKey);
+  extracted.sort(byPath);
+  created.sort(byPath);
+
+  // A path whose parent goes through a symlink of the tree lands where the
+  // symlink points, as on a real filesystem; ".." never climbs above the root.
+  const resolveAll = (path: string, depth: number): string => {
+    let cur = '';
+    for (const part of path.split('/').filter(Boolean)) {
+      const cand = `${cur}/${part}`;
+      const node = nodes.get(cand);
+      if (node?.entry.type !== 'symlink') {
+        cur = cand;
+        continue;
+      }
+      if (depth >= MAX_LINK_DEPTH) throw new ChiselError(`too many levels of symbolic links resolving ${path}`, { code: 'symlink-loop', location: { subject: path } });
+      const t = node.entry.link!;
+      const abs = posix.normalize(t.startsWith('/') ? t : posix.join(cur || '/', t));
+      cur = abs === '/' ? '' : resolveAll(abs, depth + 1);
+    }
+    return cur;
+  };
+  const resolve = (path: string): string => `${resolveAll(posix.dirname(path), 0)}/${posix.basename(path)}`;
+
+  const ensureParents = (path: string, pkg: string): void => {
+    const parent = posix.dirname(path);
+    if (parent === '/' || nodes.has(parent)) {
+      const p = nodes.get(parent);
+      if (p && p.entry.type !== 'dir') {
+        throw new ChiselError(`cannot create ${path}: its parent ${parent} is a ${p.entry.type}, not a directory`, { code: 'path-conflict', location: { subject: path } });
+      }
+      return;
+    }
+    ensureParents(parent, pkg);
+    const fromPkg = listingIndex.get(pkg)?.get(parent);
+    const mode = fromPkg?.type === 'dir' ? fromPkg.mode : 0o755;
+    nodes.set(parent, {
+      entry: { path: parent, type: 'dir', mode, uid: 0, gid: 0, size: 0 },
+      explicit: false,
+      declared: `${parent}/`,
+      slices: new Set(),
+      package: '',
+      mutable: false,
+      untilMutate: true,
+    });
+  };
+
+  const add = (p: Pending, entry: TreeEntry, mutable: boolean): void => {
+    const path = resolve(entry.path);
+    entry.path = path;
+    const existing = nodes.get(path);
+    const until = p.claim.info.until === 'mutate';
+    if (existing) {
+      if (!existing.explicit && entry.type === 'dir' && existing.entry.type === 'dir') {
+        existing.entry = entry;
+        existing.explicit = true;
+        existing.declared = p.claim.info.kind === 'glob' ? `${p.dest}/` : p.claim.path;
+        existing.package = p.pkg;
+        existing.untilMutate = until;
+      } else if (!sameEntry(existing.entry, entry)) {
+        throw new ChiselError(
+          `slices ${[...existing.slices].join(', ')} and ${p.claim.sliceKey} both write ${path} with different content (${describe(existing.entry)} vs ${describe(entry)})`,
+          { code: 'path-conflict', location: { subject: path }, hint: 'make the definitions identical, or use {prefer: <package>}' },
+        );
+      } else {
+        existing.untilMutate &&= until;
+        existing.mutable ||= mutable;
+      }
+      existing.slices.add(p.claim.sliceKey);
+      return;
+    }
+    ensureParents(path, p.pkg);
+    const declared = p.claim.info.kind === 'glob' ? (entry.type === 'dir' ? `${p.dest}/` : p.dest) : p.claim.path;
+    nodes.set(path, {
+      entry,
+      explicit: true,
+      declared,
+      slices: new Set([p.claim.sliceKey]),
+      package: p.pkg,
+      mutable,
+      untilMutate: until,
+      ...(entry.sha256 ? { originalSha256: entry.sha256 } : {}),
+    });
+  };
+
+  // Hard links inside one package: both ends selected -> kept as a group.
+  const selectedFiles = new Map<string, Set<string>>(); // pkg -> source paths of selected regular files
+  for (const p of extracted) {
+    if (p.source?.type === 'file' && p.dest === p.source.path) {
+      const set = selectedFiles.get(p.pkg) ?? new Set<string>();
+      set.add(p.source.path);
+      selectedFiles.set(p.pkg, set);
+    }
+  }
+
+  const groups = new Map<string, string[]>(); // pkg + target -> dest paths in the group
+  for (const p of extracted) {
+    const src = p.source!;
+    if (src.type === 'char' || src.type === 'block' || src.type === 'fifo') {
+      throw new ChiselError(`package ${p.pkg}: ${src.path} is a ${src.type === 'fifo' ? 'fifo' : 'device node'}, which chisel-ts refuses to create`, {
+        code: 'device-node',
+        location: { subject: src.path },
+        hint: `remove ${p.claim.path} from slice ${p.claim.sliceKey}`,
+      });
+    }
+    const mutable = p.claim.info.mutable && src.type === 'file';
+    let entry: TreeEntry;
+    if (src.type === 'dir') {
+      entry = { path: p.dest, type: 'dir', mode: src.mode, uid: src.uid, gid: src.gid, size: 0 };
+    } else if (src.type === 'symlink') {
+      entry = { path: p.dest, type: 'symlink', mode: 0o777, uid: src.uid, gid: src.gid, size: 0, link: src.link! };
+    } else {
+      entry = { path: p.dest, type: 'file', mode: src.mode, uid: src.uid, gid: src.gid, size: src.size, sha256: src.sha256! };
+      const target = src.type === 'hardlink' ? src.link! : src.path;
+      const targetSelected = src.type === 'file' || selectedFiles.get(p.pkg)?.has(target);
+      if (targetSelected && p.dest === src.path) {
+        const key = `${p.pkg}\0${target}`;
+        const g = groups.get(key) ?? [];
+        g.push(p.dest);
+        groups.set(key, g);
+      }
+    }
+    add(p, entry, mutable);
+  }
+
+  // Turn groups of more than one path into a primary file plus hard links.
+  let inode = 0;
+  const linkGroups = [...groups.values()].filter((g) => g.length > 1).map((g) => [...new Set(g.map((d) => nodes.get(resolve(d))!.entry.path))].sort(comparePaths));
+  linkGroups.sort((a, b) => comparePaths(a[0]!, b[0]!));
+  for (const g of linkGroups) {
+    if (g.length < 2) continue;
+    inode++;
+    const [primary, ...links] = g;
+    nodes.get(primary!)!.inode = inode;
+    for (const l of links) {
+      const n = nodes.get(l)!;
+      n.inode = inode;
+      n.entry.type = 'hardlink';
+      n.entry.link = primary!;
+    }
+  }
+
+  for (const p of created) {
+    const info = p.claim.info;
+    add(p, await createdEntry(p.dest, info, store), info.kind === 'text' && info.mutable);
+    if (info.kind === 'generate') {
+      const n = nodes.get(resolve(p.dest))!;
+      n.generate = 'manifest';
+    }
+  }
+
+  return { nodes, manifests, resolve: (p: string) => resolve(trimSlash(p)) };
+}
+
+async function createdEntry(path: string, info: PathInfo, store: ContentStore): Promise<TreeEntry> {
+  const uid = info.uid ?? 0;
+  const gid = info.gid ?? 0;
+  switch (info.kind) {
+    case 'text': {
+      const data = Buffer.from(info.info ?? '', 'utf8');
+      const sha256 = await store.putBuffer(data);
+      return { path, type: 'file', mode: info.mode ?? 0o644, uid, gid, size: data.length, sha256 };
+    }
+    case 'symlink':
+      return { path, type: 'symlink', mode: 0o777, uid, gid, size: 0, link: info.info! };
+    case 'dir':
+      return { path, type: 'dir', mode: info.mode ?? 0o755, uid, gid, size: 0 };
+    case 'generate':
+      return { path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 };
+    default:
+      throw new Error(`unexpected path kind ${info.kind}`);
+  }
+}
+
+function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
+  return a.type === b.type && (a.type === 'dir' || (a.mode === b.mode && a.sha256 === b.sha256 && a.link === b.link));
+}
+
+function describe(e: TreeEntry): string {
+  if (e.type === 'symlink') return `symlink to ${e.link}`;
+  if (e.type === 'dir') return `directory ${e.mode.toString(8)}`;
+  return `file sha256 ${e.sha256?.slice(0, 12)} mode ${e.mode.toString(8)}`;
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}

@@ -1,0 +1,70 @@
+// Fetched packages -> listings. A .deb is decompressed at most once per cache:
+// every regular file's content goes into the content store (deduplicated by
+// sha256) and the full entry list is kept as side data keyed by the .deb's
+// sha256. A warm cut reads the listing and never decompresses the .deb again.
+
+import { readDebControl, readDebData, type DebEntry } from '../deb/index.js';
+import type { ContentStore } from '../cache/store.js';
+import { ChiselError } from '../util/errors.js';
+
+export interface ListedEntry extends DebEntry {
+  /** Regular files and hard links: the content's sha256 in the store. */
+  sha256?: string;
+}
+
+export interface DebListing {
+  /** Listing format, bumped when the shape changes. */
+  v: 1;
+  entries: ListedEntry[];
+  /** The control paragraph of the package (for dpkg status metadata). */
+  control: string;
+  md5sums?: string;
+}
+
+const KIND = 'deb-listing';
+
+export async function unpackDeb(store: ContentStore, debSha256: string, label: string, opts: { force?: boolean } = {}): Promise<DebListing> {
+  if (!opts.force) {
+    const cached = await store.getMeta<DebListing>(KIND, debSha256);
+    if (cached?.v === 1) return cached;
+  }
+  const debPath = store.blobPath(debSha256);
+  const entries: ListedEntry[] = [];
+  const byPath = new Map<string, ListedEntry>();
+  try {
+    for await (const { entry, body } of readDebData(debPath, { label })) {
+      const listed: ListedEntry = { ...entry };
+      if (entry.type === 'file' && body) {
+        const { sha256 } = await store.putStream(body, undefined, `${label}: ${entry.path}`);
+        listed.sha256 = sha256;
+      } else if (entry.type === 'hardlink') {
+        const target = byPath.get(entry.link!);
+        if (!target || target.type !== 'file') {
+          throw new ChiselError(`${label}: hard link ${entry.path} points to ${entry.link}, which is not an earlier regular file in the package`, { code: 'bad-package' });
+        }
+        listed.sha256 = target.sha256!;
+        listed.size = target.size;
+      } else if (body) {
+        body.resume();
+      }
+      entries.push(listed);
+      byPath.set(listed.path, listed);
+    }
+  } catch (e) {
+    if (e instanceof ChiselError) throw e;
+    throw new ChiselError(`${label}: cannot read package: ${(e as Error).message}`, { code: 'bad-package', cause: e });
+  }
+  const ctl = await readDebControl(debPath, { label });
+  const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}) };
+  await store.putMeta(KIND, debSha256, listing);
+  return listing;
+}
+
+/** The sha256s among `sums` whose content is missing from the store. */
+export async function missingContent(store: ContentStore, sums: Iterable<string>): Promise<string[]> {
+  const missing: string[] = [];
+  await Promise.all([...new Set(sums)].map(async (s) => {
+    if (!(await store.has(s))) missing.push(s);
+  }));
+  return missing;
+}

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { hostModule, runScript, StarlarkError, type Value } from '../starlark/index.js';
+import { fromJS, hostModule, runScript, StarlarkError, type Value } from '../starlark/index.js';
 import { sliceKey } from '../release/model.js';
 import { ChiselError } from '../util/errors.js';
 import type { ContentStore } from '../cache/store.js';
@@ -28,25 +28,25 @@ export async function runMutateScripts(sel: Selection, built: BuiltTree, store: 
     };
     const content = hostModule('content', {
       read: (args) => {
-        const path = String(args[0] as unknown as string);
+        const path = pathArg(args[0]);
         const node = nodeFor(path, 'content.read');
         if (!node.explicit) fail(`content.read: ${path} is not listed in the selected slices`);
         if (node.entry.type === 'dir') fail(`content.read: ${path} is a directory`);
         const text = writes.get(node.entry.path) ?? readFileSync(store.blobPath(node.entry.sha256!), 'utf8');
-        return text as unknown as Value;
+        return text;
       },
       write: (args) => {
-        const path = String(args[0] as unknown as string);
-        const data = args[1] as unknown;
+        const path = pathArg(args[0]);
+        const data = args[1];
         if (typeof data !== 'string') fail(`content.write: data for ${path} must be a string`);
         const node = nodeFor(path, 'content.write');
         if (!node.mutable) fail(`content.write: ${path} is not mutable (mark it {mutable: true} in its slice)`);
         if (node.entry.type === 'hardlink' || node.inode !== undefined) fail(`content.write: ${path} is a hard link and cannot be written`);
         writes.set(node.entry.path, data as string);
-        return null as unknown as Value;
+        return null;
       },
       list: (args) => {
-        const path = String(args[0] as unknown as string);
+        const path = pathArg(args[0]);
         const node = nodeFor(path.length > 1 ? path.replace(/\/$/, '') : path, 'content.list');
         if (node.entry.type !== 'dir') fail(`content.list: ${path} is not a directory`);
         const prefix = `${node.entry.path}/`;
@@ -55,7 +55,7 @@ export async function runMutateScripts(sel: Selection, built: BuiltTree, store: 
           if (p.startsWith(prefix) && !p.slice(prefix.length).includes('/')) names.push(posix.basename(p) + (n.entry.type === 'dir' ? '/' : ''));
         }
         names.sort();
-        return names as unknown as Value;
+        return fromJS(names);
       },
     });
     try {
@@ -93,4 +93,9 @@ export function removeUntilMutate(built: BuiltTree): void {
     }
     built.nodes.delete(p);
   }
+}
+
+function pathArg(v: Value | undefined): string {
+  if (typeof v !== 'string') throw new Error(`path must be a string, got ${v === undefined ? 'nothing' : typeof v}`);
+  return v;
 }

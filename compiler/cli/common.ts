@@ -1,0 +1,51 @@
+// Options and helpers shared by the commands.
+
+import type { Command } from 'commander';
+import { ChiselError, ExitCode } from '../util/errors.js';
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function addReleaseOption(cmd: Command): Command {
+  return cmd.option('--release <dir|name>', 'release directory, or the name of a release shipped in slices/ (default: debian-13)');
+}
+
+/** `--archive-url NAME=URL` values as a map. */
+export function parseArchiveUrls(values: string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values ?? []) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw new ChiselError(`--archive-url ${JSON.stringify(v)}: expected NAME=URL`, { code: 'usage', exitCode: ExitCode.USAGE, hint: 'for example --archive-url debian=http://mirror.example/debian' });
+    out.set(v.slice(0, i), v.slice(i + 1));
+  }
+  return out;
+}
+
+export function parseIgnore(values: string[] | undefined): Array<'unmaintained' | 'unstable'> {
+  const out: Array<'unmaintained' | 'unstable'> = [];
+  for (const v of (values ?? []).flatMap((x) => x.split(','))) {
+    if (v !== 'unmaintained' && v !== 'unstable') throw new ChiselError(`--ignore ${JSON.stringify(v)}: expected "unmaintained" or "unstable"`, { code: 'usage', exitCode: ExitCode.USAGE });
+    out.push(v);
+  }
+  return out;
+}
+
+/** Progress and explanations go to stderr: progress only on a TTY and not with --quiet; --verbose explains decisions. */
+export class Reporter {
+  readonly progress: boolean;
+  constructor(
+    readonly opts: { quiet?: boolean; verbose?: boolean; json?: boolean },
+    stream: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.progress = !opts.quiet && !opts.json && Boolean(stream.isTTY) && !process.env.CI;
+    this.stream = stream;
+  }
+  private stream: NodeJS.WriteStream;
+  info(msg: string): void {
+    if (this.progress) this.stream.write(`${msg}\n`);
+  }
+  verbose(msg: string): void {
+    if (this.opts.verbose && !this.opts.quiet) this.stream.write(`${msg}\n`);
+  }
+}

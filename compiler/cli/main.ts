@@ -9,6 +9,10 @@ type Registrar = (program: Command) => void;
 
 // One line per command module.
 const commands: Array<() => Promise<{ register: Registrar }>> = [
+  () => import('./validate.js'),
+  () => import('./info.js'),
+  () => import('./find.js'),
+  () => import('./cut.js'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

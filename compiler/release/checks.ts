@@ -1,0 +1,258 @@
+// Release-wide validation, over the whole release (not only a selection):
+// path conflicts, glob overlaps, `prefer` rules, essentials, sets, pins.
+
+import { ChiselError } from '../util/errors.js';
+import { globMatch, globsOverlap, isGlob, segmentsDisjoint } from './glob.js';
+import type { PathInfo, Release, SliceDef, SourcePos } from './model.js';
+import { parseSliceKey, sliceKey } from './model.js';
+
+interface PathRef {
+  path: string;
+  info: PathInfo;
+  slice: SliceDef;
+  key: string;
+}
+
+function at(pos: SourcePos | undefined, message: string, code: string, subject?: string): ChiselError {
+  return new ChiselError(message, { code, location: { ...(pos ?? {}), ...(subject ? { subject } : {}) } });
+}
+
+function sameContent(a: PathInfo, b: PathInfo): boolean {
+  return a.kind === b.kind && (a.info ?? '') === (b.info ?? '') && (a.mode ?? -1) === (b.mode ?? -1) && a.mutable === b.mutable;
+}
+
+export function checkRelease(release: Release, errors: ChiselError[]): void {
+  const refs: PathRef[] = [];
+  for (const pkg of release.packages.values()) {
+    if (pkg.archive !== undefined && !release.archives.has(pkg.archive)) {
+      errors.push(new ChiselError(`package ${pkg.name} pins archive "${pkg.archive}", which the release does not define (archives: ${[...release.archives.keys()].join(', ')})`, { code: 'archive', location: { file: pkg.file, line: 1, col: 1 } }));
+    }
+    for (const slice of pkg.slices.values()) {
+      for (const [path, info] of slice.contents) refs.push({ path, info, slice, key: sliceKey(pkg.name, slice.name) });
+    }
+  }
+  checkPaths(release, refs, errors);
+  checkEssentials(release, errors);
+  checkSets(release, errors);
+}
+
+function checkPaths(release: Release, refs: PathRef[], errors: ChiselError[]): void {
+  const literal = new Map<string, PathRef[]>();
+  const wild: PathRef[] = [];
+  for (const r of refs) {
+    if (r.info.kind === 'glob' || r.info.kind === 'generate') wild.push(r);
+    else {
+      const list = literal.get(r.path);
+      if (list) list.push(r);
+      else literal.set(r.path, [r]);
+    }
+  }
+  for (const [path, list] of literal) {
+    if (list.length < 2) continue;
+    const preferred = list.some((r) => r.info.prefer !== undefined);
+    if (preferred) checkPrefer(path, list, errors);
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i]!;
+        const b = list[j]!;
+        const samePkg = a.slice.package === b.slice.package;
+        if (!samePkg && preferred) continue;
+        const ok = sameContent(a.info, b.info) && (samePkg || (a.info.kind !== 'copy' && b.info.kind !== 'copy'));
+        if (!ok) {
+          errors.push(at(b.info.pos, `slices ${a.key} and ${b.key} conflict on ${path}${samePkg || a.info.kind !== 'copy' ? ' (different definitions)' : ' (both copy it from their packages; use {prefer: <package>})'}`, 'path-conflict', path));
+          break;
+        }
+      }
+    }
+  }
+  // Globs and generate paths against the paths a segment trie says may overlap.
+  const trie = new PathTrie();
+  for (const r of refs) trie.insert(r);
+  const reported = new Set<string>();
+  for (const g of wild) {
+    for (const o of trie.candidates(g.path)) {
+      if (o === g || (o.path === g.path && o.slice.package === g.slice.package && o.info.kind === g.info.kind)) continue;
+      const samePkg = o.slice.package === g.slice.package;
+      if (samePkg) {
+        const gen = g.info.kind === 'generate' || o.info.kind === 'generate';
+        if (!gen && (o.info.kind === 'copy' || o.info.kind === 'glob')) continue;
+      }
+      if (!globsOverlap(g.path, o.path)) continue;
+      const id = [g.key, g.path, o.key, o.path].sort().join('\0');
+      if (reported.has(id)) continue;
+      reported.add(id);
+      errors.push(at(g.info.pos, `slices ${g.key} and ${o.key} conflict on ${g.path} and ${o.path}`, 'path-conflict', g.path));
+    }
+  }
+}
+
+/** Paths by segment, so a glob is compared only with paths that can match it segment by segment. */
+class PathTrie {
+  private readonly root = new TrieNode();
+  insert(r: PathRef): void {
+    const segs = r.path.split('/').slice(1);
+    let node = this.root;
+    for (const seg of segs) {
+      if (seg.includes('**')) {
+        node.deep.push(r);
+        return;
+      }
+      node = node.child(seg);
+    }
+    node.refs.push(r);
+  }
+  candidates(pattern: string): Set<PathRef> {
+    const segs = pattern.split('/').slice(1);
+    const out = new Set<PathRef>();
+    const walk = (node: TrieNode, k: number): void => {
+      for (const r of node.deep) out.add(r);
+      if (k === segs.length) {
+        for (const r of node.refs) out.add(r);
+        return;
+      }
+      const seg = segs[k]!;
+      if (seg.includes('**')) {
+        node.collect(out);
+        return;
+      }
+      if (isGlob(seg)) {
+        for (const [name, c] of node.children) if (!segmentsDisjoint(seg, name)) walk(c, k + 1);
+      } else {
+        const c = node.children.get(seg);
+        if (c) walk(c, k + 1);
+        for (const [name, w] of node.wildChildren) if (globMatch(name, seg)) walk(w, k + 1);
+      }
+    };
+    walk(this.root, 0);
+    return out;
+  }
+}
+
+class TrieNode {
+  readonly children = new Map<string, TrieNode>();
+  readonly wildChildren = new Map<string, TrieNode>();
+  readonly refs: PathRef[] = [];
+  readonly deep: PathRef[] = [];
+  child(seg: string): TrieNode {
+    let c = this.children.get(seg);
+    if (!c) {
+      c = new TrieNode();
+      this.children.set(seg, c);
+      if (isGlob(seg)) this.wildChildren.set(seg, c);
+    }
+    return c;
+  }
+  collect(out: Set<PathRef>): void {
+    for (const r of this.refs) out.add(r);
+    for (const r of this.deep) out.add(r);
+    for (const c of this.children.values()) c.collect(out);
+  }
+}
+
+function checkPrefer(path: string, list: PathRef[], errors: ChiselError[]): void {
+  const holders = new Set(list.map((r) => r.slice.package));
+  const edges = new Map<string, string>();
+  const inbound = new Map<string, string>();
+  for (const r of list) {
+    const target = r.info.prefer;
+    const pkg = r.slice.package;
+    if (target === undefined) continue;
+    const prev = edges.get(pkg);
+    if (prev !== undefined && prev !== target) {
+      errors.push(at(r.info.pos, `package ${pkg} prefers both ${prev} and ${target} for ${path}: a package may prefer only one`, 'prefer', path));
+      continue;
+    }
+    if (prev !== undefined) continue;
+    if (!holders.has(target)) {
+      errors.push(at(r.info.pos, `slice ${r.key} prefers package ${target} for ${path}, but ${target} has no slice with that path`, 'prefer', path));
+      continue;
+    }
+    const other = inbound.get(target);
+    if (other !== undefined && other !== pkg) errors.push(at(r.info.pos, `packages ${other} and ${pkg} both prefer ${target} for ${path}`, 'prefer', path));
+    edges.set(pkg, target);
+    inbound.set(target, pkg);
+  }
+  for (const start of edges.keys()) {
+    const seen: string[] = [];
+    let cur: string | undefined = start;
+    while (cur !== undefined && !seen.includes(cur)) {
+      seen.push(cur);
+      cur = edges.get(cur);
+    }
+    if (cur !== undefined) {
+      const r = list.find((x) => x.slice.package === start)!;
+      errors.push(at(r.info.pos, `prefer loop for ${path}: ${[...seen.slice(seen.indexOf(cur)), cur].join(' -> ')}`, 'prefer', path));
+      return;
+    }
+  }
+  const ends = [...holders].filter((h) => !edges.has(h)).sort();
+  if (ends.length > 1) {
+    const r = list.find((x) => x.slice.package === ends[1])!;
+    errors.push(at(r.info.pos, `packages ${ends.join(', ')} hold ${path} but are not connected by "prefer"`, 'prefer', path));
+  }
+}
+
+function checkEssentials(release: Release, errors: ChiselError[]): void {
+  const deps = new Map<string, string[]>();
+  for (const pkg of release.packages.values()) {
+    for (const slice of pkg.slices.values()) {
+      const key = sliceKey(pkg.name, slice.name);
+      const list: string[] = [];
+      for (const [i, e] of [...pkg.essential, ...slice.essential].entries()) {
+        const fromPkg = i < pkg.essential.length;
+        if (fromPkg && e.slice === key) continue;
+        const ref = parseSliceKey(e.slice)!;
+        if (!release.packages.get(ref.package)?.slices.has(ref.slice)) {
+          if (!fromPkg || slice === [...pkg.slices.values()][0]) {
+            errors.push(at(fromPkg ? { file: pkg.file, line: 1, col: 1 } : slice.pos, `${fromPkg ? `package ${pkg.name}` : `slice ${key}`} refers to missing slice ${e.slice}`, 'essential', key));
+          }
+          continue;
+        }
+        list.push(e.slice);
+      }
+      deps.set(key, list);
+    }
+  }
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (k: string): void => {
+    state.set(k, 1);
+    stack.push(k);
+    for (const d of deps.get(k) ?? []) {
+      const s = state.get(d);
+      if (s === 1) {
+        const loop = [...stack.slice(stack.indexOf(d)), d];
+        const ref = parseSliceKey(k)!;
+        errors.push(at(release.packages.get(ref.package)?.slices.get(ref.slice)?.pos, `essential loop: ${loop.join(' -> ')}`, 'essential-loop', k));
+      } else if (s === undefined) visit(d);
+    }
+    stack.pop();
+    state.set(k, 2);
+  };
+  for (const k of [...deps.keys()].sort()) if (!state.has(k)) visit(k);
+}
+
+function checkSets(release: Release, errors: ChiselError[]): void {
+  const sets = release.sets ?? new Map();
+  for (const [name, members] of sets) {
+    for (const m of members) {
+      const ref = parseSliceKey(m);
+      const ok = ref ? release.packages.get(ref.package)?.slices.has(ref.slice) : sets.has(m);
+      if (!ok) errors.push(new ChiselError(`set ${name} refers to unknown ${ref ? 'slice' : 'set'} ${m}`, { code: 'sets', location: { file: `${release.dir}/chisel.yaml`, subject: name } }));
+    }
+  }
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const visit = (n: string, path: string[]): void => {
+    if (done.has(n)) return;
+    if (visiting.has(n)) {
+      errors.push(new ChiselError(`set loop: ${[...path, n].join(' -> ')}`, { code: 'sets', location: { file: `${release.dir}/chisel.yaml`, subject: n } }));
+      return;
+    }
+    visiting.add(n);
+    for (const m of sets.get(n) ?? []) if (sets.has(m)) visit(m, [...path, n]);
+    visiting.delete(n);
+    done.add(n);
+  };
+  for (const n of sets.keys()) visit(n, []);
+}

@@ -1,0 +1,110 @@
+// Load and validate a release directory: chisel.yaml + slices/**/<pkg>.yaml.
+// Every error found in one pass is reported, each with file:line:col.
+
+import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
+import { packageRoot } from '../util/pkgroot.js';
+import { parseChiselYaml } from './chisel.js';
+import { checkRelease } from './checks.js';
+import type { PackageDef, Release } from './model.js';
+import { parseSliceFile } from './slices.js';
+
+export { findSlices, type FindResult } from './find.js';
+export { globMatch, globsOverlap, isGlob } from './glob.js';
+
+export const DEFAULT_RELEASE = 'debian-13';
+
+export function shippedReleases(): string[] {
+  const dir = path.join(packageRoot(), 'slices');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => existsSync(path.join(dir, n, 'chisel.yaml'))).sort();
+}
+
+/** `--release` is a directory, or the name of a release shipped in slices/. */
+export function resolveReleaseDir(arg: string | undefined): string {
+  const name = arg ?? DEFAULT_RELEASE;
+  const looksLikePath = name.includes('/') || name.startsWith('.');
+  if (looksLikePath || (existsSync(name) && statSync(name).isDirectory())) {
+    const dir = path.resolve(name);
+    if (!existsSync(path.join(dir, 'chisel.yaml'))) {
+      throw new ChiselError(`release directory ${dir} has no chisel.yaml`, { code: 'release', hint: 'point --release at a directory holding chisel.yaml and slices/', exitCode: ExitCode.FAILURE });
+    }
+    return dir;
+  }
+  const shipped = path.join(packageRoot(), 'slices', name);
+  if (existsSync(path.join(shipped, 'chisel.yaml'))) return shipped;
+  throw new ChiselError(`unknown release "${name}": not a directory and not a release shipped with chisel-ts`, {
+    code: 'release',
+    hint: `shipped releases: ${shippedReleases().join(', ') || '(none)'}; or pass a directory with --release ./path`,
+  });
+}
+
+async function sliceFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    await Promise.all(
+      entries.map(async (e) => {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.name.endsWith('.yaml')) out.push(p);
+      }),
+    );
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+export async function loadRelease(dirArg: string): Promise<Release> {
+  const dir = path.resolve(dirArg);
+  const errors: ChiselError[] = [];
+  const chiselFile = path.join(dir, 'chisel.yaml');
+  let chiselText: string;
+  try {
+    chiselText = await fs.readFile(chiselFile, 'utf8');
+  } catch {
+    throw new ChiselError(`cannot read ${chiselFile}`, { code: 'release', hint: 'a release directory holds chisel.yaml and slices/' });
+  }
+  const files = await sliceFiles(path.join(dir, 'slices'));
+  const texts = await Promise.all(files.map((f) => fs.readFile(f, 'utf8')));
+  const cfg = await parseChiselYaml(chiselFile, chiselText, errors);
+  if (!cfg) throw new ChiselErrors(errors);
+  const packages = new Map<string, PackageDef>();
+  files.forEach((file, i) => {
+    const pkg = parseSliceFile(file, texts[i]!, cfg.format, errors);
+    if (!pkg) return;
+    const other = packages.get(pkg.name);
+    if (other) {
+      errors.push(new ChiselError(`package ${pkg.name} is defined twice: ${other.file} and ${file}`, { code: 'duplicate-package', location: { file, line: 1, col: 1 } }));
+      return;
+    }
+    packages.set(pkg.name, pkg);
+  });
+  const release: Release = {
+    dir,
+    format: cfg.format,
+    archives: cfg.archives,
+    publicKeys: cfg.publicKeys,
+    packages,
+    sets: cfg.sets,
+    ...(cfg.maintenance ? { maintenance: cfg.maintenance } : {}),
+  };
+  checkRelease(release, errors);
+  if (errors.length) throw new ChiselErrors(sortErrors(errors));
+  return release;
+}
+
+function sortErrors(errors: ChiselError[]): ChiselError[] {
+  return [...errors].sort((a, b) => {
+    const fa = a.location?.file ?? '';
+    const fb = b.location?.file ?? '';
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    return (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0);
+  });
+}

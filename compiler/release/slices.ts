@@ -1,0 +1,216 @@
+// One slice definition file (slices/**/<package>.yaml) -> PackageDef.
+
+import path from 'node:path';
+import { ChiselError } from '../util/errors.js';
+import { DEBIAN_ARCHS } from '../util/arch.js';
+import { isGlob } from './glob.js';
+import type { EssentialRef, Format, PackageDef, PathInfo, PathKind, SliceDef } from './model.js';
+import { parseSliceKey, sliceKey } from './model.js';
+import { SLICE_NAME } from './chisel.js';
+import { schemaErrors } from './schema.js';
+import { YamlFile } from './yamlfile.js';
+
+export const PACKAGE_NAME = /^[a-z0-9](?:-?[.a-z0-9+]){1,}$/;
+const ARCHS = new Set([...DEBIAN_ARCHS, 'ppc64', 'mips64el', 'loong64']);
+
+type RawPath = null | {
+  copy?: string;
+  make?: boolean;
+  text?: string;
+  symlink?: string;
+  generate?: string;
+  mode?: number;
+  mutable?: boolean;
+  until?: string;
+  arch?: string | string[];
+  prefer?: string;
+  uid?: number;
+  gid?: number;
+};
+type RawEssential = string[] | Record<string, null | { arch?: string | string[] }>;
+interface RawSlice {
+  hint?: string;
+  essential?: RawEssential;
+  'v3-essential'?: Record<string, null | { arch?: string | string[] }>;
+  contents?: Record<string, RawPath> | null;
+  mutate?: string;
+}
+interface RawSDF {
+  package: string;
+  archive?: string;
+  essential?: RawEssential;
+  'v3-essential'?: Record<string, null | { arch?: string | string[] }>;
+  slices?: Record<string, RawSlice | null>;
+}
+
+export function parseSliceFile(file: string, text: string, format: Format, errors: ChiselError[]): PackageDef | undefined {
+  const y = new YamlFile(file, text);
+  const syntax = y.syntaxErrors();
+  if (syntax.length) {
+    errors.push(...syntax);
+    return undefined;
+  }
+  let raw: RawSDF;
+  try {
+    raw = y.toJS() as RawSDF;
+  } catch (e) {
+    errors.push(y.error([], `cannot read YAML: ${(e as Error).message}`, 'yaml'));
+    return undefined;
+  }
+  const schema = schemaErrors(y, raw, 'slices.schema.json');
+  if (schema.length) {
+    errors.push(...schema);
+    return undefined;
+  }
+  const base = path.basename(file, '.yaml');
+  if (!PACKAGE_NAME.test(base)) errors.push(y.error([], `invalid slice definition filename: "${path.basename(file)}" (must be <package>.yaml with a valid Debian package name)`, 'name'));
+  if (raw.package !== base) errors.push(y.error(['package'], `package "${raw.package}" in ${path.basename(file)} must match the filename "${base}"`, 'name'));
+  const pkgName = raw.package;
+  const pkg: PackageDef = { name: pkgName, essential: [], slices: new Map(), file, ...(raw.archive !== undefined ? { archive: raw.archive } : {}) };
+
+  const readEssentials = (at: Array<string | number>, list: RawEssential | undefined, v3: RawSlice['v3-essential'], owner: string): EssentialRef[] => {
+    const refs: EssentialRef[] = [];
+    const seen = new Set<string>();
+    const add = (ref: string, arch: string | string[] | undefined, where: Array<string | number>) => {
+      if (!parseSliceKey(ref)) {
+        errors.push(y.error(where, `${owner}: invalid essential slice name "${ref}" (expected package_slice)`, 'essential'));
+        return;
+      }
+      if (seen.has(ref)) {
+        errors.push(y.error(where, `${owner}: essential slice ${ref} is listed twice`, 'essential'));
+        return;
+      }
+      seen.add(ref);
+      const archs = arch === undefined ? undefined : Array.isArray(arch) ? arch : [arch];
+      for (const a of archs ?? []) if (!ARCHS.has(a)) errors.push(y.error([...where, 'arch'], `${owner}: essential ${ref}: invalid arch "${a}"`, 'arch'));
+      refs.push({ slice: ref, ...(archs ? { arch: archs } : {}) });
+    };
+    if (Array.isArray(list)) {
+      if (format === 'v3') errors.push(y.error([...at, 'essential'], `${owner}: essential expects a map in format v3 (write "essential: {${list[0] ?? 'pkg_slice'}: }")`, 'format'));
+      list.forEach((r, i) => add(r, undefined, [...at, 'essential', i]));
+    } else if (list) {
+      if (format !== 'v3') errors.push(y.error([...at, 'essential'], `${owner}: essential expects a list in format ${format} (use "v3-essential" for the map form)`, 'format'));
+      for (const [r, v] of Object.entries(list)) add(r, v?.arch, [...at, 'essential', r]);
+    }
+    if (v3) {
+      if (format === 'v3') errors.push(y.error([...at, 'v3-essential'], `${owner}: v3-essential is not allowed in format v3; use "essential"`, 'format', true));
+      for (const [r, v] of Object.entries(v3)) add(r, v?.arch, [...at, 'v3-essential', r]);
+    }
+    return refs;
+  };
+
+  pkg.essential = readEssentials([], raw.essential, raw['v3-essential'], `package ${pkgName}`);
+
+  for (const [name, rs] of Object.entries(raw.slices ?? {})) {
+    const key = sliceKey(pkgName, name);
+    const at = ['slices', name];
+    if (!SLICE_NAME.test(name)) errors.push(y.error(at, `invalid slice name "${name}" in ${pkgName} (lower case letters, digits and single dashes, starting with a letter, at least 3 characters)`, 'name', true));
+    const s = rs ?? {};
+    const slice: SliceDef = { package: pkgName, name, essential: [], contents: new Map(), pos: y.pos(at, true) };
+    if (s.hint !== undefined) {
+      if (Buffer.byteLength(s.hint) > 40) errors.push(y.error([...at, 'hint'], `slice ${key}: hint is longer than 40 bytes`, 'hint'));
+      if (/[\t\n\r]/.test(s.hint) || /[^\P{C}]/u.test(s.hint)) errors.push(y.error([...at, 'hint'], `slice ${key}: hint must be printable, with no tabs or newlines`, 'hint'));
+      slice.hint = s.hint;
+    }
+    if (s.mutate !== undefined) slice.mutate = s.mutate;
+    slice.essential = readEssentials(at, s.essential, s['v3-essential'], `slice ${key}`);
+    for (const e of slice.essential) {
+      if (e.slice === key) errors.push(y.error([...at, 'essential'], `slice ${key} cannot list itself as essential`, 'essential'));
+      if (pkg.essential.some((p) => p.slice === e.slice)) errors.push(y.error([...at, 'essential'], `slice ${key}: essential ${e.slice} is already listed by the package`, 'essential'));
+    }
+    for (const [p, info] of Object.entries(s.contents ?? {})) {
+      const pi = parsePath(y, [...at, 'contents', p], key, pkgName, p, info, errors);
+      if (pi) slice.contents.set(p, pi);
+    }
+    pkg.slices.set(name, slice);
+  }
+  return pkg;
+}
+
+function parseMode(y: YamlFile, at: Array<string | number>, value: number): number {
+  const src = y.source(at) ?? String(value);
+  if (/^0[0-7]+$/.test(src)) return parseInt(src, 8);
+  if (/^0o[0-7]+$/i.test(src)) return parseInt(src.slice(2), 8);
+  return value;
+}
+
+export function cleanPathError(p: string): string | undefined {
+  if (!p.startsWith('/')) return 'must be absolute';
+  if (p === '/') return 'must not be the root itself';
+  const body = p.endsWith('/') ? p.slice(0, -1) : p;
+  if (body.includes('//')) return 'is not clean (double slash)';
+  if (body.split('/').slice(1).some((c) => c === '.' || c === '..')) return 'is not clean ("." or ".." component)';
+  return undefined;
+}
+
+function parsePath(y: YamlFile, at: Array<string | number>, key: string, pkgName: string, p: string, raw: RawPath, errors: ChiselError[]): PathInfo | undefined {
+  const err = (msg: string, sub?: string) => errors.push(y.error(sub ? [...at, sub] : at, `slice ${key}: path ${p} ${msg}`, 'path', !sub));
+  const bad = cleanPathError(p);
+  if (bad) {
+    err(bad);
+    return undefined;
+  }
+  const r = raw ?? {};
+  const kinds: PathKind[] = [];
+  if (r.copy !== undefined) kinds.push('copy');
+  if (r.make) kinds.push('dir');
+  if (r.text !== undefined) kinds.push('text');
+  if (r.symlink !== undefined) kinds.push('symlink');
+  if (r.generate !== undefined) kinds.push('generate');
+  const glob = isGlob(p);
+  if (glob && r.generate === undefined) {
+    if (kinds.length) {
+      err(`is a glob and cannot also be ${kinds.join(', ')}`);
+      return undefined;
+    }
+    kinds.push('glob');
+  }
+  if (kinds.length > 1) {
+    err(`has more than one kind (${kinds.join(', ')}); choose one of copy, make, text, symlink, generate`);
+    return undefined;
+  }
+  const kind: PathKind = kinds[0] ?? 'copy';
+  const info: PathInfo = { kind, mutable: Boolean(r.mutable), pos: y.pos(at, true) };
+  if (kind === 'copy' && r.copy !== undefined) {
+    const b = cleanPathError(r.copy);
+    if (b || isGlob(r.copy)) err(`copies from an invalid path "${r.copy}"${b ? `: ${b}` : ''}`, 'copy');
+    info.info = r.copy;
+  }
+  if (kind === 'text') info.info = r.text!;
+  if (kind === 'symlink') info.info = r.symlink!;
+  if (kind === 'generate') info.info = r.generate!;
+  if (kind === 'dir' && !p.endsWith('/')) err(`must end in "/" for "make" to be valid`);
+  if (kind === 'generate') {
+    if (!p.endsWith('/**') || isGlob(p.slice(0, -3))) err(`has invalid generate path: must be "/dir/**" with no other wildcard`);
+    const extra = (['mode', 'mutable', 'until', 'arch', 'prefer', 'uid', 'gid'] as const).filter((k) => r[k] !== undefined);
+    if (extra.length) err(`has invalid options for generate: ${extra.join(', ')}`);
+    return info;
+  }
+  if (kind === 'glob') {
+    const extra = (['mode', 'mutable', 'prefer', 'uid', 'gid'] as const).filter((k) => r[k] !== undefined);
+    if (extra.length) err(`is a glob and accepts only "until" and "arch" (not ${extra.join(', ')})`);
+  }
+  if (r.mode !== undefined) {
+    if (kind === 'symlink' || kind === 'glob') err(`cannot have a mode (${kind})`, 'mode');
+    info.mode = parseMode(y, [...at, 'mode'], r.mode);
+    if (info.mode > 0o7777) err(`has an invalid mode 0${info.mode.toString(8)}`, 'mode');
+  }
+  if (r.mutable && !(kind === 'text' || (kind === 'copy' && !p.endsWith('/')))) err(`cannot be mutable: only text paths and copied regular files can`, 'mutable');
+  if (r.until !== undefined) info.until = 'mutate';
+  if (r.arch !== undefined) {
+    const archs = Array.isArray(r.arch) ? r.arch : [r.arch];
+    for (const a of archs) if (!ARCHS.has(a)) err(`has an invalid arch "${a}"`, 'arch');
+    info.arch = archs;
+  }
+  if (r.prefer !== undefined) {
+    if (r.prefer === pkgName) err(`cannot "prefer" its own package ${pkgName}`, 'prefer');
+    else if (!PACKAGE_NAME.test(r.prefer)) err(`prefers an invalid package name "${r.prefer}"`, 'prefer');
+    info.prefer = r.prefer;
+  }
+  for (const k of ['uid', 'gid'] as const) {
+    if (r[k] === undefined) continue;
+    if (kind !== 'dir' && kind !== 'text' && kind !== 'symlink') err(`"${k}" is only allowed on make, text and symlink paths`, k);
+    info[k] = r[k];
+  }
+  return info;
+}

@@ -1,0 +1,275 @@
+// The APT archives of a release, for one architecture: signed InRelease
+// files, Packages indexes (parsed once, cached by hash), package choice by
+// priority and version, and verified, parallel .deb downloads into the
+// content store.
+
+import { HashMismatchError, type ContentStore } from '../cache/store.js';
+import type { ArchiveDef, PublicKeyDef, Release } from '../release/model.js';
+import { ChiselError, ExitCode } from '../util/errors.js';
+import { HttpStatusError, httpGetBuffer, httpGetOnce, withRetries, type HttpOptions } from './http.js';
+import { checkValidUntil, verifyInRelease, type InReleaseInfo } from './inrelease.js';
+import { decodeIndex, indexByName, isPackageTable, parsePackages, tableRecord, type IndexCompression, type PackageTable } from './packages.js';
+import { resolveArchiveUrl } from './sources.js';
+import { compareVersions } from './version.js';
+
+export { compareVersions } from './version.js';
+export { resolveArchiveUrl, archiveEnvVar } from './sources.js';
+
+export interface PackageInfo {
+  name: string;
+  version: string;
+  arch: string;
+  archive: string;
+  suite: string;
+  component: string;
+  filename: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ArchiveOptions {
+  store: ContentStore;
+  offline?: boolean;
+  urlOverrides?: Map<string, string>;
+  /** Parallel downloads (default 6). */
+  concurrency?: number;
+  http?: HttpOptions;
+  sourcesFiles?: string[];
+  now?: Date;
+  onEvent?: (ev: ArchiveEvent) => void;
+}
+
+export type ArchiveEvent =
+  | { kind: 'url'; archive: string; url: string; from: string }
+  | { kind: 'inrelease'; archive: string; suite: string; cached: boolean }
+  | { kind: 'index'; archive: string; suite: string; component: string; cached: boolean }
+  | { kind: 'download'; package: string; bytes: number };
+
+export interface UsedInRelease {
+  archive: string;
+  suite: string;
+  date: string;
+  sha256: string;
+}
+
+interface Index {
+  suite: string;
+  component: string;
+  table: PackageTable;
+  byName: Map<string, number[]>;
+}
+
+class Semaphore {
+  private waiting: Array<() => void> = [];
+  private active = 0;
+  constructor(private readonly max: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+class Archive {
+  private url?: Promise<string>;
+  private indexes?: Promise<Index[]>;
+  readonly used: UsedInRelease[] = [];
+  constructor(
+    readonly def: ArchiveDef,
+    readonly keys: PublicKeyDef[],
+    private readonly arch: string,
+    private readonly opts: ArchiveOptions,
+  ) {}
+
+  baseUrl(): Promise<string> {
+    this.url ??= resolveArchiveUrl(this.def, this.keys, {
+      store: this.opts.store,
+      ...(this.opts.urlOverrides ? { overrides: this.opts.urlOverrides } : {}),
+      ...(this.opts.sourcesFiles ? { sourcesFiles: this.opts.sourcesFiles } : {}),
+      ...(this.opts.http ? { http: this.opts.http } : {}),
+    }).then((r) => {
+      this.opts.onEvent?.({ kind: 'url', archive: this.def.name, url: r.url, from: r.from });
+      return r.url;
+    });
+    return this.url;
+  }
+
+  private refKey(suite: string): string {
+    return `${this.def.name}_${suite}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  }
+
+  private async inRelease(suite: string): Promise<InReleaseInfo> {
+    const ctx = { archive: this.def.name, suite };
+    const { store } = this.opts;
+    let bytes: Buffer | undefined;
+    if (this.opts.offline) {
+      const ref = await store.getMeta<{ sha256: string }>('inrelease-ref', this.refKey(suite));
+      bytes = ref ? await store.readVerified(ref.sha256) : undefined;
+      if (!bytes) {
+        throw new ChiselError(`archive ${this.def.name} suite ${suite}: --offline, and the cache holds no InRelease for it`, {
+          code: 'offline-miss',
+          exitCode: ExitCode.ARCHIVE,
+          hint: 'run the same cut once online to fill the cache (or use the --cache-dir of an earlier run)',
+        });
+      }
+    } else {
+      const url = `${await this.baseUrl()}/dists/${suite}/InRelease`;
+      bytes = await httpGetBuffer(url, this.opts.http).catch((e: unknown) => {
+        throw archiveError(e, `archive ${this.def.name} suite ${suite}: cannot fetch InRelease`);
+      });
+    }
+    const info = await verifyInRelease(bytes, this.keys, ctx, store);
+    checkValidUntil(info, this.opts.now ?? new Date(), ctx);
+    if (!this.opts.offline) {
+      await store.putBuffer(bytes);
+      await store.putMeta('inrelease-ref', this.refKey(suite), { sha256: info.sha256 });
+    }
+    this.opts.onEvent?.({ kind: 'inrelease', archive: this.def.name, suite, cached: Boolean(this.opts.offline) });
+    this.used.push({ archive: this.def.name, suite, date: info.date, sha256: info.sha256 });
+    return info;
+  }
+
+  private async index(suite: string, info: InReleaseInfo, component: string): Promise<Index | undefined> {
+    const base = `${component}/binary-${this.arch}/Packages`;
+    const choices: Array<[string, IndexCompression]> = [
+      [`${base}.gz`, 'gz'],
+      [`${base}.xz`, 'xz'],
+      [base, 'none'],
+    ];
+    const pick = choices.find(([p]) => info.files.has(p));
+    if (!pick) return undefined;
+    const [file, comp] = pick;
+    const entry = info.files.get(file)!;
+    const { store } = this.opts;
+    const what = `archive ${this.def.name} ${suite}/${file}`;
+    let table = await store.getMeta<PackageTable>('packages-table', entry.sha256);
+    const cached = isPackageTable(table);
+    if (!cached) {
+      let data = await store.readVerified(entry.sha256);
+      if (!data) {
+        if (this.opts.offline) throw new ChiselError(`${what}: --offline, and the cache does not hold this index`, { code: 'offline-miss', exitCode: ExitCode.ARCHIVE, hint: 'run once online to fill the cache' });
+        const dir = file.slice(0, file.lastIndexOf('/'));
+        const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${entry.sha256}` : file;
+        const url = `${await this.baseUrl()}/dists/${suite}/${rel}`;
+        await this.download(url, entry.sha256, what);
+        data = (await store.readVerified(entry.sha256))!;
+      }
+      table = parsePackages(await decodeIndex(data, comp, what), what);
+      await store.putMeta('packages-table', entry.sha256, table);
+    }
+    this.opts.onEvent?.({ kind: 'index', archive: this.def.name, suite, component, cached });
+    return { suite, component, table: table!, byName: indexByName(table!) };
+  }
+
+  async download(url: string, sha256: string, what: string): Promise<void> {
+    await withRetries(url, this.opts.http ?? {}, async () => {
+      const { body } = await httpGetOnce(url, this.opts.http?.timeoutMs ?? 30_000);
+      await this.opts.store.putStream(body, sha256, what);
+    }).catch((e: unknown) => {
+      throw archiveError(e, what);
+    });
+  }
+
+  loadIndexes(): Promise<Index[]> {
+    this.indexes ??= (async () => {
+      const out: Index[] = [];
+      const infos = await Promise.all(this.def.suites.map(async (s) => [s, await this.inRelease(s)] as const));
+      const all = await Promise.all(infos.flatMap(([s, info]) => this.def.components.map((c) => this.index(s, info, c))));
+      for (const i of all) if (i) out.push(i);
+      return out;
+    })();
+    return this.indexes;
+  }
+
+  async find(name: string): Promise<PackageInfo | undefined> {
+    let best: PackageInfo | undefined;
+    for (const ix of await this.loadIndexes()) {
+      for (const row of ix.byName.get(name) ?? []) {
+        const r = tableRecord(ix.table, row);
+        if (r.arch !== this.arch && r.arch !== 'all') continue;
+        if (best && compareVersions(r.version, best.version) <= 0) continue;
+        best = { name, version: r.version, arch: r.arch, archive: this.def.name, suite: ix.suite, component: ix.component, filename: r.filename, size: r.size, sha256: r.sha256 };
+      }
+    }
+    return best;
+  }
+}
+
+export class ArchiveSet {
+  private readonly archives: Archive[];
+  private readonly limit: Semaphore;
+  constructor(
+    readonly release: Release,
+    readonly arch: string,
+    private readonly opts: ArchiveOptions,
+  ) {
+    this.archives = [...release.archives.values()]
+      .sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : 1))
+      .map((def) => new Archive(def, def.publicKeys.map((k) => release.publicKeys.get(k)!).filter(Boolean), arch, opts));
+    this.limit = new Semaphore(opts.concurrency ?? 6);
+  }
+
+  /** The pinned archive, else the highest-priority archive (>= 0) that has the package; its highest version. */
+  async resolve(name: string, pinnedArchive?: string): Promise<PackageInfo> {
+    const candidates = pinnedArchive ? this.archives.filter((a) => a.def.name === pinnedArchive) : this.archives.filter((a) => a.def.priority >= 0);
+    for (const a of candidates) {
+      const found = await a.find(name);
+      if (found) return found;
+    }
+    throw new ChiselError(`package ${name} not found for ${this.arch} in archive${pinnedArchive ? ` ${pinnedArchive}` : `s ${candidates.map((a) => a.def.name).join(', ')}`}`, {
+      code: 'package-not-found',
+      exitCode: ExitCode.ARCHIVE,
+      hint: `check the package name and --arch; its suites: ${candidates.flatMap((a) => a.def.suites).join(', ')}`,
+    });
+  }
+
+  /** Download (unless cached) and verify a .deb; returns its path in the store. */
+  async fetchDeb(p: PackageInfo | { name: string; version: string; archive: string; filename: string; sha256: string }): Promise<string> {
+    const { store } = this.opts;
+    if (await store.has(p.sha256)) return store.blobPath(p.sha256);
+    const archive = this.archives.find((a) => a.def.name === p.archive);
+    if (this.opts.offline || !archive) {
+      throw new ChiselError(`package ${p.name} ${p.version}: not in the cache${this.opts.offline ? ' and --offline is set' : ` and archive ${p.archive} is not in the release`}`, {
+        code: 'offline-miss',
+        exitCode: ExitCode.ARCHIVE,
+        hint: 'run once online to fill the cache',
+      });
+    }
+    await this.limit.run(async () => {
+      const url = `${await archive.baseUrl()}/${p.filename}`;
+      await archive.download(url, p.sha256, `package ${p.name} ${p.version} (${p.filename})`);
+      this.opts.onEvent?.({ kind: 'download', package: p.name, bytes: 0 });
+    });
+    return store.blobPath(p.sha256);
+  }
+
+  /** The InRelease files read so far (for lockfiles), sorted. */
+  inReleases(): UsedInRelease[] {
+    return this.archives.flatMap((a) => a.used).sort((a, b) => (a.archive + a.suite < b.archive + b.suite ? -1 : 1));
+  }
+}
+
+export async function openArchives(release: Release, arch: string, opts: ArchiveOptions): Promise<ArchiveSet> {
+  return new ArchiveSet(release, arch, opts);
+}
+
+function archiveError(e: unknown, what: string): ChiselError {
+  if (e instanceof ChiselError) return e;
+  if (e instanceof HttpStatusError) {
+    const hint =
+      e.status === 404
+        ? 'the archive no longer serves this file (superseded version?) or the archive URL is wrong; check --archive-url / APT sources'
+        : e.status === 401 || e.status === 403
+          ? 'the archive needs credentials or refuses access'
+          : 'the server failed; try again later or use another mirror';
+    return new ChiselError(`${what}: ${e.message}`, { code: `http-${e.status}`, exitCode: ExitCode.ARCHIVE, hint });
+  }
+  const err = e as Error;
+  if (e instanceof HashMismatchError) return new ChiselError(`${what}: ${err.message} — the download does not match the signed index; refusing it`, { code: 'hash-mismatch', exitCode: ExitCode.ARCHIVE, hint: 'the mirror may be corrupt or tampered with; try another mirror' });
+  return new ChiselError(`${what}: ${err?.message ?? String(e)}`, { code: 'network', exitCode: ExitCode.ARCHIVE, hint: 'check the network and the archive URL' });
+}

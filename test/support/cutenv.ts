@@ -1,0 +1,74 @@
+// Helpers to run real cuts in tests: a release directory pointing at a
+// TestArchive, and the cut pipeline from the library (the same code the CLI runs).
+
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openArchives } from '../../compiler/archive/index.js';
+import { ContentStore } from '../../compiler/cache/store.js';
+import { writeDir } from '../../compiler/output/dir.js';
+import { loadRelease } from '../../compiler/release/index.js';
+import { cut, type CutResult } from '../../compiler/slicer/cut.js';
+import type { TestArchive } from './testarchive.js';
+
+export function tempDir(prefix = 'chisel-ts-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+function indent(text: string, n: number): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
+}
+
+/** A release whose single archive "test" is the TestArchive (suite "stable", component "main"). */
+export function writeRelease(archive: TestArchive, slices: Record<string, string>, opts: { format?: string; extra?: string; suites?: string[] } = {}): string {
+  const dir = tempDir('chisel-ts-release-');
+  mkdirSync(path.join(dir, 'slices'));
+  writeFileSync(
+    path.join(dir, 'chisel.yaml'),
+    `format: ${opts.format ?? 'v1'}
+maintenance:
+  standard: 2020-01-01
+  end-of-life: 2100-01-01
+archives:
+  test:
+    version: "1"
+    suites: [${(opts.suites ?? ['stable']).join(', ')}]
+    components: [main]
+    public-keys: [test-key]
+    url: ${archive.url}
+public-keys:
+  test-key:
+    id: "${archive.keyId}"
+    armor: |
+${indent(archive.armoredPublicKey, 6)}
+${opts.extra ?? ''}
+`,
+  );
+  for (const [pkg, text] of Object.entries(slices)) writeFileSync(path.join(dir, 'slices', `${pkg}.yaml`), text);
+  return dir;
+}
+
+export interface CutOpts {
+  releaseDir: string;
+  slices: string[];
+  arch?: string;
+  cacheDir?: string;
+  root?: string;
+  offline?: boolean;
+}
+
+export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutResult; cacheDir: string }> {
+  const release = await loadRelease(opts.releaseDir);
+  const cacheDir = opts.cacheDir ?? tempDir('chisel-ts-cache-');
+  const store = new ContentStore(cacheDir);
+  const arch = opts.arch ?? 'amd64';
+  const source = await openArchives(release, arch, { store, offline: Boolean(opts.offline), http: { retries: 1, backoffMs: 10, timeoutMs: 2000 } });
+  const result = await cut({ release, slices: opts.slices, arch, store, source });
+  const root = opts.root ?? path.join(tempDir('chisel-ts-root-'), 'root');
+  await writeDir(result.tree, store, root);
+  return { root, result, cacheDir };
+}

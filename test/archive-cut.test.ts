@@ -1,0 +1,130 @@
+// Archive faults seen through a cut: every byte verified, the cache never
+// poisoned, no partial output; retries, offline cuts, clear errors.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ContentStore, sha256Hex } from '../compiler/cache/store.js';
+import { cutTo, tempDir, writeRelease } from './support/cutenv.js';
+import { generateKey, TestArchive } from './support/testarchive.js';
+import { describeTree } from './support/tree.js';
+
+let archive: TestArchive;
+const slices = { hello: 'package: hello\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /etc/hello.conf:\n' };
+
+beforeAll(async () => {
+  archive = await TestArchive.create({
+    suites: {
+      stable: {
+        main: [
+          {
+            name: 'hello',
+            version: '1.0',
+            compression: 'xz',
+            files: [
+              { path: '/usr/bin/hello', content: '#!/bin/sh\necho hello\n', mode: 0o755 },
+              { path: '/etc/hello.conf', content: 'greeting=hi\n' },
+            ],
+          },
+        ],
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await archive?.close();
+});
+
+/** Every blob in the cache matches its name. */
+function cacheIsVerified(cacheDir: string): boolean {
+  const base = path.join(cacheDir, 'sha256');
+  if (!existsSync(base)) return true;
+  for (const d of readdirSync(base)) {
+    for (const f of readdirSync(path.join(base, d))) {
+      if (sha256Hex(readFileSync(path.join(base, d, f))) !== f) return false;
+    }
+  }
+  return true;
+}
+
+const faultCases: Array<{ name: string; pattern: RegExp; fault: Parameters<TestArchive['fault']>[1]; error: RegExp }> = [
+  { name: 'a tampered .deb', pattern: /\.deb$/, fault: 'tamper', error: /package hello 1\.0 .*sha256 mismatch.*refusing it/ },
+  { name: 'a tampered index', pattern: /by-hash|Packages/, fault: 'tamper', error: /Packages.*sha256 mismatch/ },
+  { name: 'a missing .deb (404)', pattern: /\.deb$/, fault: '404', error: /package hello 1\.0.*404/ },
+  { name: 'a .deb behind authentication (401)', pattern: /\.deb$/, fault: '401', error: /401/ },
+  { name: 'a truncated .deb', pattern: /\.deb$/, fault: 'truncate', error: /truncated|connection reset/ },
+  { name: 'a stalled server', pattern: /\.deb$/, fault: 'stall', error: /timed out/ },
+];
+
+describe('archive faults during a cut', () => {
+  for (const c of faultCases) {
+    it(`${c.name}: clear error, no output, cache unpoisoned`, async () => {
+      archive.clearFaults();
+      archive.fault(c.pattern, c.fault);
+      const releaseDir = writeRelease(archive, slices);
+      const cacheDir = tempDir();
+      const root = path.join(tempDir(), 'root');
+      await expect(cutTo({ releaseDir, slices: ['hello_bins'], cacheDir, root })).rejects.toThrow(c.error);
+      expect(existsSync(root)).toBe(false);
+      expect(readdirSync(path.dirname(root))).toEqual([]);
+      expect(cacheIsVerified(cacheDir)).toBe(true);
+      archive.clearFaults();
+      // The same cache then works.
+      const ok = await cutTo({ releaseDir, slices: ['hello_bins'], cacheDir, root });
+      expect(describeTree(ok.root)['/usr/bin/hello']).toMatch(/^file 0755/);
+    });
+  }
+
+  it('retries a 500 and succeeds', async () => {
+    archive.clearFaults();
+    archive.fault(/\.deb$/, '500-once');
+    const { root } = await cutTo({ releaseDir: writeRelease(archive, slices), slices: ['hello_bins'] });
+    expect(existsSync(path.join(root, 'usr/bin/hello'))).toBe(true);
+    archive.clearFaults();
+  });
+
+  it('refuses an InRelease signed by an unknown key', async () => {
+    archive.signingKey = await generateKey('intruder');
+    await archive.rebuild();
+    try {
+      await expect(cutTo({ releaseDir: writeRelease(archive, slices), slices: ['hello_bins'] })).rejects.toThrow(/InRelease signature not verified: signed by [0-9A-F]{16}/);
+    } finally {
+      delete archive.signingKey;
+      await archive.rebuild();
+    }
+  });
+
+  it('refuses an expired InRelease', async () => {
+    archive.validUntil = new Date(Date.UTC(2021, 0, 1));
+    await archive.rebuild();
+    try {
+      await expect(cutTo({ releaseDir: writeRelease(archive, slices), slices: ['hello_bins'] })).rejects.toThrow(/InRelease expired/);
+    } finally {
+      delete archive.validUntil;
+      await archive.rebuild();
+    }
+  });
+
+  it('cuts --offline from a warm cache, with no request to the archive', async () => {
+    const releaseDir = writeRelease(archive, slices);
+    const first = await cutTo({ releaseDir, slices: ['hello_bins'] });
+    const before = archive.requests.length;
+    const second = await cutTo({ releaseDir, slices: ['hello_bins'], cacheDir: first.cacheDir, offline: true });
+    expect(archive.requests.length).toBe(before);
+    expect(describeTree(second.root)).toEqual(describeTree(first.root));
+  });
+
+  it('fails --offline with an empty cache, saying what is missing', async () => {
+    await expect(cutTo({ releaseDir: writeRelease(archive, slices), slices: ['hello_bins'], offline: true })).rejects.toThrow(/--offline, and the cache holds no InRelease/);
+  });
+
+  it('re-downloads nothing on a warm run', async () => {
+    const releaseDir = writeRelease(archive, slices);
+    const first = await cutTo({ releaseDir, slices: ['hello_bins'] });
+    const before = archive.requests.length;
+    await cutTo({ releaseDir, slices: ['hello_bins'], cacheDir: first.cacheDir });
+    expect(archive.requests.slice(before)).toEqual(['dists/stable/InRelease']);
+    expect(new ContentStore(first.cacheDir).root).toBe(path.resolve(first.cacheDir));
+  });
+});

@@ -88,7 +88,7 @@ export async function runCut(slices: string[], flags: CutFlags): Promise<void> {
         2,
       )}\n`,
     );
-  } else if (!flags.quiet) {
-    process.stderr.write(`cut ${result.selection.slices.length} slices of ${result.packages.size} packages into ${flags.root}: ${result.tree.entries.length} entries, ${(bytes / 1048576).toFixed(1)} MiB in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  } else {
+    report.info(`cut ${result.selection.slices.length} slices of ${result.packages.size} packages into ${flags.root}: ${result.tree.entries.length} entries, ${(bytes / 1048576).toFixed(1)} MiB in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
 }

@@ -48,9 +48,9 @@ function checkPaths(release: Release, refs: PathRef[], errors: ChiselError[]): v
     }
   }
   for (const [path, list] of literal) {
-    if (list.length < 2) continue;
     const preferred = list.some((r) => r.info.prefer !== undefined);
     if (preferred) checkPrefer(path, list, errors);
+    if (list.length < 2) continue;
     for (let i = 0; i < list.length; i++) {
       for (let j = i + 1; j < list.length; j++) {
         const a = list[i]!;
@@ -156,16 +156,16 @@ function checkPrefer(path: string, list: PathRef[], errors: ChiselError[]): void
   for (const r of list) {
     const target = r.info.prefer;
     const pkg = r.slice.package;
-    if (target === undefined) continue;
+    if (target === undefined || target === pkg) continue; // own package: reported where it is parsed
     const prev = edges.get(pkg);
     if (prev !== undefined && prev !== target) {
       errors.push(at(r.info.pos, `package ${pkg} prefers both ${prev} and ${target} for ${path}: a package may prefer only one`, 'prefer', path));
-      continue;
+      return;
     }
     if (prev !== undefined) continue;
     if (!holders.has(target)) {
       errors.push(at(r.info.pos, `slice ${r.key} prefers package ${target} for ${path}, but ${target} has no slice with that path`, 'prefer', path));
-      continue;
+      return;
     }
     const other = inbound.get(target);
     if (other !== undefined && other !== pkg) errors.push(at(r.info.pos, `packages ${other} and ${pkg} both prefer ${target} for ${path}`, 'prefer', path));
@@ -200,7 +200,7 @@ function checkEssentials(release: Release, errors: ChiselError[]): void {
       const list: string[] = [];
       for (const [i, e] of [...pkg.essential, ...slice.essential].entries()) {
         const fromPkg = i < pkg.essential.length;
-        if (fromPkg && e.slice === key) continue;
+        if (e.slice === key) continue; // a slice listing itself is reported where it is parsed
         const ref = parseSliceKey(e.slice)!;
         if (!release.packages.get(ref.package)?.slices.has(ref.slice)) {
           if (!fromPkg || slice === [...pkg.slices.values()][0]) {

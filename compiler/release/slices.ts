@@ -191,7 +191,7 @@ function parsePath(y: YamlFile, at: Array<string | number>, key: string, pkgName
     if (extra.length) err(`is a glob and accepts only "until" and "arch" (not ${extra.join(', ')})`);
   }
   if (r.mode !== undefined) {
-    if (kind === 'symlink' || kind === 'glob') err(`cannot have a mode (${kind})`, 'mode');
+    if (kind === 'symlink') err(`cannot have a mode (symlink)`, 'mode');
     info.mode = parseMode(y, [...at, 'mode'], r.mode);
     if (info.mode > 0o7777) err(`has an invalid mode 0${info.mode.toString(8)}`, 'mode');
   }

@@ -1,6 +1,7 @@
 // Options and helpers shared by the commands.
 
 import type { Command } from 'commander';
+import { defaultCacheDir } from '../cache/store.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 
 export function collect(value: string, previous: string[] = []): string[] {
@@ -9,6 +10,17 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 export function addReleaseOption(cmd: Command): Command {
   return cmd.option('--release <dir|name>', 'release directory, or the name of a release shipped in slices/ (default: debian-13)');
+}
+
+/** `--cache-dir` for commands that only read the release (parsed files are cached there). */
+export function addCacheOption(cmd: Command): Command {
+  return cmd.option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/chisel-ts or ~/.cache/chisel-ts)');
+}
+
+/** Where loadRelease keeps its parse cache; CHISEL_TS_NO_CACHE=1 turns it off. */
+export function releaseCacheDir(flags: { cacheDir?: string }): string | undefined {
+  if (process.env.CHISEL_TS_NO_CACHE === '1') return undefined;
+  return flags.cacheDir ?? defaultCacheDir();
 }
 
 /** `--archive-url NAME=URL` values as a map. */

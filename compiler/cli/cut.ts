@@ -9,7 +9,7 @@ import { loadRelease, resolveReleaseDir } from '../release/index.js';
 import { cut } from '../slicer/cut.js';
 import { hostArch } from '../util/arch.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
-import { addReleaseOption, collect, parseArchiveUrls, parseIgnore, Reporter } from './common.js';
+import { addReleaseOption, collect, releaseCacheDir, parseArchiveUrls, parseIgnore, Reporter } from './common.js';
 
 interface CutFlags {
   release?: string;
@@ -47,7 +47,7 @@ export async function runCut(slices: string[], flags: CutFlags): Promise<void> {
     throw new ChiselError('cut needs an output: --root DIR', { code: 'usage', exitCode: ExitCode.USAGE, hint: 'for example: chisel-ts cut --root ./rootfs base' });
   }
   const report = new Reporter(flags);
-  const release = await loadRelease(resolveReleaseDir(flags.release));
+  const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
   const store = new ContentStore(flags.cacheDir ?? defaultCacheDir());
   const arch = flags.arch ?? hostArch();
   const source = await openArchives(release, arch, {

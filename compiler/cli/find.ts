@@ -2,15 +2,15 @@
 
 import type { Command } from 'commander';
 import { findSlices, loadRelease, resolveReleaseDir } from '../release/index.js';
-import { addReleaseOption } from './common.js';
+import { addCacheOption, addReleaseOption, releaseCacheDir } from './common.js';
 
 export function register(program: Command): void {
-  addReleaseOption(program.command('find'))
+  addCacheOption(addReleaseOption(program.command('find')))
     .description('find slices by name (fuzzy; globs allowed; "_x" matches slice names) or by a path they ship ("/usr/bin/python3")')
     .argument('<term...>', 'search terms')
     .option('--json', 'print JSON')
-    .action(async (terms: string[], flags: { release?: string; json?: boolean }) => {
-      const release = await loadRelease(resolveReleaseDir(flags.release));
+    .action(async (terms: string[], flags: { release?: string; json?: boolean; cacheDir?: string }) => {
+      const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
       const found = findSlices(release, terms);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);

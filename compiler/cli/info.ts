@@ -6,15 +6,15 @@ import { loadRelease, resolveReleaseDir } from '../release/index.js';
 import type { PathInfo, Release, SliceDef } from '../release/model.js';
 import { parseSliceKey } from '../release/model.js';
 import { ChiselError } from '../util/errors.js';
-import { addReleaseOption } from './common.js';
+import { addCacheOption, addReleaseOption, releaseCacheDir } from './common.js';
 
 export function register(program: Command): void {
-  addReleaseOption(program.command('info'))
+  addCacheOption(addReleaseOption(program.command('info')))
     .description('show the definitions of packages or slices as YAML')
     .argument('<pkg|pkg_slice...>', 'packages or slices')
     .option('--json', 'print JSON instead of YAML')
-    .action(async (queries: string[], flags: { release?: string; json?: boolean }) => {
-      const release = await loadRelease(resolveReleaseDir(flags.release));
+    .action(async (queries: string[], flags: { release?: string; json?: boolean; cacheDir?: string }) => {
+      const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
       const docs = infoDocs(release, queries);
       if (flags.json) process.stdout.write(`${JSON.stringify(docs, null, 2)}\n`);
       else process.stdout.write(docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n'));

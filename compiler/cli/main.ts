@@ -7,13 +7,13 @@ import { VERSION } from '../version.js';
 
 type Registrar = (program: Command) => void;
 
-// One line per command module.
-const commands: Array<() => Promise<{ register: Registrar }>> = [
-  () => import('./validate.js'),
-  () => import('./info.js'),
-  () => import('./find.js'),
-  () => import('./cut.js'),
-];
+// One line per command module, loaded only when its command runs (or for help).
+const commands: Record<string, () => Promise<{ register: Registrar }>> = {
+  validate: () => import('./validate.js'),
+  info: () => import('./info.js'),
+  find: () => import('./find.js'),
+  cut: () => import('./cut.js'),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('chisel-ts');
@@ -28,7 +28,9 @@ export async function main(argv: string[]): Promise<number> {
     .action(() => {
       process.stdout.write(`${VERSION}\n`);
     });
-  for (const load of commands) (await load()).register(program);
+  const first = argv.find((a) => !a.startsWith('-'));
+  const only = first !== undefined && first !== 'help' && Object.hasOwn(commands, first) ? [commands[first]!] : Object.values(commands);
+  for (const load of only) (await load()).register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;

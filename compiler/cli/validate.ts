@@ -3,19 +3,19 @@
 import type { Command } from 'commander';
 import { loadRelease, resolveReleaseDir } from '../release/index.js';
 import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
-import { addReleaseOption } from './common.js';
+import { addCacheOption, addReleaseOption, releaseCacheDir } from './common.js';
 
 export function register(program: Command): void {
-  addReleaseOption(program.command('validate'))
+  addCacheOption(addReleaseOption(program.command('validate')))
     .description('check a release definition: schema, slice rules, path conflicts, prefer, essentials')
     .option('--json', 'print the result as JSON on stdout')
-    .action(async (flags: { release?: string; json?: boolean }) => {
+    .action(async (flags: { release?: string; json?: boolean; cacheDir?: string }) => {
       const dir = resolveReleaseDir(flags.release);
       let errors: ChiselError[] = [];
       let packages = 0;
       let slices = 0;
       try {
-        const r = await loadRelease(dir);
+        const r = await loadRelease(dir, { cacheDir: releaseCacheDir(flags) });
         packages = r.packages.size;
         for (const p of r.packages.values()) slices += p.slices.size;
       } catch (e) {

@@ -2,7 +2,7 @@
 // path conflicts, glob overlaps, `prefer` rules, essentials, sets, pins.
 
 import { ChiselError } from '../util/errors.js';
-import { globMatch, globsOverlap, isGlob, segmentsDisjoint } from './glob.js';
+import { globMatch, globsOverlap, isGlob, literalPrefix, segmentsDisjoint } from './glob.js';
 import type { PathInfo, Release, SliceDef, SourcePos } from './model.js';
 import { parseSliceKey, sliceKey } from './model.js';
 
@@ -115,13 +115,7 @@ class PathTrie {
         node.collect(out);
         return;
       }
-      if (isGlob(seg)) {
-        for (const [name, c] of node.children) if (!segmentsDisjoint(seg, name)) walk(c, k + 1);
-      } else {
-        const c = node.children.get(seg);
-        if (c) walk(c, k + 1);
-        for (const [name, w] of node.wildChildren) if (globMatch(name, seg)) walk(w, k + 1);
-      }
+      for (const c of node.next(seg)) walk(c, k + 1);
     };
     walk(this.root, 0);
     return out;
@@ -133,20 +127,101 @@ class TrieNode {
   readonly wildChildren = new Map<string, TrieNode>();
   readonly refs: PathRef[] = [];
   readonly deep: PathRef[] = [];
+  /** Children a segment (literal or glob) may match; memoised, as many globs share segments. */
+  private readonly memo = new Map<string, TrieNode[]>();
+  private index: { literals: string[]; wildByPrefix: Map<string, string[]>; wildPrefixes: string[]; prefixLengths: number[] } | undefined;
+
   child(seg: string): TrieNode {
     let c = this.children.get(seg);
     if (!c) {
       c = new TrieNode();
       this.children.set(seg, c);
       if (isGlob(seg)) this.wildChildren.set(seg, c);
+      this.memo.clear();
+      this.index = undefined;
     }
     return c;
   }
+
+  next(seg: string): TrieNode[] {
+    let out = this.memo.get(seg);
+    if (out) return out;
+    out = [];
+    if (isGlob(seg)) {
+      const prefix = literalPrefix(seg);
+      const names = prefix === '' ? [...this.children.keys()] : [...this.literalsWithPrefix(prefix), ...this.wildCompatible(prefix)];
+      for (const name of names) if (!segmentsDisjoint(seg, name)) out.push(this.children.get(name)!);
+    } else {
+      const c = this.children.get(seg);
+      if (c && !this.wildChildren.has(seg)) out.push(c);
+      for (const name of this.wildPrefixedBy(seg, seg.length)) if (globMatch(name, seg)) out.push(this.children.get(name)!);
+    }
+    this.memo.set(seg, out);
+    return out;
+  }
+
+  private idx(): NonNullable<TrieNode['index']> {
+    if (!this.index) {
+      const wildByPrefix = new Map<string, string[]>();
+      for (const name of this.wildChildren.keys()) {
+        const p = literalPrefix(name);
+        const list = wildByPrefix.get(p);
+        if (list) list.push(name);
+        else wildByPrefix.set(p, [name]);
+      }
+      const literals = [...this.children.keys()].filter((n) => !this.wildChildren.has(n)).sort();
+      const wildPrefixes = [...wildByPrefix.keys()].sort();
+      const prefixLengths = [...new Set(wildPrefixes.map((p) => p.length))].sort((a, b) => a - b);
+      this.index = { literals, wildByPrefix, wildPrefixes, prefixLengths };
+    }
+    return this.index;
+  }
+
+  /** Literal children starting with `prefix` (a sorted range). */
+  private literalsWithPrefix(prefix: string): string[] {
+    const { literals } = this.idx();
+    const out: string[] = [];
+    for (let i = lowerBound(literals, prefix); i < literals.length && literals[i]!.startsWith(prefix); i++) out.push(literals[i]!);
+    return out;
+  }
+
+  /** Glob children whose literal prefix is compatible with `prefix` (one starts with the other). */
+  private wildCompatible(prefix: string): string[] {
+    const { wildByPrefix, wildPrefixes } = this.idx();
+    const out = this.wildPrefixedBy(prefix, prefix.length - 1);
+    for (let i = lowerBound(wildPrefixes, prefix); i < wildPrefixes.length && wildPrefixes[i]!.startsWith(prefix); i++) out.push(...wildByPrefix.get(wildPrefixes[i]!)!);
+    return out;
+  }
+
+  /** Glob children whose literal prefix is a prefix of `s` no longer than `max`. */
+  private wildPrefixedBy(s: string, max: number): string[] {
+    if (this.wildChildren.size === 0) return [];
+    const { wildByPrefix, prefixLengths } = this.idx();
+    const out: string[] = [];
+    for (const n of prefixLengths) {
+      if (n > max) break;
+      const list = wildByPrefix.get(s.slice(0, n));
+      if (list) out.push(...list);
+    }
+    return out;
+  }
+
   collect(out: Set<PathRef>): void {
     for (const r of this.refs) out.add(r);
     for (const r of this.deep) out.add(r);
     for (const c of this.children.values()) c.collect(out);
   }
+}
+
+function lowerBound(sorted: string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function checkPrefer(path: string, list: PathRef[], errors: ChiselError[]): void {

@@ -5,10 +5,10 @@ import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
 import { packageRoot } from '../util/pkgroot.js';
-import { parseChiselYaml } from './chisel.js';
+import type { ChiselConfig } from './chisel.js';
 import { checkRelease } from './checks.js';
 import type { PackageDef, Release } from './model.js';
-import { parseSliceFile } from './slices.js';
+import { ParseCache, sha256 } from './parsecache.js';
 
 export { findSlices, type FindResult } from './find.js';
 export { globMatch, globsOverlap, isGlob } from './glob.js';
@@ -61,7 +61,12 @@ async function sliceFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-export async function loadRelease(dirArg: string): Promise<Release> {
+export interface LoadOptions {
+  /** Cache parsed files under this directory (see parsecache.ts); no caching when unset. */
+  cacheDir?: string;
+}
+
+export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promise<Release> {
   const dir = path.resolve(dirArg);
   const errors: ChiselError[] = [];
   const chiselFile = path.join(dir, 'chisel.yaml');
@@ -73,11 +78,38 @@ export async function loadRelease(dirArg: string): Promise<Release> {
   }
   const files = await sliceFiles(path.join(dir, 'slices'));
   const texts = await Promise.all(files.map((f) => fs.readFile(f, 'utf8')));
-  const cfg = await parseChiselYaml(chiselFile, chiselText, errors);
-  if (!cfg) throw new ChiselErrors(errors);
+  const cache = await ParseCache.open(opts.cacheDir, dir);
+  // The parsers (and yaml, ajv, openpgp behind them) are loaded only when some file is not cached.
+  const chiselSha = sha256(chiselText);
+  let cfg: ChiselConfig | undefined = cache.getConfig(chiselSha);
+  if (!cfg) {
+    const { parseChiselYaml } = await import('./chisel.js');
+    const before = errors.length;
+    cfg = await parseChiselYaml(chiselFile, chiselText, errors);
+    if (!cfg) throw new ChiselErrors(errors);
+    if (errors.length === before) cache.putConfig(chiselSha, cfg);
+  }
+  const format = cfg.format;
+  const parsed = new Map<number, PackageDef | undefined>();
+  const misses: number[] = [];
+  const shas = texts.map((t) => sha256(`${format}\0${t}`));
+  files.forEach((file, i) => {
+    const pkg = cache.getPackage(file, shas[i]!);
+    if (pkg) parsed.set(i, pkg);
+    else misses.push(i);
+  });
+  if (misses.length) {
+    const { parseSliceFile } = await import('./slices.js');
+    for (const i of misses) {
+      const before = errors.length;
+      const pkg = parseSliceFile(files[i]!, texts[i]!, format, errors);
+      parsed.set(i, pkg);
+      if (pkg && errors.length === before) cache.putPackage(files[i]!, shas[i]!, pkg);
+    }
+  }
   const packages = new Map<string, PackageDef>();
   files.forEach((file, i) => {
-    const pkg = parseSliceFile(file, texts[i]!, cfg.format, errors);
+    const pkg = parsed.get(i);
     if (!pkg) return;
     const other = packages.get(pkg.name);
     if (other) {
@@ -86,6 +118,7 @@ export async function loadRelease(dirArg: string): Promise<Release> {
     }
     packages.set(pkg.name, pkg);
   });
+  await cache.save();
   const release: Release = {
     dir,
     format: cfg.format,

@@ -1,24 +1,50 @@
 // The JSON Schemas of runtime-schema/, compiled once with ajv; their errors
 // are reported at the YAML position of the offending value.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { packageRoot } from '../util/pkgroot.js';
+import { createHash } from 'node:crypto';
 import { ChiselError } from '../util/errors.js';
 import type { YamlFile } from './yamlfile.js';
+
+export const AJV_OPTIONS = { allErrors: true, strict: false } as const;
+
+/** Where the build (schemagen.ts) writes the standalone validator of a schema. */
+export function generatedValidatorPath(name: string): string {
+  return path.join(packageRoot(), 'dist', 'runtime-schema', name.replace(/\.json$/, '.cjs'));
+}
+
+export function schemaSha(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
 
 const compiled = new Map<string, ValidateFunction>();
 
 export function schemaValidator(name: string): ValidateFunction {
   let v = compiled.get(name);
   if (!v) {
-    const schema = JSON.parse(readFileSync(path.join(packageRoot(), 'runtime-schema', name), 'utf8')) as object;
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    v = ajv.compile(schema);
+    const text = readFileSync(path.join(packageRoot(), 'runtime-schema', name), 'utf8');
+    v = precompiled(name, text) ?? compileNow(text);
     compiled.set(name, v);
   }
   return v;
+}
+
+/** The validator generated at build time (schemagen.ts), when it matches the schema. */
+function precompiled(name: string, text: string): ValidateFunction | undefined {
+  const file = generatedValidatorPath(name);
+  if (!existsSync(file)) return undefined;
+  const mod = createRequire(import.meta.url)(file) as ValidateFunction & { default?: ValidateFunction; schemaSha256?: string };
+  if (mod.schemaSha256 !== schemaSha(text)) return undefined;
+  return mod.default ?? mod;
+}
+
+function compileNow(text: string): ValidateFunction {
+  const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+  return new Ajv(AJV_OPTIONS).compile(JSON.parse(text) as object);
 }
 
 /** Validate a parsed YAML file against a schema; one error per offending value. */

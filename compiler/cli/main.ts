@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   info: () => import('./info.js'),
   find: () => import('./find.js'),
   cut: () => import('./cut.js'),
+  build: () => import('./build.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -15,3 +15,19 @@ export const DEBIAN_ARCHS = ['amd64', 'arm64', 'armel', 'armhf', 'i386', 'ppc64e
 export function hostArch(): string {
   return NODE_TO_DEBIAN[process.arch] ?? process.arch;
 }
+
+/** The OCI platform (GOARCH naming) of a Debian architecture. */
+export function ociPlatform(debArch: string): { architecture: string; os: 'linux'; variant?: string } {
+  const map: Record<string, { architecture: string; variant?: string }> = {
+    amd64: { architecture: 'amd64' },
+    arm64: { architecture: 'arm64', variant: 'v8' },
+    armhf: { architecture: 'arm', variant: 'v7' },
+    armel: { architecture: 'arm', variant: 'v5' },
+    i386: { architecture: '386' },
+    ppc64el: { architecture: 'ppc64le' },
+    riscv64: { architecture: 'riscv64' },
+    s390x: { architecture: 's390x' },
+  };
+  const p = map[debArch] ?? { architecture: debArch };
+  return { architecture: p.architecture, os: 'linux', ...(p.variant ? { variant: p.variant } : {}) };
+}

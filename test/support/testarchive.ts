@@ -47,11 +47,14 @@ export class TestArchive {
   validUntil?: Date;
   byHash = true;
   arch = 'amd64';
+  /** Architectures the archive serves (default: just `arch`); packages of arch "all" are listed in each. */
+  archs: string[] = [];
 
-  static async create(opts: { suites?: Record<string, Record<string, TestPackage[]>>; arch?: string; byHash?: boolean; key?: Key } = {}): Promise<TestArchive> {
+  static async create(opts: { suites?: Record<string, Record<string, TestPackage[]>>; arch?: string; archs?: string[]; byHash?: boolean; key?: Key } = {}): Promise<TestArchive> {
     const a = new TestArchive();
     a.key = opts.key ?? (await generateKey());
     if (opts.arch) a.arch = opts.arch;
+    a.archs = opts.archs ?? [a.arch];
     if (opts.byHash !== undefined) a.byHash = opts.byHash;
     for (const [suite, comps] of Object.entries(opts.suites ?? {})) {
       for (const [comp, pkgs] of Object.entries(comps)) for (const p of pkgs) a.add(suite, comp, p);
@@ -101,19 +104,20 @@ export class TestArchive {
     for (const [suite, comps] of this.suites) {
       const listed: Array<[string, Buffer]> = [];
       for (const [comp, pkgs] of comps) {
-        const stanzas: string[] = [];
+        const stanzas = new Map<string, string[]>(this.archs.map((a) => [a, []]));
         for (const p of [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1))) {
           const arch = p.arch ?? this.arch;
           const deb = await buildDeb({ package: p.name, version: p.version, arch, files: p.files, compression: p.compression ?? 'gz', ...(p.control ? { control: p.control } : {}) });
           const filename = `pool/${comp}/${p.name[0]}/${p.name}/${p.name}_${p.version.replace(/^\d+:/, '')}_${arch}.deb`;
           this.files.set(filename, deb);
-          stanzas.push(
-            [`Package: ${p.name}`, `Version: ${p.version}`, `Architecture: ${arch}`, `Maintainer: Test <test@example.invalid>`, `Filename: ${filename}`, `Size: ${deb.length}`, `SHA256: ${sha256(deb)}`, `Description: test package ${p.name}`].join('\n'),
-          );
+          const stanza = [`Package: ${p.name}`, `Version: ${p.version}`, `Architecture: ${arch}`, `Maintainer: Test <test@example.invalid>`, `Filename: ${filename}`, `Size: ${deb.length}`, `SHA256: ${sha256(deb)}`, `Description: test package ${p.name}`].join('\n');
+          for (const a of this.archs) if (arch === a || arch === 'all') stanzas.get(a)!.push(stanza);
         }
-        const text = Buffer.from(`${stanzas.join('\n\n')}\n`);
-        const base = `${comp}/binary-${this.arch}/Packages`;
-        listed.push([base, text], [`${base}.gz`, zlib.gzipSync(text)], [`${base}.xz`, await compress(text, 'xz')]);
+        for (const a of this.archs) {
+          const text = Buffer.from(`${stanzas.get(a)!.join('\n\n')}\n`);
+          const base = `${comp}/binary-${a}/Packages`;
+          listed.push([base, text], [`${base}.gz`, zlib.gzipSync(text)], [`${base}.xz`, await compress(text, 'xz')]);
+        }
       }
       const lines = [
         'Origin: chisel-ts-test',
@@ -121,7 +125,7 @@ export class TestArchive {
         `Codename: ${suite}`,
         `Date: ${new Date(Date.UTC(2026, 0, 1)).toUTCString()}`,
         ...(this.validUntil ? [`Valid-Until: ${this.validUntil.toUTCString()}`] : []),
-        `Architectures: ${this.arch}`,
+        `Architectures: ${this.archs.join(' ')}`,
         `Components: ${[...comps.keys()].join(' ')}`,
         `Acquire-By-Hash: ${this.byHash ? 'yes' : 'no'}`,
         'SHA256:',

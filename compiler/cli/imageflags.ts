@@ -1,0 +1,184 @@
+// Flags shared by `cut` and `build`: outputs, image configuration, archive
+// access, reporting; and the JSON / human report of a finished build.
+
+import type { Command } from 'commander';
+import { ContentStore, defaultCacheDir } from '../cache/store.js';
+import type { BuildResult, BuildSpec, Outputs } from '../image/build.js';
+import { COMPRESSIONS, type Compression } from '../output/compress.js';
+import type { ImageConfig } from '../output/oci.js';
+import { ChiselError, ExitCode } from '../util/errors.js';
+import { collect, parseArchiveUrls, parseIgnore, type Reporter } from './common.js';
+
+export interface ImageFlags {
+  root?: string;
+  tar?: string;
+  oci?: string;
+  ociArchive?: string;
+  push?: string;
+  tag?: string;
+  arch?: string;
+  compression?: string;
+  nonroot?: boolean;
+  user?: string;
+  entrypoint?: string;
+  cmd?: string;
+  env?: string[];
+  workdir?: string;
+  label?: string[];
+  annotation?: string[];
+  port?: string[];
+  insecure?: boolean;
+  ignore?: string[];
+  cacheDir?: string;
+  offline?: boolean;
+  archiveUrl?: string[];
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('--root <dir>', 'write the root filesystem into this directory (created when missing)')
+    .option('--tar <file>', 'write the root filesystem as a tarball (.tar, .tar.gz, .tar.zst)')
+    .option('--oci <dir>', 'write an OCI image layout into this new directory')
+    .option('--oci-archive <file>', 'write the OCI layout as one tar that docker/podman load and skopeo read')
+    .option('--push <ref>', 'push the image to a registry: REGISTRY/REPO:TAG (credentials from the docker config file)')
+    .option('--insecure', 'allow plain HTTP to a registry that is not on localhost');
+}
+
+export function addImageOptions(cmd: Command): Command {
+  return cmd
+    .option('--tag <ref>', 'image name and tag, NAME:TAG or TAG (default: latest)')
+    .option('--compression <c>', `layer compression: ${COMPRESSIONS.join(', ')} (default: gzip)`)
+    .option('--nonroot', 'run as uid/gid 65532 with working directory /home/nonroot (created, owned by 65532)')
+    .option('--user <user>', 'image user (uid[:gid] or name)')
+    .option('--entrypoint <json|path>', 'entrypoint: a JSON array, or a single program path')
+    .option('--cmd <json|arg>', 'default arguments: a JSON array, or a single argument')
+    .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
+    .option('--workdir <dir>', 'working directory')
+    .option('--label <k=v>', 'config label (repeatable)', collect)
+    .option('--annotation <k=v>', 'manifest annotation (repeatable)', collect)
+    .option('--port <port[/proto]>', 'exposed port (repeatable)', collect);
+}
+
+export function addAccessOptions(cmd: Command): Command {
+  return cmd
+    .option('--ignore <what>', 'cut even when the release is "unmaintained" or "unstable" (repeatable)', collect)
+    .option('--cache-dir <dir>', 'content cache (default: $XDG_CACHE_HOME/chisel-ts)')
+    .option('--offline', 'use only the cache; never touch the network')
+    .option('--archive-url <name=url>', 'base URL for an archive of the release (repeatable; env CHISEL_TS_ARCHIVE_URL_<NAME>)', collect)
+    .option('--json', 'print a JSON report on stdout')
+    .option('--quiet', 'no progress output')
+    .option('--verbose', 'explain decisions: slices pulled in, archive and version picked');
+}
+
+function argv(flag: string, v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim().startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch (e) {
+      throw new ChiselError(`${flag}: invalid JSON array: ${(e as Error).message}`, { code: 'usage', exitCode: ExitCode.USAGE });
+    }
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new ChiselError(`${flag}: expected a JSON array of strings`, { code: 'usage', exitCode: ExitCode.USAGE });
+    return parsed as string[];
+  }
+  return [v];
+}
+
+function pairs(flag: string, values: string[] | undefined): Record<string, string> | undefined {
+  if (!values?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw new ChiselError(`${flag} ${JSON.stringify(v)}: expected KEY=VALUE`, { code: 'usage', exitCode: ExitCode.USAGE });
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
+}
+
+export function parseCompression(v: string | undefined): Compression | undefined {
+  if (v === undefined) return undefined;
+  if (!(COMPRESSIONS as string[]).includes(v)) throw new ChiselError(`--compression ${JSON.stringify(v)}: expected one of ${COMPRESSIONS.join(', ')}`, { code: 'usage', exitCode: ExitCode.USAGE });
+  return v as Compression;
+}
+
+export function parseArchs(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((a) => a.trim()).filter(Boolean);
+}
+
+export function flagOutputs(f: ImageFlags): Outputs {
+  return { ...(f.root ? { root: f.root } : {}), ...(f.tar ? { tar: f.tar } : {}), ...(f.oci ? { oci: f.oci } : {}), ...(f.ociArchive ? { ociArchive: f.ociArchive } : {}), ...(f.push ? { push: f.push } : {}) };
+}
+
+export function flagConfig(f: ImageFlags): ImageConfig {
+  for (const e of f.env ?? []) if (!/^[^=]+=/.test(e)) throw new ChiselError(`--env ${JSON.stringify(e)}: expected KEY=VALUE`, { code: 'usage', exitCode: ExitCode.USAGE });
+  const c: ImageConfig = {};
+  const entrypoint = argv('--entrypoint', f.entrypoint);
+  const cmd = argv('--cmd', f.cmd);
+  const labels = pairs('--label', f.label);
+  const annotations = pairs('--annotation', f.annotation);
+  if (f.user) c.user = f.user;
+  if (entrypoint) c.entrypoint = entrypoint;
+  if (cmd) c.cmd = cmd;
+  if (f.env?.length) c.env = f.env;
+  if (f.workdir) c.workdir = f.workdir;
+  if (labels) c.labels = labels;
+  if (annotations) c.annotations = annotations;
+  if (f.port?.length) c.ports = f.port;
+  return c;
+}
+
+/** The archive-access part of a build spec. */
+export function accessSpec(f: ImageFlags, report: Reporter): Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log'> {
+  return {
+    store: new ContentStore(f.cacheDir ?? defaultCacheDir()),
+    offline: Boolean(f.offline),
+    urlOverrides: parseArchiveUrls(f.archiveUrl),
+    ignore: parseIgnore(f.ignore),
+    insecure: Boolean(f.insecure),
+    onEvent: (arch, ev) => {
+      if (ev.kind === 'selected') report.verbose(`[${arch}] select ${ev.slice} (${ev.reason})`);
+      else if (ev.kind === 'resolved') report.verbose(`[${arch}] package ${ev.package.name} ${ev.package.version} from archive ${ev.package.archive}${ev.package.suite ? ` (${ev.package.suite}/${ev.package.component})` : ''}`);
+      else if (ev.kind === 'fetched') report.info(`[${arch}] fetched ${ev.package}`);
+    },
+    log: (m) => report.verbose(m),
+  };
+}
+
+export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): Record<string, unknown> {
+  return {
+    epoch: r.epoch,
+    outputs: spec.outputs,
+    archs: r.archs.map((a) => ({
+      arch: a.arch,
+      slices: a.cut.selection.slices.map((s) => `${s.package}_${s.name}`),
+      packages: [...a.cut.packages.values()].map(({ pkg }) => ({ name: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, sha256: pkg.sha256 })).sort((x, y) => (x.name < y.name ? -1 : 1)),
+      entries: a.tree.entries.length,
+      files: a.tree.entries.filter((e) => e.type === 'file').length,
+      bytes: a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0),
+    })),
+    ...(r.tar ? { tar: { sha256: r.tar.sha256, size: r.tar.size, diffId: r.tar.diffId } } : {}),
+    ...(r.oci ?? r.ociArchive ? { image: imageReport((r.oci ?? r.ociArchive)!) } : {}),
+    ...(r.push ? { push: r.push } : {}),
+  };
+}
+
+function imageReport(l: NonNullable<BuildResult['oci']>): Record<string, unknown> {
+  return { digest: l.top.digest, mediaType: l.top.mediaType, manifests: l.images.map((i) => ({ arch: i.arch, digest: i.manifest.digest, config: i.config.digest, layer: i.layer.digest, diffId: `sha256:${i.diffId}` })) };
+}
+
+export function summary(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult, seconds: number): string {
+  const a = r.archs[0]!;
+  const bytes = a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+  const parts = [`cut ${a.cut.selection.slices.length} slices of ${a.cut.packages.size} packages (${r.archs.map((x) => x.arch).join(', ')}): ${a.tree.entries.length} entries, ${(bytes / 1048576).toFixed(1)} MiB`];
+  const o = spec.outputs;
+  if (o.root) parts.push(`root ${o.root}`);
+  if (r.tar) parts.push(`tar ${o.tar} sha256:${r.tar.sha256}`);
+  const img = r.oci ?? r.ociArchive;
+  if (img) parts.push(`image ${img.top.digest}`);
+  if (r.push) parts.push(`pushed ${r.push.reference}@${r.push.digest}`);
+  return `${parts.join('\n  ')}\n  in ${seconds.toFixed(1)}s`;
+}

@@ -1,0 +1,159 @@
+// The whole build, as one explicit pipeline, shared by `cut` (flags) and
+// `build` (an image file): release -> per arch: archives -> cut -> tree ->
+// outputs (dir | tar | OCI layout | OCI archive) -> push.
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openArchives } from '../archive/index.js';
+import { ContentStore } from '../cache/store.js';
+import { sourceDateEpoch, writeDir } from '../output/dir.js';
+import { compressionForFile, type Compression } from '../output/compress.js';
+import { writeOciArchive, writeOciLayout, type ImageConfig, type LayoutResult, type PlatformTree } from '../output/oci.js';
+import { pushLayout, type PushResult } from '../output/push.js';
+import { writeTarFile, type WrittenBlob } from '../output/tar.js';
+import type { Release } from '../release/model.js';
+import { cut, type CutEvent, type CutResult, type Ignore, type ResolvedPackage } from '../slicer/cut.js';
+import { ensureDir } from '../tree/edit.js';
+import type { Tree } from '../tree/model.js';
+import { ChiselError, ExitCode } from '../util/errors.js';
+
+export const NONROOT = { uid: 65532, gid: 65532, home: '/home/nonroot' };
+
+export interface Outputs {
+  root?: string;
+  tar?: string;
+  oci?: string;
+  ociArchive?: string;
+  push?: string;
+}
+
+export interface BuildSpec {
+  release: Release;
+  slices: string[];
+  archs: string[];
+  outputs: Outputs;
+  /** Image reference: "name:tag" or "tag" (default "latest"). */
+  tag?: string;
+  compression?: Compression;
+  config?: ImageConfig;
+  nonroot?: boolean;
+  /** Seconds since the epoch for every time in the outputs (default SOURCE_DATE_EPOCH or 0). */
+  epoch?: number;
+  store: ContentStore;
+  offline?: boolean;
+  urlOverrides?: Map<string, string>;
+  ignore?: Ignore[];
+  insecure?: boolean;
+  /** Packages pinned per arch (lockfile): arch -> name -> package. */
+  pinned?: Map<string, Map<string, ResolvedPackage>>;
+  onEvent?: (arch: string, ev: CutEvent) => void;
+  log?: (msg: string) => void;
+}
+
+export interface ArchBuild {
+  arch: string;
+  cut: CutResult;
+  tree: Tree;
+}
+
+export interface BuildResult {
+  epoch: number;
+  archs: ArchBuild[];
+  tar?: WrittenBlob;
+  oci?: LayoutResult;
+  ociArchive?: LayoutResult;
+  push?: PushResult;
+  config: ImageConfig;
+}
+
+export function wantsImage(o: Outputs): boolean {
+  return Boolean(o.oci || o.ociArchive || o.push);
+}
+
+/** Split "name:tag" (name may hold a registry with a port) into its parts. */
+export function splitTag(ref: string | undefined): { name?: string; tag: string } {
+  if (!ref) return { tag: 'latest' };
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > slash) return { ...(colon > 0 ? { name: ref.slice(0, colon) } : {}), tag: ref.slice(colon + 1) };
+  return ref.includes('/') ? { name: ref, tag: 'latest' } : { tag: ref };
+}
+
+export function checkOutputs(spec: Pick<BuildSpec, 'outputs' | 'archs'>): void {
+  const o = spec.outputs;
+  if (!o.root && !o.tar && !wantsImage(o)) {
+    throw new ChiselError('nothing to write: give at least one output', { code: 'usage', exitCode: ExitCode.USAGE, hint: 'use --root DIR, --tar FILE, --oci DIR, --oci-archive FILE or --push REGISTRY/REPO:TAG' });
+  }
+  if (spec.archs.length === 0) throw new ChiselError('no architecture given', { code: 'usage', exitCode: ExitCode.USAGE });
+  if (new Set(spec.archs).size !== spec.archs.length) throw new ChiselError(`an architecture is listed twice: ${spec.archs.join(',')}`, { code: 'usage', exitCode: ExitCode.USAGE });
+  if (spec.archs.length > 1 && (o.root || o.tar)) {
+    throw new ChiselError(`--root and --tar hold one architecture, but ${spec.archs.length} were asked (${spec.archs.join(', ')})`, { code: 'usage', exitCode: ExitCode.USAGE, hint: 'use --oci, --oci-archive or --push for a multi-arch image, or cut each arch separately' });
+  }
+}
+
+/** The image configuration with the non-root defaults applied. */
+export function effectiveConfig(spec: Pick<BuildSpec, 'config' | 'nonroot'>): ImageConfig {
+  const c: ImageConfig = { ...(spec.config ?? {}) };
+  if (spec.nonroot) {
+    c.user ??= `${NONROOT.uid}:${NONROOT.gid}`;
+    c.workdir ??= NONROOT.home;
+  }
+  return c;
+}
+
+export async function build(spec: BuildSpec): Promise<BuildResult> {
+  checkOutputs(spec);
+  const epoch = spec.epoch ?? sourceDateEpoch();
+  const config = effectiveConfig(spec);
+  const archs: ArchBuild[] = [];
+  for (const arch of spec.archs) {
+    const source = await openArchives(spec.release, arch, { store: spec.store, offline: Boolean(spec.offline), urlOverrides: spec.urlOverrides ?? new Map() });
+    const result = await cut({
+      release: spec.release,
+      slices: spec.slices,
+      arch,
+      store: spec.store,
+      source,
+      ignore: spec.ignore ?? [],
+      ...(spec.pinned?.get(arch) ? { pinned: spec.pinned.get(arch)! } : {}),
+      onEvent: (ev) => spec.onEvent?.(arch, ev),
+    });
+    let tree = result.tree;
+    if (spec.nonroot) tree = ensureDir(tree, NONROOT.home, 0o700, NONROOT.uid, NONROOT.gid);
+    archs.push({ arch, cut: result, tree });
+  }
+  const out: BuildResult = { epoch, archs, config };
+  const o = spec.outputs;
+  const one = archs[0]!;
+  if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
+  if (o.tar) out.tar = await writeTarFile(one.tree, spec.store, o.tar, compressionForFile(o.tar), { mtime: epoch });
+  const platforms: PlatformTree[] = archs.map((a) => ({ arch: a.arch, tree: a.tree }));
+  const { name, tag } = splitTag(spec.tag);
+  const imageOpts = {
+    tag,
+    compression: spec.compression ?? 'gzip',
+    config,
+    epoch,
+    createdBy: `chisel-ts cut ${spec.slices.join(' ')}`,
+  };
+  if (o.oci) out.oci = await writeOciLayout(platforms, spec.store, o.oci, imageOpts);
+  if (o.ociArchive) out.ociArchive = await writeOciArchive(platforms, spec.store, o.ociArchive, { ...imageOpts, repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}` });
+  if (o.push) {
+    const pushTag = splitTag(o.push).tag;
+    let layout = o.oci;
+    let scratch: string | undefined;
+    if (!layout || pushTag !== tag) {
+      scratch = path.join(tmpdir(), `chisel-ts-push-${randomBytes(4).toString('hex')}`);
+      layout = path.join(scratch, 'layout');
+      await writeOciLayout(platforms, spec.store, layout, { ...imageOpts, tag: pushTag });
+    }
+    try {
+      out.push = await pushLayout(layout, o.push, { insecure: Boolean(spec.insecure), ...(spec.log ? { log: spec.log } : {}) });
+    } finally {
+      if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+    }
+  }
+  return out;
+}

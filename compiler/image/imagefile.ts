@@ -1,0 +1,112 @@
+// The image file: one YAML document holding the release, archs, slices,
+// image configuration and outputs, so a committed file is the whole build.
+// Validated with runtime-schema/image.schema.json; errors at file:line:col.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { schemaErrors } from '../release/schema.js';
+import { YamlFile } from '../release/yamlfile.js';
+import { ChiselError, ChiselErrors } from '../util/errors.js';
+import type { Compression } from '../output/compress.js';
+import { normalizePort, type ImageConfig } from '../output/oci.js';
+import type { Outputs } from './build.js';
+
+export interface ImageFile {
+  file: string;
+  /** Shipped release name, or an absolute directory. */
+  release?: string;
+  archs?: string[];
+  slices: string[];
+  tag?: string;
+  nonroot: boolean;
+  compression?: Compression;
+  sourceDateEpoch?: number;
+  config: ImageConfig;
+  /** Paths resolved against the image file's directory. */
+  outputs: Outputs;
+}
+
+interface RawImage {
+  release?: string;
+  archs?: string[];
+  slices: string[];
+  tag?: string;
+  nonroot?: boolean;
+  compression?: Compression;
+  'source-date-epoch'?: number;
+  config?: {
+    user?: string;
+    entrypoint?: string[];
+    cmd?: string[];
+    env?: Record<string, string | number | boolean>;
+    workdir?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ports?: Array<string | number>;
+  };
+  outputs?: { root?: string; tar?: string; oci?: string; 'oci-archive'?: string; push?: string };
+}
+
+export async function loadImageFile(file: string): Promise<ImageFile> {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = await fs.readFile(abs, 'utf8');
+  } catch (e) {
+    throw new ChiselError(`cannot read image file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: 'image-file', hint: 'pass the path of an image YAML file; see examples/' });
+  }
+  return parseImageFile(abs, text);
+}
+
+export function parseImageFile(file: string, text: string): ImageFile {
+  const y = new YamlFile(file, text);
+  const syntax = y.syntaxErrors();
+  if (syntax.length) throw new ChiselErrors(syntax);
+  const raw = (y.toJS() ?? {}) as RawImage;
+  const errors = schemaErrors(y, raw, 'image.schema.json');
+  if (errors.length) throw new ChiselErrors(errors);
+  const dir = path.dirname(file);
+  const rel = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
+  const c = raw.config ?? {};
+  const config: ImageConfig = {};
+  if (c.user !== undefined) config.user = c.user;
+  if (c.entrypoint) config.entrypoint = c.entrypoint;
+  if (c.cmd) config.cmd = c.cmd;
+  if (c.env) config.env = Object.entries(c.env).map(([k, v]) => `${k}=${String(v)}`);
+  if (c.workdir !== undefined) config.workdir = c.workdir;
+  if (c.labels) config.labels = c.labels;
+  if (c.annotations) config.annotations = c.annotations;
+  if (c.ports) {
+    config.ports = c.ports.map((p, i) => {
+      try {
+        return normalizePort(String(p));
+      } catch (e) {
+        throw new ChiselErrors([y.error(['config', 'ports', i], (e as Error).message, 'schema')]);
+      }
+    });
+  }
+  const o = raw.outputs ?? {};
+  const outputs: Outputs = {};
+  for (const [k, v] of [
+    ['root', rel(o.root)],
+    ['tar', rel(o.tar)],
+    ['oci', rel(o.oci)],
+    ['ociArchive', rel(o['oci-archive'])],
+  ] as const) {
+    if (v !== undefined) outputs[k] = v;
+  }
+  if (o.push) outputs.push = o.push;
+  const release = raw.release === undefined ? undefined : raw.release.includes('/') || raw.release.startsWith('.') ? path.resolve(dir, raw.release) : raw.release;
+  return {
+    file,
+    ...(release !== undefined ? { release } : {}),
+    ...(raw.archs ? { archs: raw.archs } : {}),
+    slices: raw.slices,
+    ...(raw.tag !== undefined ? { tag: raw.tag } : {}),
+    nonroot: raw.nonroot ?? false,
+    ...(raw.compression ? { compression: raw.compression } : {}),
+    ...(raw['source-date-epoch'] !== undefined ? { sourceDateEpoch: raw['source-date-epoch'] } : {}),
+    config,
+    outputs,
+  };
+}

@@ -1,0 +1,278 @@
+// Trees -> an OCI image layout (one image, or an index of one image per
+// platform), and the same layout packed into one tar with a docker-style
+// manifest.json (`--oci-archive`). Every JSON document is written with a fixed
+// key order and every time comes from SOURCE_DATE_EPOCH, so the same trees
+// and configuration always give the same digests. The layout is built in a
+// temporary directory and renamed into place.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import tarStream from 'tar-stream';
+import type { ContentStore } from '../cache/store.js';
+import type { Tree } from '../tree/model.js';
+import { ociPlatform } from '../util/arch.js';
+import { ChiselError } from '../util/errors.js';
+import { compressor, type Compression } from './compress.js';
+import { sourceDateEpoch } from './dir.js';
+import { hasher, tarStreamOf } from './tar.js';
+
+export const MEDIA = {
+  index: 'application/vnd.oci.image.index.v1+json',
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  config: 'application/vnd.oci.image.config.v1+json',
+  layer: { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', zstd: 'application/vnd.oci.image.layer.v1.tar+zstd', none: 'application/vnd.oci.image.layer.v1.tar' },
+} as const;
+
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The runtime configuration of an image (OCI config "config"). */
+export interface ImageConfig {
+  user?: string;
+  entrypoint?: string[];
+  cmd?: string[];
+  /** KEY=VALUE; PATH is added when missing. */
+  env?: string[];
+  workdir?: string;
+  labels?: Record<string, string>;
+  /** "8080/tcp", "53/udp"; a bare port means tcp. */
+  ports?: string[];
+  /** Manifest annotations. */
+  annotations?: Record<string, string>;
+}
+
+export interface PlatformTree {
+  /** Debian architecture. */
+  arch: string;
+  tree: Tree;
+}
+
+export interface ImageOptions {
+  /** The tag (ref name) the layout names its image by. */
+  tag: string;
+  compression: Compression;
+  config: ImageConfig;
+  /** Seconds since the epoch for `created` and every mtime (default SOURCE_DATE_EPOCH or 0). */
+  epoch?: number;
+  /** What produced the layer, for the config history. */
+  createdBy?: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: { architecture: string; os: string; variant?: string };
+}
+
+export interface PlatformImage {
+  arch: string;
+  manifest: Descriptor;
+  config: Descriptor;
+  layer: Descriptor;
+  diffId: string;
+}
+
+export interface LayoutResult {
+  /** The descriptor index.json holds: the manifest (one platform) or the image index. */
+  top: Descriptor;
+  images: PlatformImage[];
+}
+
+/** JSON with keys in the order given by the object literal (callers build them in a fixed order). */
+function canonical(v: unknown): Buffer {
+  return Buffer.from(JSON.stringify(v));
+}
+
+function sortedRecord(r: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!r || Object.keys(r).length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k]!;
+  return out;
+}
+
+export function normalizePort(p: string): string {
+  const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(p);
+  if (!m || Number(m[1]) > 65535 || Number(m[1]) === 0) throw new ChiselError(`invalid port "${p}"`, { code: 'usage', hint: 'write PORT or PORT/tcp, PORT/udp, PORT/sctp' });
+  return `${m[1]}/${m[2] ?? 'tcp'}`;
+}
+
+export function configDocument(arch: string, cfg: ImageConfig, diffId: string, epoch: number, createdBy: string): Record<string, unknown> {
+  const created = new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
+  const env = [...(cfg.env ?? [])];
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
+  const c: Record<string, unknown> = {};
+  if (cfg.user) c.User = cfg.user;
+  const ports = [...new Set((cfg.ports ?? []).map(normalizePort))].sort();
+  if (ports.length) c.ExposedPorts = Object.fromEntries(ports.map((p) => [p, {}]));
+  c.Env = env;
+  if (cfg.entrypoint?.length) c.Entrypoint = cfg.entrypoint;
+  if (cfg.cmd?.length) c.Cmd = cfg.cmd;
+  if (cfg.workdir) c.WorkingDir = cfg.workdir;
+  const labels = sortedRecord(cfg.labels);
+  if (labels) c.Labels = labels;
+  const p = ociPlatform(arch);
+  return {
+    created,
+    architecture: p.architecture,
+    ...(p.variant ? { variant: p.variant } : {}),
+    os: 'linux',
+    config: c,
+    rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
+    history: [{ created, created_by: createdBy }],
+  };
+}
+
+class BlobWriter {
+  constructor(readonly dir: string) {}
+  async bytes(data: Buffer, mediaType: string): Promise<Descriptor> {
+    const hex = createHash('sha256').update(data).digest('hex');
+    await fs.writeFile(path.join(this.dir, 'blobs', 'sha256', hex), data);
+    return { mediaType, digest: `sha256:${hex}`, size: data.length };
+  }
+  async layer(tree: Tree, store: ContentStore, compression: Compression, epoch: number): Promise<{ desc: Descriptor; diffId: string }> {
+    const tmp = path.join(this.dir, 'blobs', 'sha256', `.layer-${randomBytes(4).toString('hex')}`);
+    const raw = hasher();
+    const packed = hasher();
+    await pipeline(tarStreamOf(tree, store, { mtime: epoch }), raw, compressor(compression), packed, createWriteStream(tmp));
+    const p = packed.result();
+    await fs.rename(tmp, path.join(this.dir, 'blobs', 'sha256', p.sha256));
+    return { desc: { mediaType: MEDIA.layer[compression], digest: `sha256:${p.sha256}`, size: p.size }, diffId: raw.result().sha256 };
+  }
+}
+
+/** Write the images of `platforms` as an OCI layout into the (new or empty) directory `dest`. */
+export async function writeOciLayout(platforms: PlatformTree[], store: ContentStore, dest: string, opts: ImageOptions): Promise<LayoutResult> {
+  const target = path.resolve(dest);
+  const existing = await fs.readdir(target).catch(() => undefined);
+  if (existing && existing.length) throw new ChiselError(`--oci ${dest} exists and is not empty`, { code: 'output', hint: 'remove it or choose a new directory; chisel-ts does not add to an existing layout' });
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.chisel-tmp-${randomBytes(4).toString('hex')}`);
+  try {
+    const result = await writeLayoutInto(tmp, platforms, store, opts);
+    if (existing) await fs.rmdir(target);
+    await fs.rename(tmp, target);
+    return result;
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function writeLayoutInto(dir: string, platforms: PlatformTree[], store: ContentStore, opts: ImageOptions): Promise<LayoutResult> {
+  if (platforms.length === 0) throw new ChiselError('no platform to build', { code: 'usage' });
+  await fs.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  const blobs = new BlobWriter(dir);
+  const epoch = opts.epoch ?? sourceDateEpoch();
+  const images: PlatformImage[] = [];
+  const annotations = sortedRecord(opts.config.annotations);
+  for (const { arch, tree } of platforms) {
+    const { desc: layer, diffId } = await blobs.layer(tree, store, opts.compression, epoch);
+    const config = await blobs.bytes(canonical(configDocument(arch, opts.config, diffId, epoch, opts.createdBy ?? 'chisel-ts')), MEDIA.config);
+    const manifestDoc = {
+      schemaVersion: 2,
+      mediaType: MEDIA.manifest,
+      config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
+      ...(annotations ? { annotations } : {}),
+    };
+    const manifest = await blobs.bytes(canonical(manifestDoc), MEDIA.manifest);
+    images.push({ arch, manifest: { ...manifest, platform: ociPlatform(arch) }, config, layer, diffId });
+  }
+  let top: Descriptor;
+  if (images.length === 1) {
+    top = { ...images[0]!.manifest, annotations: { [REF_NAME]: opts.tag } };
+  } else {
+    const indexDoc = { schemaVersion: 2, mediaType: MEDIA.index, manifests: images.map((i) => i.manifest), ...(annotations ? { annotations } : {}) };
+    const index = await blobs.bytes(canonical(indexDoc), MEDIA.index);
+    top = { ...index, annotations: { [REF_NAME]: opts.tag } };
+  }
+  await fs.writeFile(path.join(dir, 'oci-layout'), canonical({ imageLayoutVersion: '1.0.0' }));
+  await fs.writeFile(path.join(dir, 'index.json'), canonical({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [top] }));
+  return { top, images };
+}
+
+/** The layout of `platforms` packed into one tar, with a docker `manifest.json` so `docker load` accepts it too. */
+export async function writeOciArchive(platforms: PlatformTree[], store: ContentStore, file: string, opts: ImageOptions & { repoTag: string }): Promise<LayoutResult> {
+  const dest = path.resolve(file);
+  const work = path.join(path.dirname(dest), `.${path.basename(dest)}.chisel-tmp-${randomBytes(4).toString('hex')}`);
+  const tmpTar = `${work}.tar`;
+  try {
+    const result = await writeOciLayout(platforms, store, path.join(work, 'layout'), opts);
+    await packLayout(path.join(work, 'layout'), result, tmpTar, opts.repoTag, opts.epoch ?? sourceDateEpoch());
+    await fs.rename(tmpTar, dest);
+    return result;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+    await fs.rm(tmpTar, { force: true });
+  }
+}
+
+async function packLayout(layout: string, result: LayoutResult, dest: string, repoTag: string, epoch: number): Promise<void> {
+  const docker = result.images.map((img, i) => ({
+    Config: `blobs/sha256/${img.config.digest.slice(7)}`,
+    RepoTags: i === 0 ? [repoTag] : [],
+    Layers: [`blobs/sha256/${img.layer.digest.slice(7)}`],
+  }));
+  const blobs = (await fs.readdir(path.join(layout, 'blobs', 'sha256'))).sort();
+  const mtime = new Date(epoch * 1000);
+  const pack = tarStream.pack();
+  const h = (name: string, size: number, type: 'file' | 'directory' = 'file') => ({ name, size, type, mode: type === 'file' ? 0o644 : 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime, linkname: '', devmajor: 0, devminor: 0 });
+  const done = pipeline(pack, createWriteStream(dest));
+  const add = (name: string, data: Buffer) => new Promise<void>((resolve, reject) => pack.entry(h(name, data.length), data, (e) => (e ? reject(e) : resolve())));
+  const dir = (name: string) => new Promise<void>((resolve, reject) => pack.entry(h(name, 0, 'directory'), (e) => (e ? reject(e) : resolve())));
+  try {
+    await dir('blobs/');
+    await dir('blobs/sha256/');
+    for (const b of blobs) {
+      const p = path.join(layout, 'blobs', 'sha256', b);
+      const st = await fs.stat(p);
+      await pipeline(createReadStream(p), pack.entry(h(`blobs/sha256/${b}`, st.size)));
+    }
+    await add('index.json', await fs.readFile(path.join(layout, 'index.json')));
+    await add('manifest.json', canonical(docker));
+    await add('oci-layout', await fs.readFile(path.join(layout, 'oci-layout')));
+    pack.finalize();
+  } catch (e) {
+    pack.destroy(e as Error);
+  }
+  await done;
+}
+
+/** Our own consistency check of a layout (what the packaged validators miss). */
+export async function checkLayout(dir: string): Promise<string[]> {
+  const problems: string[] = [];
+  const blob = async (d: Descriptor): Promise<Buffer | undefined> => {
+    const hex = d.digest.replace(/^sha256:/, '');
+    const p = path.join(dir, 'blobs', 'sha256', hex);
+    const data = await fs.readFile(p).catch(() => undefined);
+    if (!data) problems.push(`missing blob ${d.digest}`);
+    else if (data.length !== d.size) problems.push(`blob ${d.digest}: size ${data.length}, descriptor says ${d.size}`);
+    else if (createHash('sha256').update(data).digest('hex') !== hex) problems.push(`blob ${d.digest}: content does not match its digest`);
+    return data;
+  };
+  const index = JSON.parse(await fs.readFile(path.join(dir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+  const manifests: Descriptor[] = [];
+  for (const d of index.manifests) {
+    if (d.mediaType === MEDIA.index) {
+      const data = await blob(d);
+      if (data) manifests.push(...(JSON.parse(data.toString()) as { manifests: Descriptor[] }).manifests);
+    } else manifests.push(d);
+  }
+  for (const m of manifests) {
+    const data = await blob(m);
+    if (!data) continue;
+    const doc = JSON.parse(data.toString()) as { config: Descriptor; layers: Descriptor[] };
+    const cfgData = await blob(doc.config);
+    for (const l of doc.layers) await blob(l);
+    if (cfgData) {
+      const cfg = JSON.parse(cfgData.toString()) as { rootfs: { diff_ids: string[] }; architecture: string };
+      if (cfg.rootfs.diff_ids.length !== doc.layers.length) problems.push(`manifest ${m.digest}: ${doc.layers.length} layers but ${cfg.rootfs.diff_ids.length} diff_ids`);
+      if (m.platform && m.platform.architecture !== cfg.architecture) problems.push(`manifest ${m.digest}: platform ${m.platform.architecture} but config says ${cfg.architecture}`);
+    }
+  }
+  return problems;
+}

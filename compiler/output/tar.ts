@@ -1,0 +1,119 @@
+// Tree -> a rootfs tarball. Entries in tree order (parents first, sorted by
+// path), numeric owners with empty user/group names, every mtime from
+// SOURCE_DATE_EPOCH, no root entry: the same tree gives the same bytes.
+// File contents are streamed from the content store and their sha256 checked
+// on the way, so a damaged cache can never reach an output.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tarStream from 'tar-stream';
+import type { ContentStore } from '../cache/store.js';
+import type { Tree, TreeEntry } from '../tree/model.js';
+import { ChiselError } from '../util/errors.js';
+import { compressor, type Compression } from './compress.js';
+import { sourceDateEpoch } from './dir.js';
+
+export interface TarOptions {
+  /** mtime of every entry in seconds (default SOURCE_DATE_EPOCH or 0). */
+  mtime?: number;
+}
+
+function header(e: TreeEntry, mtime: Date): tarStream.Header {
+  const name = e.path.slice(1) + (e.type === 'dir' ? '/' : '');
+  const base = { name, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, uname: '', gname: '', mtime, linkname: '', devmajor: 0, devminor: 0 };
+  switch (e.type) {
+    case 'dir':
+      return { ...base, type: 'directory', size: 0 };
+    case 'file':
+      return { ...base, type: 'file', size: e.size };
+    case 'symlink':
+      return { ...base, type: 'symlink', size: 0, linkname: e.link! };
+    case 'hardlink':
+      return { ...base, type: 'link', size: 0, linkname: e.link!.slice(1) };
+  }
+}
+
+/** A verifying pass-through: fails unless the bytes hash to `sha256` with `size` bytes. */
+function verify(e: TreeEntry): Transform {
+  const h = createHash('sha256');
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      n += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const got = h.digest('hex');
+      if (got !== e.sha256 || n !== e.size) cb(new ChiselError(`cached content of ${e.path} is damaged (sha256 ${got}, ${n} bytes; expected ${e.sha256}, ${e.size} bytes)`, { code: 'cache', hint: 'remove the cache directory (or that blob) and cut again' }));
+      else cb();
+    },
+  });
+}
+
+/** The uncompressed tar of a tree, as a stream. */
+export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions = {}): Readable {
+  const mtime = new Date((opts.mtime ?? sourceDateEpoch()) * 1000);
+  const pack = tarStream.pack();
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  (async () => {
+    for (const e of tree.entries) {
+      if (e.type === 'file') {
+        const entry = pack.entry(header(e, mtime));
+        await pipeline(createReadStream(store.blobPath(e.sha256!)), verify(e), entry);
+      } else {
+        await new Promise<void>((resolve, reject) => pack.entry(header(e, mtime), (err) => (err ? reject(err) : resolve())));
+      }
+    }
+    pack.finalize();
+  })().catch((err: Error) => out.destroy(err));
+  pack.on('error', (err) => out.destroy(err));
+  return pack.pipe(out);
+}
+
+export interface WrittenBlob {
+  /** sha256 hex of the bytes written. */
+  sha256: string;
+  size: number;
+  /** sha256 hex of the uncompressed tar (the OCI diff_id). */
+  diffId: string;
+  diffSize: number;
+}
+
+/** Hash (and count) what flows through. */
+export function hasher(): Transform & { result(): { sha256: string; size: number } } {
+  const h = createHash('sha256');
+  let size = 0;
+  let sum: string | undefined;
+  const t = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  }) as Transform & { result(): { sha256: string; size: number } };
+  t.result = () => ({ sha256: (sum ??= h.digest('hex')), size });
+  return t;
+}
+
+/** Write the tree's tar (compressed as asked) to `dest`, atomically. */
+export async function writeTarFile(tree: Tree, store: ContentStore, dest: string, compression: Compression, opts: TarOptions = {}): Promise<WrittenBlob> {
+  const file = path.resolve(dest);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const raw = hasher();
+  const packed = hasher();
+  try {
+    await pipeline(tarStreamOf(tree, store, opts), raw, compressor(compression), packed, createWriteStream(tmp, { mode: 0o644 }));
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  const r = raw.result();
+  const p = packed.result();
+  return { sha256: p.sha256, size: p.size, diffId: r.sha256, diffSize: r.size };
+}

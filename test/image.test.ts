@@ -1,0 +1,371 @@
+// Tarballs and OCI images from the hermetic test archive, through the CLI as a
+// user runs it, proved with the real consumers: oci-image-tool, umoci, skopeo,
+// docker-registry, diffoscope; reproducibility across TZ, umask, locale, cwd
+// and cache state; multi-arch indexes; image files; failures leave nothing.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkLayout } from '../compiler/output/oci.js';
+import { tempDir, writeRelease } from './support/cutenv.js';
+import { blob, decompressLayer, manifestsOf, tarEntries } from './support/oci.js';
+import { startRegistry, tool, type Registry } from './support/registry.js';
+import { TestArchive } from './support/testarchive.js';
+
+const BIN = path.resolve(__dirname, '..', 'bin', 'chisel-ts.js');
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+let archive: TestArchive;
+let release: string;
+let registry: Registry;
+
+const hello = (arch: string) => ({
+  name: 'hello',
+  version: '1.0',
+  arch,
+  files: [
+    { path: '/usr/bin/hello', content: `#!/bin/sh\necho hello from ${arch}\n`, mode: 0o755 },
+    { path: '/usr/bin/hello-again', type: 'hardlink' as const, link: '/usr/bin/hello' },
+    { path: '/usr/bin/su-helper', content: 'setuid\n', mode: 0o4755 },
+    { path: '/etc/hello.conf', content: `arch=${arch}\n` },
+  ],
+});
+
+beforeAll(async () => {
+  archive = await TestArchive.create({
+    archs: ['amd64', 'arm64'],
+    suites: {
+      stable: {
+        main: [
+          hello('amd64'),
+          hello('arm64'),
+          {
+            name: 'data',
+            version: '2.0',
+            arch: 'all',
+            files: [
+              { path: '/usr/share/data/a.txt', content: 'A\n' },
+              { path: '/usr/share/data/b', type: 'symlink', link: 'a.txt' },
+            ],
+          },
+        ],
+      },
+    },
+  });
+  release = writeRelease(archive, {
+    hello: 'package: hello\nessential: [data_files]\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /usr/bin/hello-again:\n      /usr/bin/su-helper:\n      /etc/hello.conf:\n',
+    data: 'package: data\nslices:\n  files:\n    contents:\n      /usr/share/data/a.txt:\n      /usr/share/data/b:\n      /srv/app/: {make: true, mode: 0750, uid: 1000, gid: 1000}\n',
+  });
+  registry = await startRegistry();
+});
+
+afterAll(async () => {
+  await archive?.close();
+  await registry?.stop();
+});
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+// Asynchronous on purpose: the test archive is served from this process, so a
+// synchronous spawn would block it.
+function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string; cache?: string; umask?: string } = {}): Promise<Run> {
+  const cache = opts.cache ?? tempDir('chisel-ts-img-cache-');
+  const env = { ...process.env, CI: 'true', XDG_CACHE_HOME: path.join(cache, 'xdg'), ...opts.env };
+  const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return run('sh', ['-c', `umask ${opts.umask ?? '022'} && exec ${cmd}`], { env, cwd: opts.cwd ?? process.cwd() });
+}
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
+async function cut(args: string[], opts: Parameters<typeof cli>[1] = {}): Promise<any> {
+  const cache = opts.cache ?? tempDir('chisel-ts-img-cache-');
+  const r = await cli(['cut', '--release', release, '--cache-dir', cache, '--json', ...args], { ...opts, cache });
+  if (r.code !== 0) throw new Error(`cut failed (${r.code}): ${r.err}`);
+  return JSON.parse(r.out);
+}
+
+describe('OCI layout and tarball of one cut', () => {
+  let dir: string;
+  let report: any;
+  beforeAll(async () => {
+    dir = tempDir('chisel-ts-img-');
+    report = await cut([
+      '--arch', 'amd64',
+      '--oci', path.join(dir, 'layout'),
+      '--tar', path.join(dir, 'rootfs.tar'),
+      '--oci-archive', path.join(dir, 'image.oci.tar'),
+      '--tag', 'example/hello:v1',
+      '--nonroot',
+      '--entrypoint', '["/usr/bin/hello"]',
+      '--cmd', '--greet',
+      '--env', 'GREETING=hi',
+      '--label', 'org.example.team=infra',
+      '--annotation', 'org.opencontainers.image.source=https://example.invalid/repo',
+      '--port', '8080',
+      'hello_bins',
+    ]);
+  });
+
+  it('is accepted by oci-image-tool, umoci and skopeo, and by our own checker', async () => {
+    const layout = path.join(dir, 'layout');
+    expect(await checkLayout(layout)).toEqual([]);
+    expect(tool('oci-image-tool', ['validate', '--type', 'image', '--ref', 'name=v1', layout])).toMatch(/Validation succeeded|OK/);
+    const bundle = path.join(dir, 'bundle');
+    tool('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
+    const rootfs = path.join(bundle, 'rootfs');
+    expect(readFileSync(path.join(rootfs, 'usr/bin/hello'), 'utf8')).toContain('hello from amd64');
+    expect(statSync(path.join(rootfs, 'home/nonroot')).uid).toBe(65532);
+    expect(statSync(path.join(rootfs, 'srv/app')).uid).toBe(1000);
+    expect(statSync(path.join(rootfs, 'usr/bin/su-helper')).mode & 0o7777).toBe(0o4755);
+    expect(statSync(path.join(rootfs, 'usr/bin/hello-again')).ino).toBe(statSync(path.join(rootfs, 'usr/bin/hello')).ino);
+    const runtime = JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    expect(runtime.process.user).toMatchObject({ uid: 65532, gid: 65532 });
+    expect(runtime.process.cwd).toBe('/home/nonroot');
+    expect(runtime.process.args).toEqual(['/usr/bin/hello', '--greet']);
+    expect(runtime.process.env).toContain('GREETING=hi');
+
+    const inspected = JSON.parse(tool('skopeo', ['inspect', `oci:${layout}:v1`]));
+    expect(inspected.Digest).toBe(report.image.digest);
+    expect(inspected.Labels).toEqual({ 'org.example.team': 'infra' });
+    for (const dest of [`oci-archive:${path.join(dir, 'copy.oci.tar')}`, `docker-archive:${path.join(dir, 'copy.docker.tar')}:example/hello:v1`]) {
+      tool('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, dest]);
+    }
+    expect(JSON.parse(tool('skopeo', ['inspect', `docker-archive:${path.join(dir, 'copy.docker.tar')}`])).Architecture).toBe('amd64');
+  });
+
+  it('writes the config the flags ask for', async () => {
+    const [m] = manifestsOf(path.join(dir, 'layout'));
+    expect(m!.config.config).toEqual({
+      User: '65532:65532',
+      ExposedPorts: { '8080/tcp': {} },
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hi'],
+      Entrypoint: ['/usr/bin/hello'],
+      Cmd: ['--greet'],
+      WorkingDir: '/home/nonroot',
+      Labels: { 'org.example.team': 'infra' },
+    });
+    expect(m!.config.created).toBe('1970-01-01T00:00:00Z');
+    expect(m!.manifest.annotations).toEqual({ 'org.opencontainers.image.source': 'https://example.invalid/repo' });
+  });
+
+  it('the tarball is the layer, uncompressed: same entries, numeric owners, fixed mtimes', async () => {
+    const tar = readFileSync(path.join(dir, 'rootfs.tar'));
+    const [m] = manifestsOf(path.join(dir, 'layout'));
+    expect(`sha256:${sha256(tar)}`).toBe(m!.config.rootfs.diff_ids[0]);
+    expect(report.tar.diffId).toBe(sha256(tar));
+    const layer = await decompressLayer(blob(path.join(dir, 'layout'), m!.manifest.layers[0].digest), m!.manifest.layers[0].mediaType);
+    expect(layer.equals(tar)).toBe(true);
+    const entries = await tarEntries(tar);
+    const names = entries.map((e) => e.name);
+    expect(names).toEqual([...names].sort((a, b) => (a.replace(/\/$/, '').split('/').join('\0') < b.replace(/\/$/, '').split('/').join('\0') ? -1 : 1)));
+    expect(new Set(entries.map((e) => e.mtime))).toEqual(new Set([0]));
+    const by = new Map(entries.map((e) => [e.name, e]));
+    expect(by.get('home/nonroot/')).toMatchObject({ type: 'directory', uid: 65532, gid: 65532, mode: 0o700 });
+    expect(by.get('usr/bin/hello-again')).toMatchObject({ type: 'link', linkname: 'usr/bin/hello' });
+    expect(by.get('usr/share/data/b')).toMatchObject({ type: 'symlink', linkname: 'a.txt' });
+    expect(by.get('usr/bin/su-helper')!.mode).toBe(0o4755);
+    const listing = tool('tar', ['-tvf', path.join(dir, 'rootfs.tar'), '--numeric-owner']);
+    expect(listing).toMatch(/drwx------ 65532\/65532 .* home\/nonroot\//);
+  });
+
+  it('the OCI archive loads in skopeo and carries a docker manifest.json', async () => {
+    const archivePath = path.join(dir, 'image.oci.tar');
+    const inspected = JSON.parse(tool('skopeo', ['inspect', `oci-archive:${archivePath}:v1`]));
+    expect(inspected.Digest).toBe(report.image.digest);
+    const entries = await tarEntries(readFileSync(archivePath));
+    const manifestJson = JSON.parse(entries.find((e) => e.name === 'manifest.json')!.content.toString());
+    expect(manifestJson[0].RepoTags).toEqual(['example/hello:v1']);
+    expect(JSON.parse(tool('skopeo', ['inspect', `docker-archive:${archivePath}`])).Architecture).toBe('amd64');
+  });
+});
+
+describe('reproducibility', () => {
+  it('the same build with another TZ, umask, locale, cwd and cache state gives the same bytes', async () => {
+    const a = tempDir('chisel-ts-repro-a-');
+    const b = tempDir('chisel-ts-repro-b-');
+    const warm = tempDir('chisel-ts-img-cache-');
+    await cut(['--arch', 'amd64', '--tar', path.join(warm, 'prime.tar'), 'hello_bins'], { cache: warm }); // warm the cache
+    const args = (d: string) => ['--arch', 'amd64', '--oci', path.join(d, 'layout'), '--tar', path.join(d, 'rootfs.tar.gz'), '--nonroot', 'hello_bins'];
+    const ra = await cut(args(a), { env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C' }, umask: '022', cwd: '/', cache: warm });
+    const rb = await cut(args(b), { env: { TZ: 'Pacific/Kiritimati', LANG: 'de_DE.UTF-8', LC_ALL: 'tr_TR.UTF-8' }, umask: '077', cwd: b });
+    expect(rb.image.digest).toBe(ra.image.digest);
+    expect(readFileSync(path.join(b, 'rootfs.tar.gz')).equals(readFileSync(path.join(a, 'rootfs.tar.gz')))).toBe(true);
+    const d = spawnSync('diffoscope', ['--no-progress', path.join(a, 'rootfs.tar.gz'), path.join(b, 'rootfs.tar.gz')], { encoding: 'utf8' });
+    expect(d.status, d.stdout).toBe(0);
+  });
+
+  it('SOURCE_DATE_EPOCH sets every time, and changes the digest', async () => {
+    const a = tempDir('chisel-ts-repro-');
+    const r0 = await cut(['--arch', 'amd64', '--oci', path.join(a, 'l0'), 'hello_bins']);
+    const r1 = await cut(['--arch', 'amd64', '--oci', path.join(a, 'l1'), '--tar', path.join(a, 'r1.tar'), 'hello_bins'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    expect(r1.image.digest).not.toBe(r0.image.digest);
+    expect(manifestsOf(path.join(a, 'l1'))[0]!.config.created).toBe('2023-11-14T22:13:20Z');
+    expect(new Set((await tarEntries(readFileSync(path.join(a, 'r1.tar')))).map((e) => e.mtime))).toEqual(new Set([1700000000]));
+    // a diffoscope that finds the difference proves the comparison above can fail
+    const d = spawnSync('diffoscope', ['--no-progress', path.join(a, 'r1.tar'), path.join(a, 'r1.tar')], { encoding: 'utf8' });
+    expect(d.status).toBe(0);
+  });
+});
+
+describe('multi-arch', () => {
+  it('one index, a manifest per platform, each with its own binaries', async () => {
+    const d = tempDir('chisel-ts-multi-');
+    const layout = path.join(d, 'layout');
+    const r = await cut(['--arch', 'amd64,arm64', '--oci', layout, '--tag', 'multi', 'hello_bins']);
+    expect(r.archs.map((a: any) => a.arch)).toEqual(['amd64', 'arm64']);
+    const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
+    expect(index.manifests).toHaveLength(1);
+    expect(index.manifests[0].mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(await checkLayout(layout)).toEqual([]);
+    tool('oci-image-tool', ['validate', '--type', 'image', '--ref', 'name=multi', layout]);
+    const ms = manifestsOf(layout);
+    expect(ms.map((m) => m.platform)).toEqual([
+      { architecture: 'amd64', os: 'linux' },
+      { architecture: 'arm64', os: 'linux', variant: 'v8' },
+    ]);
+    for (const m of ms) {
+      expect(m.config.architecture).toBe(m.platform!.architecture);
+      const layer = await decompressLayer(blob(layout, m.manifest.layers[0].digest), m.manifest.layers[0].mediaType);
+      const byName = new Map((await tarEntries(layer)).map((e) => [e.name, e]));
+      const arch = m.platform!.architecture;
+      expect(byName.get('usr/bin/hello')!.content.toString()).toContain(`hello from ${arch}`);
+      expect(byName.get('usr/share/data/a.txt')!.content.toString()).toBe('A\n'); // arch "all" in both
+    }
+    const raw = JSON.parse(tool('skopeo', ['inspect', '--raw', `oci:${layout}:multi`]));
+    expect(raw.manifests).toHaveLength(2);
+  });
+
+  it('--root and --tar refuse more than one arch (usage error, nothing written)', async () => {
+    const d = tempDir('chisel-ts-multi-');
+    const r = await cli(['cut', '--release', release, '--arch', 'amd64,arm64', '--tar', path.join(d, 'x.tar'), 'hello_bins']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--root and --tar hold one architecture/);
+    expect(readdirSync(d)).toEqual([]);
+  });
+});
+
+describe('compression', () => {
+  it.each(['zstd', 'none'] as const)('%s layers decompress to the diff_id', async (c) => {
+    const d = tempDir('chisel-ts-comp-');
+    const layout = path.join(d, 'layout');
+    await cut(['--arch', 'amd64', '--oci', layout, '--compression', c, 'hello_bins']);
+    const [m] = manifestsOf(layout);
+    const l = m!.manifest.layers[0];
+    expect(l.mediaType).toBe(c === 'zstd' ? 'application/vnd.oci.image.layer.v1.tar+zstd' : 'application/vnd.oci.image.layer.v1.tar');
+    const raw = await decompressLayer(blob(layout, l.digest), l.mediaType);
+    expect(`sha256:${sha256(raw)}`).toBe(m!.config.rootfs.diff_ids[0]);
+    if (c === 'zstd') expect(sha256(Buffer.from(tool('sh', ['-c', `zstd -dc < ${path.join(layout, 'blobs/sha256', l.digest.slice(7))} | sha256sum`]).split(' ')[0]!, 'hex'))).toBe(sha256(Buffer.from(sha256(raw), 'hex')));
+    expect(JSON.parse(tool('skopeo', ['inspect', `oci:${layout}:latest`])).Digest).toBe(m!.digest);
+  });
+});
+
+describe('push', () => {
+  it('pushes to a registry; skopeo reports the same digest; a second push uploads nothing', async () => {
+    const d = tempDir('chisel-ts-push-');
+    const ref = `${registry.addr}/chisel/hello:v1`;
+    const r = await cut(['--arch', 'amd64', '--oci', path.join(d, 'layout'), '--tag', 'v1', '--push', ref, 'hello_bins']);
+    expect(r.push.digest).toBe(r.image.digest);
+    const raw = tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+    expect(`sha256:${sha256(Buffer.from(raw))}`).toBe(r.image.digest);
+    expect(JSON.parse(tool('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])).Digest).toBe(r.image.digest);
+    const again = await cut(['--arch', 'amd64', '--push', ref, 'hello_bins']);
+    expect(again.push.digest).toBe(r.image.digest);
+    expect(again.push.uploadedBlobs).toBe(0);
+  });
+
+  it('pushes a two-arch index', async () => {
+    const ref = `${registry.addr}/chisel/multi:v2`;
+    const r = await cut(['--arch', 'amd64,arm64', '--push', ref, 'hello_bins']);
+    const raw = tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+    expect(`sha256:${sha256(Buffer.from(raw))}`).toBe(r.push.digest);
+    expect(JSON.parse(raw).manifests.map((m: any) => m.platform.architecture)).toEqual(['amd64', 'arm64']);
+  });
+});
+
+describe('image file (chisel-ts build)', () => {
+  it('builds what the file says, with outputs relative to it, equal to the same cut by flags', async () => {
+    const d = tempDir('chisel-ts-build-');
+    writeFileSync(
+      path.join(d, 'image.yaml'),
+      `release: ${release}\narchs: [amd64]\nslices: [hello_bins]\ntag: v1\nnonroot: true\nconfig:\n  entrypoint: [/usr/bin/hello]\n  env:\n    GREETING: hi\n  ports: [8080]\noutputs:\n  oci: out/layout\n`,
+    );
+    const r = await cli(['build', path.join(d, 'image.yaml'), '--cache-dir', tempDir(), '--json']);
+    expect(r.code, r.err).toBe(0);
+    const built = JSON.parse(r.out);
+    expect(existsSync(path.join(d, 'out/layout/index.json'))).toBe(true);
+    const byFlags = await cut(['--arch', 'amd64', '--oci', path.join(d, 'flags'), '--tag', 'v1', '--nonroot', '--entrypoint', '/usr/bin/hello', '--env', 'GREETING=hi', '--port', '8080/tcp', 'hello_bins']);
+    expect(built.image.digest).toBe(byFlags.image.digest);
+  });
+
+  it('a YAML error and a schema error name file:line:column', async () => {
+    const d = tempDir('chisel-ts-build-');
+    writeFileSync(path.join(d, 'bad.yaml'), 'slices: [hello_bins\n');
+    const y = await cli(['build', path.join(d, 'bad.yaml')]);
+    expect(y.code).toBe(1);
+    expect(y.err).toMatch(/bad\.yaml:\d+:\d+: YAML syntax error/);
+    writeFileSync(path.join(d, 'schema.yaml'), 'slices: [hello_bins]\ncompression: brotli\nconfig:\n  workdir: relative\n');
+    const s = await cli(['build', path.join(d, 'schema.yaml')]);
+    expect(s.code).toBe(1);
+    expect(s.err).toMatch(/schema\.yaml:2:14: compression: must be one of "gzip", "zstd", "none"/);
+    expect(s.err).toMatch(/schema\.yaml:4:12: config\.workdir: /);
+  });
+});
+
+describe('failures leave nothing behind', () => {
+  it('a tampered package: no layout, no tarball, no temp files', async () => {
+    archive.fault(/hello_1\.0_amd64\.deb$/, 'tamper');
+    try {
+      const d = tempDir('chisel-ts-fail-');
+      const r = await cli(['cut', '--release', release, '--arch', 'amd64', '--oci', path.join(d, 'layout'), '--tar', path.join(d, 'r.tar'), '--oci-archive', path.join(d, 'a.tar'), 'hello_bins']);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/sha256 mismatch/);
+      expect(readdirSync(d)).toEqual([]);
+    } finally {
+      archive.clearFaults();
+    }
+  });
+
+  it('refuses to write an OCI layout into a non-empty directory', async () => {
+    const d = tempDir('chisel-ts-fail-');
+    writeFileSync(path.join(d, 'keep'), 'x');
+    const r = await cli(['cut', '--release', release, '--arch', 'amd64', '--oci', d, 'hello_bins']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/exists and is not empty/);
+    expect(readdirSync(d)).toEqual(['keep']);
+  });
+});
+
+describe('without root', () => {
+  it('an unprivileged user gets the owners and modes of the slices in the tarball', async () => {
+    const d = tempDir('chisel-ts-nobody-');
+    chmodSync(d, 0o777);
+    chmodSync(release, 0o755); // mkdtemp made it 0700
+    const cache = path.join(d, 'cache');
+    mkdirSync(cache, { mode: 0o777 });
+    chmodSync(cache, 0o777);
+    const args = ['node', BIN, 'cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(d, 'r.tar'), '--nonroot', 'hello_bins'];
+    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...args], { env: { ...process.env, HOME: d, XDG_CACHE_HOME: cache, CI: 'true' } });
+    expect(r.code, r.err).toBe(0);
+    expect(statSync(path.join(d, 'r.tar')).uid).toBe(65534);
+    const by = new Map((await tarEntries(readFileSync(path.join(d, 'r.tar')))).map((e) => [e.name, e]));
+    expect(by.get('home/nonroot/')).toMatchObject({ uid: 65532, gid: 65532, mode: 0o700 });
+    expect(by.get('srv/app/')).toMatchObject({ uid: 1000, gid: 1000, mode: 0o750 });
+    expect(by.get('usr/bin/su-helper')).toMatchObject({ uid: 0, gid: 0, mode: 0o4755 });
+  });
+});

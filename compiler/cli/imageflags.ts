@@ -28,6 +28,7 @@ export interface ImageFlags {
   annotation?: string[];
   port?: string[];
   insecure?: boolean;
+  packageMetadata?: boolean;
   ignore?: string[];
   cacheDir?: string;
   offline?: boolean;
@@ -64,6 +65,7 @@ export function addImageOptions(cmd: Command): Command {
 
 export function addAccessOptions(cmd: Command): Command {
   return cmd
+    .option('--no-package-metadata', 'leave out /var/lib/dpkg/status.d (the package list scanners read)')
     .option('--ignore <what>', 'cut even when the release is "unmaintained" or "unstable" (repeatable)', collect)
     .option('--cache-dir <dir>', 'content cache (default: $XDG_CACHE_HOME/chisel-ts)')
     .option('--offline', 'use only the cache; never touch the network')
@@ -132,8 +134,9 @@ export function flagConfig(f: ImageFlags): ImageConfig {
 }
 
 /** The archive-access part of a build spec. */
-export function accessSpec(f: ImageFlags, report: Reporter): Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log'> {
+export function accessSpec(f: ImageFlags, report: Reporter): Pick<BuildSpec, 'packageMetadata' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log'> {
   return {
+    packageMetadata: f.packageMetadata !== false,
     store: new ContentStore(f.cacheDir ?? defaultCacheDir()),
     offline: Boolean(f.offline),
     urlOverrides: parseArchiveUrls(f.archiveUrl),

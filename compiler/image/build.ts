@@ -39,6 +39,8 @@ export interface BuildSpec {
   compression?: Compression;
   config?: ImageConfig;
   nonroot?: boolean;
+  /** dpkg status.d metadata in the tree (default true). */
+  packageMetadata?: boolean;
   /** Seconds since the epoch for every time in the outputs (default SOURCE_DATE_EPOCH or 0). */
   epoch?: number;
   store: ContentStore;
@@ -117,6 +119,7 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
       store: spec.store,
       source,
       ignore: spec.ignore ?? [],
+      packageMetadata: spec.packageMetadata ?? true,
       ...(spec.pinned?.get(arch) ? { pinned: spec.pinned.get(arch)! } : {}),
       onEvent: (ev) => spec.onEvent?.(arch, ev),
     });

@@ -7,6 +7,7 @@ import type { Release } from '../release/model.js';
 import { sortEntries, type Tree } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import { buildTree, type BuiltTree } from './build.js';
+import { addPackageMetadata } from './dpkgmeta.js';
 import { collectClaims } from './claims.js';
 import { generateManifests } from './manifest.js';
 import { removeUntilMutate, runMutateScripts } from './mutate.js';
@@ -43,6 +44,8 @@ export interface CutRequest {
   source: PackageSource;
   ignore?: Ignore[];
   now?: Date;
+  /** Write /var/lib/dpkg/status.d (default true). */
+  packageMetadata?: boolean;
   /** Packages pinned by a lockfile: name -> exact package to use. */
   pinned?: Map<string, ResolvedPackage>;
   onEvent?: (ev: CutEvent) => void;
@@ -129,6 +132,7 @@ export async function cut(req: CutRequest): Promise<CutResult> {
     resolved.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: p.arch })),
     store,
   );
-  const tree: Tree = { entries: sortEntries([...built.nodes.values()].map((n) => n.entry)) };
+  let tree: Tree = { entries: sortEntries([...built.nodes.values()].map((n) => n.entry)) };
+  if (req.packageMetadata !== false) tree = await addPackageMetadata(tree, built, listings, store);
   return { selection, packages, built, tree };
 }

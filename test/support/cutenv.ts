@@ -59,6 +59,8 @@ export interface CutOpts {
   cacheDir?: string;
   root?: string;
   offline?: boolean;
+  /** dpkg status.d metadata; off by default here, as the rule tables compare whole trees with Chisel's behaviour. */
+  packageMetadata?: boolean;
 }
 
 export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutResult; cacheDir: string }> {
@@ -67,7 +69,7 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
   const store = new ContentStore(cacheDir);
   const arch = opts.arch ?? 'amd64';
   const source = await openArchives(release, arch, { store, offline: Boolean(opts.offline), http: { retries: 1, backoffMs: 10, timeoutMs: 2000 } });
-  const result = await cut({ release, slices: opts.slices, arch, store, source });
+  const result = await cut({ release, slices: opts.slices, arch, store, source, packageMetadata: opts.packageMetadata ?? false });
   const root = opts.root ?? path.join(tempDir('chisel-ts-root-'), 'root');
   await writeDir(result.tree, store, root);
   return { root, result, cacheDir };

@@ -86,4 +86,16 @@ describe('Debian 13 images', () => {
     cut(['--arch', 'amd64', '--root', without, '--no-package-metadata', 'python3']);
     expect(spawnSync('test', ['-e', path.join(without, 'var/lib/dpkg/status.d')]).status).not.toBe(0);
   });
+
+  it('lock, then cut --locked from the real archive reproduces the pinned digests', () => {
+    const d = tempDir('chisel-ts-real-lock-');
+    const lockfile = path.join(d, 'static.lock.json');
+    const l = spawnSync(process.execPath, [CLI, 'lock', '--release', 'debian-13', '--arch', 'amd64', '--cache-dir', cache, '--lockfile', lockfile, 'static'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    expect(l.status, l.stderr).toBe(0);
+    const lock = JSON.parse(readFileSync(lockfile, 'utf8'));
+    expect(lock.archives.map((a: any) => a.name)).toContain('debian');
+    const r = cut(['--arch', 'amd64', '--locked', '--lockfile', lockfile, '--oci', path.join(d, 'layout'), 'static']);
+    expect(r.image.digest).toBe(lock.outputs.image);
+    expect(r.archs[0].packages.map((p: any) => `${p.name}=${p.version}`)).toEqual(lock.packages.map((p: any) => `${p.name}=${p.version}`));
+  });
 });

@@ -3,7 +3,7 @@
 // docker-registry, diffoscope; reproducibility across TZ, umask, locale, cwd
 // and cache state; multi-arch indexes; image files; failures leave nothing.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLayout } from '../compiler/output/oci.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { blob, decompressLayer, manifestsOf, tarEntries } from './support/oci.js';
+import { runAsync, type Run } from './support/proc.js';
 import { startRegistry, tool, type Registry } from './support/registry.js';
 import { TestArchive } from './support/testarchive.js';
 
@@ -66,31 +67,13 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
 // Asynchronous on purpose: the test archive is served from this process, so a
 // synchronous spawn would block it.
 function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string; cache?: string; umask?: string } = {}): Promise<Run> {
   const cache = opts.cache ?? tempDir('chisel-ts-img-cache-');
   const env = { ...process.env, CI: 'true', XDG_CACHE_HOME: path.join(cache, 'xdg'), ...opts.env };
   const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return run('sh', ['-c', `umask ${opts.umask ?? '022'} && exec ${cmd}`], { env, cwd: opts.cwd ?? process.cwd() });
-}
-
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
+  return runAsync('sh', ['-c', `umask ${opts.umask ?? '022'} && exec ${cmd}`], { env, cwd: opts.cwd ?? process.cwd() });
 }
 
 async function cut(args: string[], opts: Parameters<typeof cli>[1] = {}): Promise<any> {
@@ -360,7 +343,7 @@ describe('without root', () => {
     mkdirSync(cache, { mode: 0o777 });
     chmodSync(cache, 0o777);
     const args = ['node', BIN, 'cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(d, 'r.tar'), '--nonroot', 'hello_bins'];
-    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...args], { env: { ...process.env, HOME: d, XDG_CACHE_HOME: cache, CI: 'true' } });
+    const r = await runAsync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...args], { env: { ...process.env, HOME: d, XDG_CACHE_HOME: cache, CI: 'true' } });
     expect(r.code, r.err).toBe(0);
     expect(statSync(path.join(d, 'r.tar')).uid).toBe(65534);
     const by = new Map((await tarEntries(readFileSync(path.join(d, 'r.tar')))).map((e) => [e.name, e]));

@@ -2,12 +2,10 @@
 // on the command line override the file.
 
 import type { Command } from 'commander';
-import { build, checkOutputs, type BuildSpec } from '../image/build.js';
-import { loadImageFile } from '../image/imagefile.js';
-import { loadRelease, resolveReleaseDir } from '../release/index.js';
-import { hostArch } from '../util/arch.js';
-import { releaseCacheDir, Reporter } from './common.js';
-import { accessSpec, addAccessOptions, addImageOptions, addOutputOptions, buildReport, flagConfig, flagOutputs, parseArchs, parseCompression, summary, type ImageFlags } from './imageflags.js';
+import { build } from '../image/build.js';
+import { Reporter } from './common.js';
+import { addAccessOptions, addImageOptions, addLockOptions, addOutputOptions, buildReport, summary } from './imageflags.js';
+import { applyLock, specFromImageFile, type SpecFlags } from './specs.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -15,31 +13,13 @@ export function register(program: Command): void {
     .description('build what an image file describes (release, archs, slices, image config, outputs)')
     .argument('<image-file>', 'image YAML file (schema: runtime-schema/image.schema.json)')
     .option('--arch <archs>', 'override the architectures of the file, comma-separated');
-  addAccessOptions(addImageOptions(addOutputOptions(cmd))).action(async (file: string, flags: ImageFlags) => {
+  addLockOptions(addAccessOptions(addImageOptions(addOutputOptions(cmd)))).action(async (file: string, flags: SpecFlags) => {
     const report = new Reporter(flags);
     const started = Date.now();
-    const img = await loadImageFile(file);
-    const outputs = { ...img.outputs, ...flagOutputs(flags) };
-    const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
-    checkOutputs({ outputs, archs });
-    const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags) });
-    const fromFlags = flagConfig(flags);
-    const tag = flags.tag ?? img.tag;
-    const compression = parseCompression(flags.compression) ?? img.compression;
-    const spec: BuildSpec = {
-      release,
-      slices: img.slices,
-      archs,
-      outputs,
-      ...(tag ? { tag } : {}),
-      ...(compression ? { compression } : {}),
-      config: { ...img.config, ...fromFlags },
-      nonroot: Boolean(flags.nonroot) || img.nonroot,
-      ...(img.sourceDateEpoch !== undefined && process.env.SOURCE_DATE_EPOCH === undefined ? { epoch: img.sourceDateEpoch } : {}),
-      ...accessSpec(flags, report),
-    };
-    const result = await build(spec);
-    if (flags.json) process.stdout.write(`${JSON.stringify(buildReport(spec, result), null, 2)}\n`);
-    else report.info(summary(spec, result, (Date.now() - started) / 1000));
+    const cs = await specFromImageFile(file, flags, report, { outputsRequired: true });
+    if (flags.locked) await applyLock(cs);
+    const result = await build(cs.spec);
+    if (flags.json) process.stdout.write(`${JSON.stringify(buildReport(cs.spec, result), null, 2)}\n`);
+    else report.info(summary(cs.spec, result, (Date.now() - started) / 1000));
   });
 }

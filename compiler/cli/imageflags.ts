@@ -63,6 +63,12 @@ export function addImageOptions(cmd: Command): Command {
     .option('--port <port[/proto]>', 'exposed port (repeatable)', collect);
 }
 
+export function addLockOptions(cmd: Command): Command {
+  return cmd
+    .option('--locked', 'use exactly the packages of the lockfile; fail if the inputs or the outputs differ from it')
+    .option('--lockfile <file>', 'lockfile (default: chisel-ts.lock.json, or IMAGE.lock.json next to an image file)');
+}
+
 export function addAccessOptions(cmd: Command): Command {
   return cmd
     .option('--no-package-metadata', 'leave out /var/lib/dpkg/status.d (the package list scanners read)')

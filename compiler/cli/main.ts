@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   find: () => import('./find.js'),
   cut: () => import('./cut.js'),
   build: () => import('./build.js'),
+  lock: () => import('./lock.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openArchives } from '../archive/index.js';
+import { openArchives, type UsedInRelease } from '../archive/index.js';
 import { ContentStore } from '../cache/store.js';
 import { sourceDateEpoch, writeDir } from '../output/dir.js';
 import { compressionForFile, type Compression } from '../output/compress.js';
@@ -14,7 +14,7 @@ import { writeOciArchive, writeOciLayout, type ImageConfig, type LayoutResult, t
 import { pushLayout, type PushResult } from '../output/push.js';
 import { writeTarFile, type WrittenBlob } from '../output/tar.js';
 import type { Release } from '../release/model.js';
-import { cut, type CutEvent, type CutResult, type Ignore, type ResolvedPackage } from '../slicer/cut.js';
+import { cut, type CutEvent, type CutResult, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
 import { ensureDir } from '../tree/edit.js';
 import type { Tree } from '../tree/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
@@ -50,6 +50,10 @@ export interface BuildSpec {
   insecure?: boolean;
   /** Packages pinned per arch (lockfile): arch -> name -> package. */
   pinned?: Map<string, Map<string, ResolvedPackage>>;
+  /** Compute the image digests (result.image) even without an image output. */
+  digests?: boolean;
+  /** Called with the result before any output is written; throw to write nothing. */
+  verify?: (result: BuildResult) => void;
   onEvent?: (arch: string, ev: CutEvent) => void;
   log?: (msg: string) => void;
 }
@@ -58,6 +62,8 @@ export interface ArchBuild {
   arch: string;
   cut: CutResult;
   tree: Tree;
+  /** The InRelease files the package choice read (none when every package was pinned). */
+  archives: UsedInRelease[];
 }
 
 export interface BuildResult {
@@ -67,6 +73,8 @@ export interface BuildResult {
   oci?: LayoutResult;
   ociArchive?: LayoutResult;
   push?: PushResult;
+  /** The image's digests: from --oci / --oci-archive, or computed on the side (spec.digests). */
+  image?: LayoutResult;
   config: ImageConfig;
 }
 
@@ -106,18 +114,20 @@ export function effectiveConfig(spec: Pick<BuildSpec, 'config' | 'nonroot'>): Im
 }
 
 export async function build(spec: BuildSpec): Promise<BuildResult> {
-  checkOutputs(spec);
+  // A build for its digests only (chisel-ts lock) writes nothing.
+  if (!spec.digests || Object.keys(spec.outputs).length > 0) checkOutputs(spec);
   const epoch = spec.epoch ?? sourceDateEpoch();
   const config = effectiveConfig(spec);
   const archs: ArchBuild[] = [];
   for (const arch of spec.archs) {
     const source = await openArchives(spec.release, arch, { store: spec.store, offline: Boolean(spec.offline), urlOverrides: spec.urlOverrides ?? new Map() });
+    const pinned = spec.pinned?.get(arch);
     const result = await cut({
       release: spec.release,
       slices: spec.slices,
       arch,
       store: spec.store,
-      source,
+      source: pinned ? pinnedSource(source, spec.store) : source,
       ignore: spec.ignore ?? [],
       packageMetadata: spec.packageMetadata ?? true,
       ...(spec.pinned?.get(arch) ? { pinned: spec.pinned.get(arch)! } : {}),
@@ -125,13 +135,11 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     });
     let tree = result.tree;
     if (spec.nonroot) tree = ensureDir(tree, NONROOT.home, 0o700, NONROOT.uid, NONROOT.gid);
-    archs.push({ arch, cut: result, tree });
+    archs.push({ arch, cut: result, tree, archives: source.inReleases() });
   }
   const out: BuildResult = { epoch, archs, config };
   const o = spec.outputs;
   const one = archs[0]!;
-  if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
-  if (o.tar) out.tar = await writeTarFile(one.tree, spec.store, o.tar, compressionForFile(o.tar), { mtime: epoch });
   const platforms: PlatformTree[] = archs.map((a) => ({ arch: a.arch, tree: a.tree }));
   const { name, tag } = splitTag(spec.tag);
   const imageOpts = {
@@ -141,8 +149,20 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     epoch,
     createdBy: `chisel-ts cut ${spec.slices.join(' ')}`,
   };
+  if (spec.digests || spec.verify) {
+    const scratch = path.join(tmpdir(), `chisel-ts-digests-${randomBytes(4).toString('hex')}`);
+    try {
+      out.image = await writeOciLayout(platforms, spec.store, scratch, imageOpts);
+    } finally {
+      await fs.rm(scratch, { recursive: true, force: true });
+    }
+    spec.verify?.(out);
+  }
+  if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
+  if (o.tar) out.tar = await writeTarFile(one.tree, spec.store, o.tar, compressionForFile(o.tar), { mtime: epoch });
   if (o.oci) out.oci = await writeOciLayout(platforms, spec.store, o.oci, imageOpts);
   if (o.ociArchive) out.ociArchive = await writeOciArchive(platforms, spec.store, o.ociArchive, { ...imageOpts, repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}` });
+  out.image ??= out.oci ?? out.ociArchive;
   if (o.push) {
     const pushTag = splitTag(o.push).tag;
     let layout = o.oci;
@@ -159,4 +179,23 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     }
   }
   return out;
+}
+
+/** A package source for pinned packages: a download failure names the package and every place looked. */
+function pinnedSource(source: PackageSource, store: ContentStore): PackageSource {
+  return {
+    resolve: (name, archive) => source.resolve(name, archive),
+    async fetchDeb(p) {
+      try {
+        return await source.fetchDeb(p);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new ChiselError(`pinned package ${p.name} ${p.version} (${p.arch}, sha256 ${p.sha256.slice(0, 12)}) is not available: not in the cache ${store.root}, and archive ${p.archive} (${p.filename}) failed: ${why}`, {
+          code: 'locked-missing',
+          exitCode: ExitCode.ARCHIVE,
+          hint: `restore the cache, or point --archive-url ${p.archive}=URL at a mirror or snapshot that still serves ${p.filename}; or run \`chisel-ts lock\` to move to the current version`,
+        });
+      }
+    },
+  };
 }

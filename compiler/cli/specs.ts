@@ -1,0 +1,91 @@
+// From the command line (slices + flags, or an image file + flags) to a
+// BuildSpec; and the lockfile steps `cut`, `build` and `lock` share.
+
+import path from 'node:path';
+import { checkOutputs, type BuildResult, type BuildSpec } from '../image/build.js';
+import { loadImageFile } from '../image/imagefile.js';
+import { inputChanges, lockInputs, outputChanges, pinnedFromLock, readLockfile, type Lockfile } from '../lock/index.js';
+import { sourceDateEpoch } from '../output/dir.js';
+import { loadRelease, resolveReleaseDir } from '../release/index.js';
+import { hostArch } from '../util/arch.js';
+import { ChiselError, ExitCode } from '../util/errors.js';
+import { releaseCacheDir, type Reporter } from './common.js';
+import { accessSpec, flagConfig, flagOutputs, parseArchs, parseCompression, type ImageFlags } from './imageflags.js';
+
+export interface SpecFlags extends ImageFlags {
+  release?: string;
+  lockfile?: string;
+  locked?: boolean;
+}
+
+export interface CommandSpec {
+  spec: BuildSpec;
+  /** Where the lockfile of this build lives by default. */
+  lockfile: string;
+}
+
+export async function specFromSlices(slices: string[], flags: SpecFlags, report: Reporter, opts: { outputsRequired: boolean }): Promise<CommandSpec> {
+  const archs = parseArchs(flags.arch) ?? [hostArch()];
+  const outputs = flagOutputs(flags);
+  if (opts.outputsRequired) checkOutputs({ outputs, archs });
+  const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
+  const compression = parseCompression(flags.compression);
+  const spec: BuildSpec = {
+    release,
+    slices,
+    archs,
+    outputs,
+    ...(flags.tag ? { tag: flags.tag } : {}),
+    ...(compression ? { compression } : {}),
+    config: flagConfig(flags),
+    nonroot: Boolean(flags.nonroot),
+    ...accessSpec(flags, report),
+  };
+  return { spec, lockfile: path.resolve(flags.lockfile ?? 'chisel-ts.lock.json') };
+}
+
+export async function specFromImageFile(file: string, flags: SpecFlags, report: Reporter, opts: { outputsRequired: boolean }): Promise<CommandSpec> {
+  const img = await loadImageFile(file);
+  const outputs = { ...img.outputs, ...flagOutputs(flags) };
+  const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
+  if (opts.outputsRequired) checkOutputs({ outputs, archs });
+  const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags) });
+  const tag = flags.tag ?? img.tag;
+  const compression = parseCompression(flags.compression) ?? img.compression;
+  const spec: BuildSpec = {
+    release,
+    slices: img.slices,
+    archs,
+    outputs,
+    ...(tag ? { tag } : {}),
+    ...(compression ? { compression } : {}),
+    config: { ...img.config, ...flagConfig(flags) },
+    nonroot: Boolean(flags.nonroot) || img.nonroot,
+    ...(img.sourceDateEpoch !== undefined && process.env.SOURCE_DATE_EPOCH === undefined ? { epoch: img.sourceDateEpoch } : {}),
+    ...accessSpec(flags, report),
+  };
+  const lockfile = flags.lockfile ?? path.join(path.dirname(img.file), `${path.basename(img.file).replace(/\.ya?ml$/, '')}.lock.json`);
+  return { spec, lockfile: path.resolve(lockfile) };
+}
+
+export function specEpoch(spec: BuildSpec): number {
+  return spec.epoch ?? sourceDateEpoch();
+}
+
+/** `--locked`: the lock must match the inputs; its packages are used exactly; outputs must match it before any is written. */
+export async function applyLock(cs: CommandSpec): Promise<Lockfile> {
+  const lock = await readLockfile(cs.lockfile);
+  const now = await lockInputs(cs.spec, specEpoch(cs.spec));
+  const changes = inputChanges(lock.inputs, now);
+  if (changes.length) {
+    throw new ChiselError(`the inputs no longer match the lockfile ${cs.lockfile}:\n  ${changes.join('\n  ')}`, { code: 'lock-inputs', hint: 'run `chisel-ts lock` with the same arguments to update the lockfile, and review its diff' });
+  }
+  cs.spec.pinned = pinnedFromLock(lock);
+  cs.spec.verify = (r: BuildResult) => {
+    const diff = outputChanges(lock, r);
+    if (diff.length) {
+      throw new ChiselError(`the build does not reproduce the lockfile's outputs:\n  ${diff.join('\n  ')}`, { code: 'lock-outputs', exitCode: ExitCode.FAILURE, hint: 'nothing was written; this is a reproducibility bug: please report it with both lockfiles' });
+    }
+  };
+  return lock;
+}

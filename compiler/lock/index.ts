@@ -1,0 +1,155 @@
+// Lock stage: from a build's inputs and results to a Lockfile, and back from a
+// Lockfile to the packages a `--locked` build must use; comparisons between
+// a lock and the present (inputs, outputs) and between two locks.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { BuildResult, BuildSpec } from '../image/build.js';
+import { effectiveConfig, splitTag } from '../image/build.js';
+import type { Release } from '../release/model.js';
+import type { ResolvedPackage } from '../slicer/cut.js';
+import { select, selectedPackages } from '../slicer/selection.js';
+import type { Tree } from '../tree/model.js';
+import { LOCKFILE_VERSION, sha256Of, type LockArchive, type LockInputs, type Lockfile, type LockPackage } from './lockfile.js';
+
+export * from './lockfile.js';
+export { diffLocks, formatLockDiff, type LockDiff } from './diff.js';
+
+function sortedObject(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedObject);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedObject((v as Record<string, unknown>)[k])]));
+  return v;
+}
+
+/** The release's name as the lock records it: a shipped name, or the directory's base name. */
+export function releaseName(release: Release): string {
+  return path.basename(release.dir);
+}
+
+/** Digests of everything that decides the result. The release counts only by the files the selection uses. */
+export async function lockInputs(spec: BuildSpec, epoch: number): Promise<LockInputs> {
+  const { release } = spec;
+  const files = new Set<string>([path.join(release.dir, 'chisel.yaml')]);
+  for (const arch of spec.archs) {
+    for (const name of selectedPackages(select(release, spec.slices, arch))) files.add(release.packages.get(name)!.file);
+  }
+  const lines: string[] = [];
+  for (const f of [...files].sort()) lines.push(`${path.relative(release.dir, f)} ${sha256Of(await fs.readFile(f))}\n`);
+  const { name, tag } = splitTag(spec.tag);
+  const core = {
+    release: { name: releaseName(release), digest: sha256Of(lines.join('')), files: files.size },
+    slices: [...spec.slices],
+    archs: [...spec.archs],
+    image: {
+      tag: `${name ? `${name}:` : ''}${tag}`,
+      compression: spec.compression ?? 'gzip',
+      nonroot: Boolean(spec.nonroot),
+      packageMetadata: spec.packageMetadata ?? true,
+      config: sortedObject(effectiveConfig(spec)) as Record<string, unknown>,
+    },
+    sourceDateEpoch: epoch,
+  };
+  return { digest: sha256Of(JSON.stringify(core)), ...core };
+}
+
+/** What changed between the inputs a lock was made from and the present ones. */
+export function inputChanges(locked: LockInputs, now: LockInputs): string[] {
+  const out: string[] = [];
+  if (locked.release.name !== now.release.name) out.push(`the release is ${now.release.name}, the lock was made for ${locked.release.name}`);
+  else if (locked.release.digest !== now.release.digest) out.push(`the release definitions of ${now.release.name} changed (chisel.yaml or a slice file the selection uses)`);
+  const list = (a: string[]) => a.join(', ');
+  if (list(locked.slices) !== list(now.slices)) out.push(`the requested slices are [${list(now.slices)}], the lock has [${list(locked.slices)}]`);
+  if (list(locked.archs) !== list(now.archs)) out.push(`the architectures are [${list(now.archs)}], the lock has [${list(locked.archs)}]`);
+  for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata'] as const) {
+    if (locked.image[k] !== now.image[k]) out.push(`${k} is ${JSON.stringify(now.image[k])}, the lock has ${JSON.stringify(locked.image[k])}`);
+  }
+  if (JSON.stringify(locked.image.config) !== JSON.stringify(now.image.config)) out.push(`the image configuration changed: ${JSON.stringify(now.image.config)}, the lock has ${JSON.stringify(locked.image.config)}`);
+  if (locked.sourceDateEpoch !== now.sourceDateEpoch) out.push(`SOURCE_DATE_EPOCH is ${now.sourceDateEpoch}, the lock has ${locked.sourceDateEpoch}`);
+  return out;
+}
+
+/** A digest of what one package put into the tree: its explicit entries, sorted. */
+function packageContents(tree: Tree, owned: Set<string>): LockPackage['contents'] {
+  let files = 0;
+  let bytes = 0;
+  const lines: string[] = [];
+  for (const e of tree.entries) {
+    if (!owned.has(e.path)) continue;
+    if (e.type === 'file') {
+      files++;
+      bytes += e.size;
+    }
+    lines.push(`${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.size} ${e.sha256 ?? e.link ?? ''}\n`);
+  }
+  return { files, bytes, digest: sha256Of(lines.join('')) };
+}
+
+export function lockFromBuild(inputs: LockInputs, result: BuildResult): Omit<Lockfile, 'integrity'> {
+  const image = result.image;
+  if (!image) throw new Error('lockFromBuild needs the image digests (build with digests: true)');
+  const archives = new Map<string, LockArchive>();
+  const packages = new Map<string, LockPackage>();
+  for (const a of result.archs) {
+    for (const r of a.archives) archives.set(`${r.archive}\0${r.suite}`, { name: r.archive, suite: r.suite, date: r.date, inRelease: `sha256:${r.sha256}` });
+    const owners = new Map<string, Set<string>>();
+    for (const n of a.cut.built.nodes.values()) {
+      if (!n.package || !n.explicit) continue;
+      const set = owners.get(n.package) ?? new Set<string>();
+      set.add(n.entry.path);
+      owners.set(n.package, set);
+    }
+    for (const { pkg } of a.cut.packages.values()) {
+      const key = `${pkg.name}\0${pkg.arch}`;
+      if (packages.has(key)) continue;
+      packages.set(key, {
+        name: pkg.name,
+        version: pkg.version,
+        arch: pkg.arch,
+        archive: pkg.archive,
+        filename: pkg.filename,
+        size: pkg.size,
+        sha256: pkg.sha256,
+        slices: a.cut.selection.slices.filter((s) => s.package === pkg.name).map((s) => s.name),
+        contents: packageContents(a.tree, owners.get(pkg.name) ?? new Set()),
+      });
+    }
+  }
+  return {
+    lockfileVersion: LOCKFILE_VERSION,
+    inputs,
+    archives: [...archives.values()],
+    packages: [...packages.values()],
+    outputs: {
+      archs: Object.fromEntries(image.images.map((i) => [i.arch, { rootfs: `sha256:${i.diffId}`, manifest: i.manifest.digest }])),
+      image: image.top.digest,
+    },
+  };
+}
+
+/** The packages each arch must use: the lock's, exactly. */
+export function pinnedFromLock(lock: Lockfile): Map<string, Map<string, ResolvedPackage>> {
+  const out = new Map<string, Map<string, ResolvedPackage>>();
+  for (const arch of lock.inputs.archs) {
+    const m = new Map<string, ResolvedPackage>();
+    for (const p of lock.packages) {
+      if (p.arch !== arch && p.arch !== 'all') continue;
+      m.set(p.name, { name: p.name, version: p.version, arch: p.arch, archive: p.archive, sha256: p.sha256, size: p.size, filename: p.filename });
+    }
+    out.set(arch, m);
+  }
+  return out;
+}
+
+/** Output digests that differ from the lock's. */
+export function outputChanges(lock: Lockfile, result: BuildResult): string[] {
+  const out: string[] = [];
+  const image = result.image!;
+  for (const i of image.images) {
+    const want = lock.outputs.archs[i.arch];
+    if (!want) continue;
+    if (want.rootfs !== `sha256:${i.diffId}`) out.push(`${i.arch} rootfs is sha256:${i.diffId}, the lock says ${want.rootfs}`);
+    if (want.manifest !== i.manifest.digest) out.push(`${i.arch} image manifest is ${i.manifest.digest}, the lock says ${want.manifest}`);
+  }
+  if (out.length === 0 && lock.outputs.image !== image.top.digest) out.push(`image is ${image.top.digest}, the lock says ${lock.outputs.image}`);
+  return out;
+}

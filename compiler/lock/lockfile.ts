@@ -1,0 +1,132 @@
+// The lockfile: a plain data structure, written and read by this module only.
+// Stable order (packages by name then arch, keys in a fixed order) and one
+// package per entry, so a version bump is a diff of a few lines. An
+// `integrity` digest over the rest refuses hand edits.
+
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { schemaValidator } from '../release/schema.js';
+import { ChiselError, ExitCode } from '../util/errors.js';
+
+export const LOCKFILE_VERSION = 1;
+
+export interface LockInputs {
+  /** sha256 over everything below. */
+  digest: string;
+  release: { name: string; digest: string; files: number };
+  slices: string[];
+  archs: string[];
+  image: { tag: string; compression: string; nonroot: boolean; packageMetadata: boolean; config: Record<string, unknown> };
+  sourceDateEpoch: number;
+}
+
+export interface LockArchive {
+  name: string;
+  suite: string;
+  date: string;
+  /** sha256 of the InRelease file. */
+  inRelease: string;
+}
+
+export interface LockPackage {
+  name: string;
+  version: string;
+  arch: string;
+  archive: string;
+  filename: string;
+  size: number;
+  sha256: string;
+  /** Slice names used from this package. */
+  slices: string[];
+  /** What the package put in the root: counts and a digest of the sorted entry list. */
+  contents: { files: number; bytes: number; digest: string };
+}
+
+export interface LockOutputs {
+  /** Per arch: sha256 of the uncompressed rootfs tar, and the OCI manifest digest. */
+  archs: Record<string, { rootfs: string; manifest: string }>;
+  /** The digest an OCI layout's index.json names (the manifest, or the index for several archs). */
+  image: string;
+}
+
+export interface Lockfile {
+  lockfileVersion: number;
+  integrity: string;
+  inputs: LockInputs;
+  archives: LockArchive[];
+  packages: LockPackage[];
+  outputs: LockOutputs;
+}
+
+export function sha256Of(text: string | Buffer): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** The same structure with keys in a fixed order and lists sorted. */
+export function normalize(lock: Omit<Lockfile, 'integrity'>): Omit<Lockfile, 'integrity'> {
+  const i = lock.inputs;
+  return {
+    lockfileVersion: lock.lockfileVersion,
+    inputs: { digest: i.digest, release: { name: i.release.name, digest: i.release.digest, files: i.release.files }, slices: [...i.slices], archs: [...i.archs], image: i.image, sourceDateEpoch: i.sourceDateEpoch },
+    archives: [...lock.archives].sort((a, b) => cmp(`${a.name}\0${a.suite}`, `${b.name}\0${b.suite}`)).map((a) => ({ name: a.name, suite: a.suite, date: a.date, inRelease: a.inRelease })),
+    packages: [...lock.packages]
+      .sort((a, b) => cmp(`${a.name}\0${a.arch}`, `${b.name}\0${b.arch}`))
+      .map((p) => ({ name: p.name, version: p.version, arch: p.arch, archive: p.archive, filename: p.filename, size: p.size, sha256: p.sha256, slices: [...p.slices].sort(), contents: { files: p.contents.files, bytes: p.contents.bytes, digest: p.contents.digest } })),
+    outputs: { archs: Object.fromEntries(Object.keys(lock.outputs.archs).sort().map((a) => [a, { rootfs: lock.outputs.archs[a]!.rootfs, manifest: lock.outputs.archs[a]!.manifest }])), image: lock.outputs.image },
+  };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The lockfile's text: 2-space JSON, packages one per entry, integrity first. */
+export function serialize(lock: Omit<Lockfile, 'integrity'>): string {
+  const body = normalize(lock);
+  const integrity = sha256Of(JSON.stringify(body));
+  const { lockfileVersion, ...rest } = body;
+  return `${JSON.stringify({ lockfileVersion, integrity, ...rest }, null, 2)}\n`;
+}
+
+export async function writeLockfile(file: string, lock: Omit<Lockfile, 'integrity'>): Promise<string> {
+  const text = serialize(lock);
+  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  await fs.writeFile(tmp, text);
+  await fs.rename(tmp, file);
+  return text;
+}
+
+export async function readLockfile(file: string): Promise<Lockfile> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new ChiselError(`cannot read lockfile ${file}`, { code: 'lock', hint: 'create it with `chisel-ts lock` (same arguments as the cut)' });
+  }
+  return parseLockfile(file, text);
+}
+
+export function parseLockfile(file: string, text: string): Lockfile {
+  let doc: Lockfile;
+  try {
+    doc = JSON.parse(text) as Lockfile;
+  } catch (e) {
+    throw new ChiselError(`${file}: not JSON: ${(e as Error).message}`, { code: 'lock' });
+  }
+  const validate = schemaValidator('lock.schema.json');
+  if (!validate(doc)) {
+    const e = validate.errors![0]!;
+    throw new ChiselError(`${file}: ${e.instancePath || '/'} ${e.message ?? e.keyword} (schema lock.schema.json)`, { code: 'lock', hint: 'regenerate it with `chisel-ts lock`' });
+  }
+  const { integrity, ...rest } = doc;
+  if (sha256Of(JSON.stringify(normalize(rest))) !== integrity) {
+    throw new ChiselError(`${file}: the lockfile was edited by hand: its content does not match its integrity digest`, {
+      code: 'lock-integrity',
+      exitCode: ExitCode.FAILURE,
+      hint: 'never edit a lockfile; run `chisel-ts lock` to update it',
+    });
+  }
+  return doc;
+}

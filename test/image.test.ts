@@ -343,9 +343,14 @@ describe('without root', () => {
     mkdirSync(cache, { mode: 0o777 });
     chmodSync(cache, 0o777);
     const args = ['node', BIN, 'cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(d, 'r.tar'), '--nonroot', 'hello_bins'];
-    const r = await runAsync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...args], { env: { ...process.env, HOME: d, XDG_CACHE_HOME: cache, CI: 'true' } });
+    // As nobody when nobody can read this checkout; else as uid 0 stripped of every capability (no chown, no DAC override).
+    const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+    const asNobody = spawnSync('setpriv', [...nobody, '--', 'test', '-r', BIN]).status === 0 && spawnSync('setpriv', [...nobody, '--', 'test', '-r', path.join(path.dirname(BIN), '..', 'node_modules', 'yaml', 'package.json')]).status === 0;
+    const who = asNobody ? nobody : ['--bounding-set=-all', '--inh-caps=-all'];
+    const r = await runAsync('setpriv', [...who, '--', ...args], { env: { ...process.env, HOME: d, XDG_CACHE_HOME: cache, CI: 'true' } });
     expect(r.code, r.err).toBe(0);
-    expect(statSync(path.join(d, 'r.tar')).uid).toBe(65534);
+    expect(statSync(path.join(d, 'r.tar')).uid).toBe(asNobody ? 65534 : 0);
+    if (!asNobody) expect(tool('setpriv', [...who, '--', 'sh', '-c', 'grep CapEff /proc/self/status'])).toMatch(/CapEff:\s+0+$/m);
     const by = new Map((await tarEntries(readFileSync(path.join(d, 'r.tar')))).map((e) => [e.name, e]));
     expect(by.get('home/nonroot/')).toMatchObject({ uid: 65532, gid: 65532, mode: 0o700 });
     expect(by.get('srv/app/')).toMatchObject({ uid: 1000, gid: 1000, mode: 0o750 });

@@ -1,6 +1,7 @@
 // Flags shared by `cut` and `build`: outputs, image configuration, archive
 // access, reporting; and the JSON / human report of a finished build.
 
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ContentStore, defaultCacheDir } from '../cache/store.js';
 import type { BuildResult, BuildSpec, Outputs } from '../image/build.js';
@@ -29,6 +30,9 @@ export interface ImageFlags {
   port?: string[];
   insecure?: boolean;
   packageMetadata?: boolean;
+  sbom?: string;
+  sbomFormat?: string;
+  sbomInImage?: boolean;
   ignore?: string[];
   cacheDir?: string;
   offline?: boolean;
@@ -71,6 +75,9 @@ export function addLockOptions(cmd: Command): Command {
 
 export function addAccessOptions(cmd: Command): Command {
   return cmd
+    .option('--sbom <file>', 'write an SBOM of the build (with the image digest)')
+    .option('--sbom-format <f>', 'spdx (SPDX 2.3 JSON, default) or cyclonedx (CycloneDX 1.6 JSON); default from the file name (*.cdx.json -> cyclonedx)')
+    .option('--sbom-in-image', 'also put the SBOM in the image, at /usr/share/sbom/chisel-ts.<format>.json')
     .option('--no-package-metadata', 'leave out /var/lib/dpkg/status.d (the package list scanners read)')
     .option('--ignore <what>', 'cut even when the release is "unmaintained" or "unstable" (repeatable)', collect)
     .option('--cache-dir <dir>', 'content cache (default: $XDG_CACHE_HOME/chisel-ts)')
@@ -140,6 +147,13 @@ export function flagConfig(f: ImageFlags): ImageConfig {
 }
 
 /** The archive-access part of a build spec. */
+export function sbomSpec(f: ImageFlags): Pick<BuildSpec, 'sbom'> {
+  if (!f.sbom && !f.sbomInImage) return {};
+  const format = f.sbomFormat ?? (f.sbom && /(cdx|cyclonedx)/i.test(path.basename(f.sbom)) ? 'cyclonedx' : 'spdx');
+  if (format !== 'spdx' && format !== 'cyclonedx') throw new ChiselError(`--sbom-format ${JSON.stringify(format)}: expected spdx or cyclonedx`, { code: 'usage', exitCode: ExitCode.USAGE });
+  return { sbom: { format, ...(f.sbom ? { file: f.sbom } : {}), ...(f.sbomInImage ? { inImage: true } : {}) } };
+}
+
 export function accessSpec(f: ImageFlags, report: Reporter): Pick<BuildSpec, 'packageMetadata' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log'> {
   return {
     packageMetadata: f.packageMetadata !== false,

@@ -10,7 +10,7 @@ import { loadRelease, resolveReleaseDir } from '../release/index.js';
 import { hostArch } from '../util/arch.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { releaseCacheDir, type Reporter } from './common.js';
-import { accessSpec, flagConfig, flagOutputs, parseArchs, parseCompression, type ImageFlags } from './imageflags.js';
+import { sbomSpec, accessSpec, flagConfig, flagOutputs, parseArchs, parseCompression, type ImageFlags } from './imageflags.js';
 
 export interface SpecFlags extends ImageFlags {
   release?: string;
@@ -39,6 +39,7 @@ export async function specFromSlices(slices: string[], flags: SpecFlags, report:
     ...(compression ? { compression } : {}),
     config: flagConfig(flags),
     nonroot: Boolean(flags.nonroot),
+    ...sbomSpec(flags),
     ...accessSpec(flags, report),
   };
   return { spec, lockfile: path.resolve(flags.lockfile ?? 'chisel-ts.lock.json') };
@@ -61,7 +62,9 @@ export async function specFromImageFile(file: string, flags: SpecFlags, report: 
     ...(compression ? { compression } : {}),
     config: { ...img.config, ...flagConfig(flags) },
     nonroot: Boolean(flags.nonroot) || img.nonroot,
+    ...(img.files.length ? { files: img.files } : {}),
     ...(img.sourceDateEpoch !== undefined && process.env.SOURCE_DATE_EPOCH === undefined ? { epoch: img.sourceDateEpoch } : {}),
+    ...sbomSpec(flags),
     ...accessSpec(flags, report),
   };
   const lockfile = flags.lockfile ?? path.join(path.dirname(img.file), `${path.basename(img.file).replace(/\.ya?ml$/, '')}.lock.json`);

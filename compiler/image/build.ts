@@ -15,8 +15,11 @@ import { pushLayout, type PushResult } from '../output/push.js';
 import { writeTarFile, type WrittenBlob } from '../output/tar.js';
 import type { Release } from '../release/model.js';
 import { cut, type CutEvent, type CutResult, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
+import { addFiles, type AddFiles } from '../tree/addfiles.js';
 import { ensureDir } from '../tree/edit.js';
-import type { Tree } from '../tree/model.js';
+import { sortEntries, type Tree, type TreeEntry } from '../tree/model.js';
+import { sbomDocument, type SbomFormat } from '../sbom/index.js';
+import { sbomInput } from '../sbom/frombuild.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 
 export const NONROOT = { uid: 65532, gid: 65532, home: '/home/nonroot' };
@@ -39,6 +42,10 @@ export interface BuildSpec {
   compression?: Compression;
   config?: ImageConfig;
   nonroot?: boolean;
+  /** SBOM of the build: written to `file` (with the image digest), and/or put in the image. */
+  sbom?: { file?: string; format: SbomFormat; inImage?: boolean };
+  /** Files from the build context added on top of the slices (image file `files:`). */
+  files?: AddFiles[];
   /** dpkg status.d metadata in the tree (default true). */
   packageMetadata?: boolean;
   /** Seconds since the epoch for every time in the outputs (default SOURCE_DATE_EPOCH or 0). */
@@ -135,7 +142,16 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     });
     let tree = result.tree;
     if (spec.nonroot) tree = ensureDir(tree, NONROOT.home, 0o700, NONROOT.uid, NONROOT.gid);
+    if (spec.files?.length) tree = await addFiles(tree, spec.files, spec.store);
     archs.push({ arch, cut: result, tree, archives: source.inReleases() });
+  }
+  if (spec.sbom?.inImage) {
+    for (const a of archs) {
+      const doc = Buffer.from(sbomDocument(await sbomInput({ archs: [a], store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch }), spec.sbom.format));
+      const file: TreeEntry = { path: `${SBOM_DIR}/chisel-ts.${spec.sbom.format}.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: doc.length, sha256: await spec.store.putBuffer(doc) };
+      const tree = ensureDir(a.tree, SBOM_DIR, 0o755, 0, 0);
+      a.tree = { entries: sortEntries([...tree.entries.filter((e) => e.path !== file.path), file]) };
+    }
   }
   const out: BuildResult = { epoch, archs, config };
   const o = spec.outputs;
@@ -163,6 +179,11 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   if (o.oci) out.oci = await writeOciLayout(platforms, spec.store, o.oci, imageOpts);
   if (o.ociArchive) out.ociArchive = await writeOciArchive(platforms, spec.store, o.ociArchive, { ...imageOpts, repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}` });
   out.image ??= out.oci ?? out.ociArchive;
+  if (spec.sbom?.file) {
+    const digest = out.image?.top.digest ?? (out.tar ? `sha256:${out.tar.diffId}` : undefined);
+    const doc = sbomDocument(await sbomInput({ archs, store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch, ...(digest ? { digest } : {}) }), spec.sbom.format);
+    await writeFileAtomic(spec.sbom.file, doc);
+  }
   if (o.push) {
     const pushTag = splitTag(o.push).tag;
     let layout = o.oci;
@@ -179,6 +200,16 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     }
   }
   return out;
+}
+
+export const SBOM_DIR = '/usr/share/sbom';
+
+async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const dest = path.resolve(file);
+  await fs.mkdir(path.dirname(dest), { recursive: true });
+  const tmp = `${dest}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, text);
+  await fs.rename(tmp, dest);
 }
 
 /** A package source for pinned packages: a download failure names the package and every place looked. */

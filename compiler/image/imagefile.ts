@@ -9,6 +9,7 @@ import { YamlFile } from '../release/yamlfile.js';
 import { ChiselError, ChiselErrors } from '../util/errors.js';
 import type { Compression } from '../output/compress.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
+import type { AddFiles } from '../tree/addfiles.js';
 import type { Outputs } from './build.js';
 
 export interface ImageFile {
@@ -22,6 +23,7 @@ export interface ImageFile {
   compression?: Compression;
   sourceDateEpoch?: number;
   config: ImageConfig;
+  files: AddFiles[];
   /** Paths resolved against the image file's directory. */
   outputs: Outputs;
 }
@@ -44,6 +46,7 @@ interface RawImage {
     annotations?: Record<string, string>;
     ports?: Array<string | number>;
   };
+  files?: Array<{ src: string; dest: string; uid?: number; gid?: number; mode?: string | number }>;
   outputs?: { root?: string; tar?: string; oci?: string; 'oci-archive'?: string; push?: string };
 }
 
@@ -85,6 +88,13 @@ export function parseImageFile(file: string, text: string): ImageFile {
       }
     });
   }
+  const files: AddFiles[] = (raw.files ?? []).map((f) => ({
+    src: path.resolve(dir, f.src),
+    dest: f.dest,
+    ...(f.uid !== undefined ? { uid: f.uid } : {}),
+    ...(f.gid !== undefined ? { gid: f.gid } : {}),
+    ...(f.mode !== undefined ? { mode: typeof f.mode === 'number' ? f.mode : parseInt(f.mode, 8) } : {}),
+  }));
   const o = raw.outputs ?? {};
   const outputs: Outputs = {};
   for (const [k, v] of [
@@ -107,6 +117,7 @@ export function parseImageFile(file: string, text: string): ImageFile {
     ...(raw.compression ? { compression: raw.compression } : {}),
     ...(raw['source-date-epoch'] !== undefined ? { sourceDateEpoch: raw['source-date-epoch'] } : {}),
     config,
+    files,
     outputs,
   };
 }

@@ -9,6 +9,7 @@ import { effectiveConfig, splitTag } from '../image/build.js';
 import type { Release } from '../release/model.js';
 import type { ResolvedPackage } from '../slicer/cut.js';
 import { select, selectedPackages } from '../slicer/selection.js';
+import { addFiles } from '../tree/addfiles.js';
 import type { Tree } from '../tree/model.js';
 import { LOCKFILE_VERSION, sha256Of, type LockArchive, type LockInputs, type Lockfile, type LockPackage } from './lockfile.js';
 
@@ -46,10 +47,19 @@ export async function lockInputs(spec: BuildSpec, epoch: number): Promise<LockIn
       nonroot: Boolean(spec.nonroot),
       packageMetadata: spec.packageMetadata ?? true,
       config: sortedObject(effectiveConfig(spec)) as Record<string, unknown>,
+      files: await filesDigest(spec),
+      sbomInImage: spec.sbom?.inImage ? spec.sbom.format : 'none',
     },
     sourceDateEpoch: epoch,
   };
   return { digest: sha256Of(JSON.stringify(core)), ...core };
+}
+
+/** A digest of the files an image file adds (`files:`), or "none". */
+async function filesDigest(spec: BuildSpec): Promise<string> {
+  if (!spec.files?.length) return 'none';
+  const added = await addFiles({ entries: [] }, spec.files, spec.store);
+  return sha256Of(added.entries.map((e) => `${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.sha256 ?? e.link ?? ''}\n`).join(''));
 }
 
 /** What changed between the inputs a lock was made from and the present ones. */
@@ -60,7 +70,7 @@ export function inputChanges(locked: LockInputs, now: LockInputs): string[] {
   const list = (a: string[]) => a.join(', ');
   if (list(locked.slices) !== list(now.slices)) out.push(`the requested slices are [${list(now.slices)}], the lock has [${list(locked.slices)}]`);
   if (list(locked.archs) !== list(now.archs)) out.push(`the architectures are [${list(now.archs)}], the lock has [${list(locked.archs)}]`);
-  for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata'] as const) {
+  for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata', 'files', 'sbomInImage'] as const) {
     if (locked.image[k] !== now.image[k]) out.push(`${k} is ${JSON.stringify(now.image[k])}, the lock has ${JSON.stringify(locked.image[k])}`);
   }
   if (JSON.stringify(locked.image.config) !== JSON.stringify(now.image.config)) out.push(`the image configuration changed: ${JSON.stringify(now.image.config)}, the lock has ${JSON.stringify(locked.image.config)}`);

@@ -18,7 +18,7 @@ export interface LockInputs {
   release: { name: string; digest: string; files: number };
   slices: string[];
   archs: string[];
-  image: { tag: string; compression: string; nonroot: boolean; packageMetadata: boolean; config: Record<string, unknown> };
+  image: { tag: string; compression: string; nonroot: boolean; packageMetadata: boolean; config: Record<string, unknown>; files: string; sbomInImage: string };
   sourceDateEpoch: number;
 }
 

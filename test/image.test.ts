@@ -279,6 +279,30 @@ describe('push', () => {
     expect(`sha256:${sha256(Buffer.from(raw))}`).toBe(r.push.digest);
     expect(JSON.parse(raw).manifests.map((m: any) => m.platform.architecture)).toEqual(['amd64', 'arm64']);
   });
+
+  it('--sbom with --push attaches the SBOM as a referrer of the image (referrers tag schema)', async () => {
+    const d = tempDir('chisel-ts-push-sbom-');
+    const ref = `${registry.addr}/chisel/sbom:v1`;
+    const file = path.join(d, 'hello.spdx.json');
+    const r = await cut(['--arch', 'amd64', '--push', ref, '--sbom', file, 'hello_bins']);
+    expect(r.push.referrers).toHaveLength(1);
+    const hex = r.push.digest.slice("sha256:".length);
+    // what `oras discover` reads from a registry without the referrers API
+    const index = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom:sha256-${hex}`]));
+    expect(index.manifests.map((m: any) => [m.digest, m.artifactType])).toEqual([[r.push.referrers[0].digest, 'application/spdx+json']]);
+    const raw = tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom@${r.push.referrers[0].digest}`]);
+    const artifact = JSON.parse(raw);
+    expect(`sha256:${sha256(Buffer.from(raw))}`).toBe(r.push.referrers[0].digest);
+    expect(artifact.subject.digest).toBe(r.push.digest);
+    expect(artifact.config.mediaType).toBe('application/vnd.oci.empty.v1+json');
+    const blob = await fetch(`http://${registry.addr}/v2/chisel/sbom/blobs/${artifact.layers[0].digest}`);
+    expect(Buffer.from(await blob.arrayBuffer())).toEqual(readFileSync(file));
+    expect(JSON.parse(readFileSync(file, 'utf8')).packages[0].versionInfo).toBe(r.push.digest);
+    // pushing again lists it once
+    await cut(['--arch', 'amd64', '--push', ref, '--sbom', file, 'hello_bins']);
+    const again = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom:sha256-${hex}`]));
+    expect(again.manifests).toHaveLength(1);
+  });
 });
 
 describe('image file (chisel-ts build)', () => {
@@ -294,6 +318,28 @@ describe('image file (chisel-ts build)', () => {
     expect(existsSync(path.join(d, 'out/layout/index.json'))).toBe(true);
     const byFlags = await cut(['--arch', 'amd64', '--oci', path.join(d, 'flags'), '--tag', 'v1', '--nonroot', '--entrypoint', '/usr/bin/hello', '--env', 'GREETING=hi', '--port', '8080/tcp', 'hello_bins']);
     expect(built.image.digest).toBe(byFlags.image.digest);
+  });
+
+  it('sbom: writes the SBOM next to the file, puts it in the image, and the format is checked', async () => {
+    const d = tempDir('chisel-ts-build-sbom-');
+    writeFileSync(
+      path.join(d, 'image.yaml'),
+      `release: ${release}\narchs: [amd64]\nslices: [hello_bins]\noutputs:\n  oci: out/layout\nsbom:\n  file: out/hello.cdx.json\n  in-image: true\n`,
+    );
+    const r = await cli(['build', path.join(d, 'image.yaml'), '--cache-dir', tempDir(), '--json']);
+    expect(r.code, r.err).toBe(0);
+    const built = JSON.parse(r.out);
+    const bom = JSON.parse(readFileSync(path.join(d, 'out/hello.cdx.json'), 'utf8'));
+    expect(bom.bomFormat).toBe('CycloneDX');
+    expect(bom.metadata.component.version).toBe(built.image.digest);
+    const [m] = manifestsOf(path.join(d, 'out/layout'));
+    const layer = await decompressLayer(blob(path.join(d, 'out/layout'), m!.manifest.layers[0].digest), m!.manifest.layers[0].mediaType);
+    const inside = (await tarEntries(layer)).find((e) => e.name === 'usr/share/sbom/chisel-ts.cyclonedx.json');
+    expect(JSON.parse(inside!.content.toString()).components.map((c: any) => c.name)).toEqual(bom.components.map((c: any) => c.name));
+    writeFileSync(path.join(d, 'bad.yaml'), `release: ${release}\nslices: [hello_bins]\nsbom:\n  format: swid\n`);
+    const bad = await cli(['build', path.join(d, 'bad.yaml')]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/bad\.yaml:4:11: sbom\.format: must be one of "spdx", "cyclonedx"/);
   });
 
   it('a YAML error and a schema error name file:line:column', async () => {

@@ -8,13 +8,13 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { SPDX, Spec, Validation } from '@cyclonedx/cyclonedx-library';
-import type { Ajv as AjvType } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cycloneDxDocument, debPurl, licenseFromCopyright, sbomDocument, spdxDocument, spdxExpression, spdxLicenseId,
   type SbomInput, type SbomPackage,
 } from '../compiler/sbom/index.js';
 import { SPDX_LICENSE_IDS } from '../compiler/sbom/license.js';
+import { validatorWith } from './support/schema.js';
 
 const require = createRequire(import.meta.url);
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -272,14 +272,6 @@ const INPUT: SbomInput = {
     pkg('base-files', '13.8+deb13u1', 'amd64', { maintainer: 'Santiago Vila <sanvila@debian.org>' }),
   ],
 };
-
-function validatorWith(schemaFile: string): ReturnType<AjvType['compile']> {
-  const { Ajv } = require('ajv') as typeof import('ajv');
-  const addFormats = require('ajv-formats') as (a: AjvType) => AjvType;
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  addFormats(ajv);
-  return ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
-}
 
 describe('SPDX 2.3 document', () => {
   const validate = validatorWith(path.join(import.meta.dirname, '..', 'runtime-schema', 'spdx-2.3.schema.json'));

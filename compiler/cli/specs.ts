@@ -64,7 +64,13 @@ export async function specFromImageFile(file: string, flags: SpecFlags, report: 
     nonroot: Boolean(flags.nonroot) || img.nonroot,
     ...(img.files.length ? { files: img.files } : {}),
     ...(img.sourceDateEpoch !== undefined && process.env.SOURCE_DATE_EPOCH === undefined ? { epoch: img.sourceDateEpoch } : {}),
-    ...sbomSpec(flags),
+    // SBOM flags override the file's sbom: key
+    ...sbomSpec({
+      ...flags,
+      ...(flags.sbom === undefined && img.sbom?.file ? { sbom: img.sbom.file } : {}),
+      ...(flags.sbomFormat === undefined && img.sbom?.format ? { sbomFormat: img.sbom.format } : {}),
+      ...(img.sbom?.inImage ? { sbomInImage: true } : {}),
+    }),
     ...accessSpec(flags, report),
   };
   const lockfile = flags.lockfile ?? path.join(path.dirname(img.file), `${path.basename(img.file).replace(/\.ya?ml$/, '')}.lock.json`);

@@ -178,31 +178,42 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   if (o.tar) out.tar = await writeTarFile(one.tree, spec.store, o.tar, compressionForFile(o.tar), { mtime: epoch });
   if (o.oci) out.oci = await writeOciLayout(platforms, spec.store, o.oci, imageOpts);
   if (o.ociArchive) out.ociArchive = await writeOciArchive(platforms, spec.store, o.ociArchive, { ...imageOpts, repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}` });
-  out.image ??= out.oci ?? out.ociArchive;
-  if (spec.sbom?.file) {
-    const digest = out.image?.top.digest ?? (out.tar ? `sha256:${out.tar.diffId}` : undefined);
-    const doc = sbomDocument(await sbomInput({ archs, store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch, ...(digest ? { digest } : {}) }), spec.sbom.format);
-    await writeFileAtomic(spec.sbom.file, doc);
-  }
-  if (o.push) {
-    const pushTag = splitTag(o.push).tag;
-    let layout = o.oci;
-    let scratch: string | undefined;
-    if (!layout || pushTag !== tag) {
+  // the push layout (when --oci is not it) is written first: its digest names the image in the SBOM
+  let pushLayoutDir = o.oci;
+  let scratch: string | undefined;
+  try {
+    if (o.push && (!o.oci || splitTag(o.push).tag !== tag)) {
       scratch = path.join(tmpdir(), `chisel-ts-push-${randomBytes(4).toString('hex')}`);
-      layout = path.join(scratch, 'layout');
-      await writeOciLayout(platforms, spec.store, layout, { ...imageOpts, tag: pushTag });
+      pushLayoutDir = path.join(scratch, 'layout');
+      const pushed = await writeOciLayout(platforms, spec.store, pushLayoutDir, { ...imageOpts, tag: splitTag(o.push).tag });
+      out.image ??= out.oci ?? out.ociArchive ?? pushed;
     }
-    try {
-      out.push = await pushLayout(layout, o.push, { insecure: Boolean(spec.insecure), ...(spec.log ? { log: spec.log } : {}) });
-    } finally {
-      if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+    out.image ??= out.oci ?? out.ociArchive;
+    let sbom: string | undefined;
+    if (spec.sbom?.file) {
+      const digest = out.image?.top.digest ?? (out.tar ? `sha256:${out.tar.diffId}` : undefined);
+      sbom = sbomDocument(await sbomInput({ archs, store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch, ...(digest ? { digest } : {}) }), spec.sbom.format);
+      await writeFileAtomic(spec.sbom.file, sbom);
     }
+    if (o.push) {
+      // --sbom with --push: the SBOM also goes to the registry, as a referrer of the image
+      const referrers = sbom && spec.sbom ? [{ artifactType: SBOM_MEDIA_TYPE[spec.sbom.format], bytes: Buffer.from(sbom), title: path.basename(spec.sbom.file!) }] : [];
+      out.push = await pushLayout(pushLayoutDir!, o.push, {
+        insecure: Boolean(spec.insecure),
+        referrers,
+        created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+        ...(spec.log ? { log: spec.log } : {}),
+      });
+    }
+  } finally {
+    if (scratch) await fs.rm(scratch, { recursive: true, force: true });
   }
   return out;
 }
 
 export const SBOM_DIR = '/usr/share/sbom';
+/** Media types of the SBOM formats (artifactType of a pushed SBOM). */
+export const SBOM_MEDIA_TYPE: Record<SbomFormat, string> = { spdx: 'application/spdx+json', cyclonedx: 'application/vnd.cyclonedx+json' };
 
 async function writeFileAtomic(file: string, text: string): Promise<void> {
   const dest = path.resolve(file);

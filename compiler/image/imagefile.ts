@@ -26,6 +26,7 @@ export interface ImageFile {
   files: AddFiles[];
   /** Paths resolved against the image file's directory. */
   outputs: Outputs;
+  sbom?: { file?: string; format?: string; inImage?: boolean };
 }
 
 interface RawImage {
@@ -48,6 +49,7 @@ interface RawImage {
   };
   files?: Array<{ src: string; dest: string; uid?: number; gid?: number; mode?: string | number }>;
   outputs?: { root?: string; tar?: string; oci?: string; 'oci-archive'?: string; push?: string };
+  sbom?: { file?: string; format?: string; 'in-image'?: boolean };
 }
 
 export async function loadImageFile(file: string): Promise<ImageFile> {
@@ -119,5 +121,8 @@ export function parseImageFile(file: string, text: string): ImageFile {
     config,
     files,
     outputs,
+    ...(raw.sbom
+      ? { sbom: { ...(raw.sbom.file ? { file: rel(raw.sbom.file)! } : {}), ...(raw.sbom.format ? { format: raw.sbom.format } : {}), ...(raw.sbom['in-image'] ? { inImage: true } : {}) } }
+      : {}),
   };
 }

@@ -27,6 +27,18 @@ export interface PushOptions {
   /** Default: $DOCKER_CONFIG/config.json or ~/.docker/config.json. */
   dockerConfigPath?: string;
   log?: (msg: string) => void;
+  /** Artifacts (an SBOM, ...) to attach to the pushed image as OCI referrers. */
+  referrers?: Artifact[];
+  /** annotations.org.opencontainers.image.created of the referrer manifests. */
+  created?: string;
+}
+
+/** One file pushed as an OCI artifact whose subject is the pushed image. */
+export interface Artifact {
+  artifactType: string;
+  bytes: Buffer;
+  /** File name (org.opencontainers.image.title). */
+  title: string;
 }
 
 export interface PushResult {
@@ -35,6 +47,7 @@ export interface PushResult {
   mediaType: string;
   uploadedBlobs: number;
   skippedBlobs: number;
+  referrers?: Array<{ digest: string; artifactType: string; via: 'referrers-api' | 'tag-schema' }>;
 }
 
 const MT_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -44,6 +57,7 @@ const MT_DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+jso
 const MANIFEST_TYPES = new Set([MT_OCI_MANIFEST, MT_DOCKER_MANIFEST]);
 const INDEX_TYPES = new Set([MT_OCI_INDEX, MT_DOCKER_LIST]);
 const REF_NAME = 'org.opencontainers.image.ref.name';
+const MT_EMPTY = 'application/vnd.oci.empty.v1+json';
 
 const UPLOAD_CONCURRENCY = 3;
 const RETRIES = 3;
@@ -757,11 +771,11 @@ function uploadUrl(client: RegistryClient, location: string, digest: string): UR
   return new URL(`${href}${sep}digest=${encodeURIComponent(digest)}`);
 }
 
-async function pushBlob(client: RegistryClient, dir: string, desc: Descriptor, log: (m: string) => void): Promise<'uploaded' | 'skipped'> {
+async function pushBlob(client: RegistryClient, dir: string, desc: Descriptor, log: (m: string) => void, data?: Buffer): Promise<'uploaded' | 'skipped'> {
   const file = blobPath(dir, desc.digest);
   let size: number;
   try {
-    size = (await fs.stat(file)).size;
+    size = data ? data.length : (await fs.stat(file)).size;
   } catch (e) {
     if (desc.urls && desc.urls.length > 0) {
       log(`blob ${desc.digest} is not in the layout and has external URLs; not uploading it`);
@@ -793,7 +807,7 @@ async function pushBlob(client: RegistryClient, dir: string, desc: Descriptor, l
         url,
         what,
         headers: { 'Content-Type': 'application/octet-stream' },
-        body: { open: () => createReadStream(file), length: size },
+        body: data ?? { open: () => createReadStream(file), length: size },
         retry: false, // the whole upload session is retried here
       });
     } catch (e) {
@@ -818,7 +832,7 @@ async function pushBlob(client: RegistryClient, dir: string, desc: Descriptor, l
   }
 }
 
-async function pushManifest(client: RegistryClient, m: PlannedManifest, reference: string, log: (m: string) => void): Promise<void> {
+async function pushManifest(client: RegistryClient, m: PlannedManifest, reference: string, log: (m: string) => void): Promise<Resp> {
   const what = `pushing manifest ${m.digest}${reference !== m.digest ? ` as ${reference}` : ''}`;
   log(what);
   const res = await client.request({
@@ -836,6 +850,60 @@ async function pushManifest(client: RegistryClient, m: PlannedManifest, referenc
       hint: 'the registry changed the manifest (it may not support this media type); the pushed image is not the one in the layout',
     });
   }
+  return res;
+}
+
+function sha256Of(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/**
+ * Push `a` as an artifact manifest whose subject is `subject`. A registry with
+ * the referrers API answers with an OCI-Subject header; for one without it
+ * the artifact is listed in the index tagged `sha256-<hex>` (the referrers
+ * tag schema of the distribution spec), which `oras discover` also reads.
+ */
+async function pushReferrer(client: RegistryClient, subject: PlannedManifest, a: Artifact, created: string | undefined, log: (m: string) => void): Promise<{ digest: string; artifactType: string; via: 'referrers-api' | 'tag-schema' }> {
+  const empty = Buffer.from('{}');
+  const config: Descriptor = { mediaType: MT_EMPTY, digest: sha256Of(empty), size: empty.length };
+  const layer: Descriptor = { mediaType: a.artifactType, digest: sha256Of(a.bytes), size: a.bytes.length };
+  await pushBlob(client, '', config, log, empty);
+  await pushBlob(client, '', layer, log, a.bytes);
+  const annotations = created ? { 'org.opencontainers.image.created': created } : undefined;
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MT_OCI_MANIFEST,
+    artifactType: a.artifactType,
+    config: { ...config, data: empty.toString('base64') },
+    layers: [{ ...layer, annotations: { 'org.opencontainers.image.title': a.title } }],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length },
+    ...(annotations ? { annotations } : {}),
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const planned: PlannedManifest = { digest: sha256Of(bytes), mediaType: MT_OCI_MANIFEST, bytes };
+  const res = await pushManifest(client, planned, planned.digest, log);
+  if (res.headers['oci-subject'] === subject.digest) return { digest: planned.digest, artifactType: a.artifactType, via: 'referrers-api' };
+
+  const tag = subject.digest.replace(':', '-');
+  const url = client.url(`/v2/${client.repository}/manifests/${tag}`);
+  const got = await client.request({ method: 'GET', url, what: `reading the referrers index ${tag}`, headers: { Accept: MT_OCI_INDEX } });
+  let index: { schemaVersion: number; mediaType: string; manifests: Array<Record<string, unknown>> } = { schemaVersion: 2, mediaType: MT_OCI_INDEX, manifests: [] };
+  if (got.status === 200) {
+    try {
+      const doc = JSON.parse(got.body.toString('utf8')) as typeof index;
+      if (doc.mediaType === MT_OCI_INDEX && Array.isArray(doc.manifests)) index = doc;
+    } catch {
+      // not an index: replace it, as the distribution spec says
+    }
+  } else if (got.status !== 404) {
+    throw client.httpError(`reading the referrers index ${tag}`, got);
+  }
+  if (!index.manifests.some((m) => m.digest === planned.digest)) {
+    index.manifests.push({ mediaType: MT_OCI_MANIFEST, digest: planned.digest, size: bytes.length, artifactType: a.artifactType, ...(annotations ? { annotations } : {}) });
+    const ib = Buffer.from(JSON.stringify(index));
+    await pushManifest(client, { digest: sha256Of(ib), mediaType: MT_OCI_INDEX, bytes: ib }, tag, log);
+  }
+  return { digest: planned.digest, artifactType: a.artifactType, via: 'tag-schema' };
 }
 
 export async function pushLayout(layoutDir: string, ref: string, opts: PushOptions = {}): Promise<PushResult> {
@@ -877,7 +945,13 @@ export async function pushLayout(layoutDir: string, ref: string, opts: PushOptio
     for (const m of plan.manifests) await pushManifest(client, m, m.digest, log);
     await pushManifest(client, topManifest, tag, log);
     log(`pushed ${reference}@${topManifest.digest}`);
-    return { reference, digest: topManifest.digest, mediaType: topManifest.mediaType, uploadedBlobs: uploaded, skippedBlobs: skipped };
+    const referrers = [];
+    for (const a of opts.referrers ?? []) {
+      const r = await pushReferrer(client, topManifest, a, opts.created, log);
+      log(`attached ${a.title} (${a.artifactType}) as ${r.digest}`);
+      referrers.push(r);
+    }
+    return { reference, digest: topManifest.digest, mediaType: topManifest.mediaType, uploadedBlobs: uploaded, skippedBlobs: skipped, ...(referrers.length ? { referrers } : {}) };
   } finally {
     client.close();
   }

@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   cut: () => import('./cut.js'),
   build: () => import('./build.js'),
   lock: () => import('./lock.js'),
+  scaffold: () => import('./scaffold.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,201 @@
+// chisel-ts scaffold: the sorting rules as tables; a package of the signed
+// test archive scaffolded into a release that then validates and cuts; and
+// xz-utils from the real Debian 13 archive, scaffolded next to our slices,
+// cut and run in a chroot.
+
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archIndependent, categoryOf, collapse, COLLAPSE_AT, dependencyNames } from '../compiler/scaffold/propose.js';
+import { tempDir, writeRelease } from './support/cutenv.js';
+import { runAsync } from './support/proc.js';
+import { TestArchive } from './support/testarchive.js';
+
+const CLI = path.join(__dirname, '..', 'bin', 'chisel-ts.js');
+
+/** The CLI in a child process, without blocking this one (it serves the test archive). */
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const r = await runAsync(process.execPath, [CLI, ...args], { env: { ...process.env, CI: 'true' } });
+  return { status: r.code, stdout: r.out, stderr: r.err };
+}
+
+describe('sorting a package\'s paths', () => {
+  const cases: Array<[string, ReturnType<typeof categoryOf>]> = [
+    ['/usr/bin/tool', 'bins'],
+    ['/usr/sbin/toold', 'bins'],
+    ['/bin/sh', 'bins'],
+    ['/usr/libexec/tool/helper', 'bins'],
+    ['/usr/lib/x86_64-linux-gnu/libtool.so.1.2', 'libs'],
+    ['/lib/aarch64-linux-gnu/libc.so.6', 'libs'],
+    ['/usr/lib/x86_64-linux-gnu/tool/plugin.so', 'libs'],
+    ['/usr/lib/libfoo.so.3', 'libs'],
+    ['/etc/tool.conf', 'config'],
+    ['/usr/share/tool/data', 'data'],
+    ['/usr/lib/python3/dist-packages/x.py', 'data'],
+    ['/usr/share/doc/tool/copyright', 'copyright'],
+    ['/usr/share/doc/tool/changelog.Debian.gz', undefined],
+    ['/usr/share/doc/other/copyright', undefined],
+    ['/usr/share/man/man1/tool.1.gz', undefined],
+    ['/usr/share/lintian/overrides/tool', undefined],
+    ['/usr/lib/systemd/system/tool.service', undefined],
+    ['/etc/init.d/tool', undefined],
+  ];
+  it.each(cases)('%s -> %s', (p, want) => {
+    expect(categoryOf('tool', p)).toBe(want);
+  });
+
+  it.each([
+    ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/*-linux-*/libc.so.6'],
+    ['/lib/arm-linux-gnueabihf/ld-linux-armhf.so.3', '/lib/*-linux-*/ld-linux-armhf.so.3'],
+    ['/usr/lib/s390x-linux-gnu/gconv/IBM1047.so', '/usr/lib/*-linux-*/gconv/IBM1047.so'],
+    ['/usr/share/zoneinfo/UTC', '/usr/share/zoneinfo/UTC'],
+  ])('%s is written %s', (p, want) => {
+    expect(archIndependent(p)).toBe(want);
+  });
+
+  it('collapses a directory with many paths, never a top directory', () => {
+    const many = Array.from({ length: COLLAPSE_AT }, (_, i) => `/usr/share/tool/f${i}`);
+    expect(collapse([...many, '/usr/share/other/x'])).toEqual(['/usr/share/other/x', '/usr/share/tool/**']);
+    expect(collapse(many.slice(1))).toEqual(many.slice(1).sort());
+    const libs = Array.from({ length: COLLAPSE_AT }, (_, i) => `/usr/lib/*-linux-*/libx${i}.so.1`);
+    expect(collapse(libs)).toEqual(libs.sort());
+    const plugins = Array.from({ length: COLLAPSE_AT }, (_, i) => `/usr/lib/*-linux-*/gconv/m${i}.so`);
+    expect(collapse(plugins)).toEqual(['/usr/lib/*-linux-*/gconv/**']);
+    const etc = Array.from({ length: COLLAPSE_AT }, (_, i) => `/etc/tool/c${i}`);
+    expect(collapse(etc)).toEqual(['/etc/tool/**']);
+  });
+
+  it('takes the first alternative of each dependency, without versions or arch qualifiers', () => {
+    expect(dependencyNames(['libc6 (>= 2.34), libfoo1:any | libbar2, python3:any (>= 3.11~)', 'dpkg (>= 1.19)'])).toEqual(['libc6', 'libfoo1', 'python3', 'dpkg']);
+  });
+});
+
+describe('scaffold from the test archive', () => {
+  let archive: TestArchive;
+  beforeAll(async () => {
+    const data = Array.from({ length: 9 }, (_, i) => ({ path: `/usr/share/tool/d${i}`, content: `d${i}`, mode: 0o644 }));
+    archive = await TestArchive.create({
+      suites: {
+        stable: {
+          main: [
+            { name: 'libbase', version: '1.0', files: [{ path: '/usr/lib/x86_64-linux-gnu/libbase.so.1', content: 'base', mode: 0o644 }] },
+            {
+              name: 'tool',
+              version: '2.1-1',
+              control: { Depends: 'libbase (>= 1.0), missing-lib | other', 'Pre-Depends': 'libbase' },
+              files: [
+                { path: '/usr/bin/tool', content: '#!/bin/tool', mode: 0o755 },
+                { path: '/usr/lib/x86_64-linux-gnu/libtool.so.1', content: 'lib', mode: 0o644 },
+                { path: '/usr/lib/x86_64-linux-gnu/libtool.so', type: 'symlink', link: 'libtool.so.1' },
+                { path: '/etc/tool.conf', content: 'conf', mode: 0o644 },
+                ...data,
+                { path: '/usr/share/doc/tool/copyright', content: 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n', mode: 0o644 },
+                { path: '/usr/share/doc/tool/changelog.Debian.gz', content: 'x', mode: 0o644 },
+                { path: '/usr/share/man/man1/tool.1.gz', content: 'x', mode: 0o644 },
+              ],
+            },
+          ],
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await archive?.close();
+  });
+
+  it('proposes a slice file that validates and cuts', async () => {
+    const release = writeRelease(archive, { libbase: 'package: libbase\nslices:\n  libs:\n    contents:\n      /usr/lib/*-linux-*/libbase.so.1:\n' }, { format: 'v3' });
+    const cache = tempDir('chisel-ts-scaffold-cache-');
+    const out = path.join(release, 'slices', 'tool.yaml');
+    const r = await cli(['scaffold', 'tool', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(`# Proposed by \`chisel-ts scaffold tool\` from tool 2.1-1.
+# Review it: split big slices, drop what your image does not need, add
+# mutate scripts or arch-specific paths where the package needs them.
+# 2 paths left out (documentation, man pages, init scripts and the like).
+package: tool
+
+essential:
+  tool_copyright:
+
+slices:
+  bins:
+    essential:
+      tool_libs:
+      tool_config:
+      tool_data:
+    contents:
+      /usr/bin/tool:
+
+  libs:
+    essential:
+      tool_config:
+      tool_data:
+      libbase_libs:
+    # depends on missing-lib: no slices for it in this release yet
+    contents:
+      /usr/lib/*-linux-*/libtool.so:
+      /usr/lib/*-linux-*/libtool.so.1:
+
+  config:
+    contents:
+      /etc/tool.conf:
+
+  data:
+    contents:
+      /usr/share/tool/**:
+
+  copyright:
+    contents:
+      /usr/share/doc/tool/copyright:
+`);
+    const v = await cli(['validate', '--release', release]);
+    expect(v.status, v.stderr).toBe(0);
+    const root = path.join(tempDir('chisel-ts-scaffold-root-'), 'root');
+    const c = await cli(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--root', root, 'tool_bins']);
+    expect(c.status, c.stderr).toBe(0);
+    for (const p of ['usr/bin/tool', 'usr/lib/x86_64-linux-gnu/libtool.so.1', 'usr/lib/x86_64-linux-gnu/libbase.so.1', 'etc/tool.conf', 'usr/share/tool/d8', 'usr/share/doc/tool/copyright']) {
+      expect(existsSync(path.join(root, p)), p).toBe(true);
+    }
+    expect(existsSync(path.join(root, 'usr/share/man'))).toBe(false);
+    // never overwrites
+    const again = await cli(['scaffold', 'tool', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', out]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/tool\.yaml exists; not overwriting it/);
+  });
+
+  it('--list prints the paths; an unknown package is a clear error', async () => {
+    const release = writeRelease(archive, {}, { format: 'v3' });
+    const cache = tempDir('chisel-ts-scaffold-cache-');
+    const l = await cli(['scaffold', 'tool', '--list', '--release', release, '--arch', 'amd64', '--cache-dir', cache]);
+    expect(l.status, l.stderr).toBe(0);
+    expect(l.stdout).toMatch(/^file {5}\/usr\/bin\/tool$/m);
+    expect(l.stdout).toMatch(/^symlink {2}\/usr\/lib\/x86_64-linux-gnu\/libtool\.so$/m);
+    const n = await cli(['scaffold', 'nosuch', '--release', release, '--arch', 'amd64', '--cache-dir', cache]);
+    expect(n.status).not.toBe(0);
+    expect(n.stderr).toMatch(/package nosuch not found for amd64/);
+  });
+});
+
+describe('scaffold from the Debian 13 archive', () => {
+  it('xz-utils: scaffolded next to our slices, it validates, cuts and xz runs in a chroot', async () => {
+    const release = path.join(tempDir('chisel-ts-scaffold-d13-'), 'debian-13');
+    cpSync(path.join(__dirname, '..', 'slices', 'debian-13'), release, { recursive: true });
+    const cache = tempDir('chisel-ts-scaffold-real-cache-');
+    const r = await cli(['scaffold', 'xz-utils', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', path.join(release, 'slices', 'xz-utils.yaml')]);
+    expect(r.status, r.stderr).toBe(0);
+    const yaml = readFileSync(path.join(release, 'slices', 'xz-utils.yaml'), 'utf8');
+    expect(yaml).toMatch(/^ {6}\/usr\/bin\/xz:$/m);
+    expect(yaml).toMatch(/^ {6}liblzma5_libs:$/m);
+    expect(yaml).toMatch(/^ {6}libc6_libs:$/m);
+    const v = await cli(['validate', '--release', release]);
+    expect(v.status, v.stderr).toBe(0);
+    const root = path.join(tempDir('chisel-ts-scaffold-d13-root-'), 'root');
+    const c = await cli(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--root', root, 'xz-utils_bins']);
+    expect(c.status, c.stderr).toBe(0);
+    const x = spawnSync('chroot', [root, '/usr/bin/xz', '--version'], { encoding: 'utf8' });
+    expect(x.status, x.stderr).toBe(0);
+    expect(x.stdout).toMatch(/^xz \(XZ Utils\) 5\./);
+  });
+});

@@ -4,6 +4,8 @@
 import { promises as fs } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { cleartextBody, parseReleaseFields } from '../compiler/archive/inrelease.js';
 import { decodeIndex, indexByName, parsePackages, type IndexCompression } from '../compiler/archive/packages.js';
 
 export interface IndexBench {
@@ -39,9 +41,9 @@ function best<T>(runs: number, f: () => Promise<T> | T): Promise<{ ms: number; v
 }
 
 /** Decode and parse MB/s (MB of decompressed text, 1e6 bytes; best of `runs`). */
-export async function benchIndexParse(path: string, runs = 3): Promise<IndexBench> {
+export async function benchIndexParse(path: string, runs = 3, name = path): Promise<IndexBench> {
   const raw = await fs.readFile(path);
-  const comp = compressionOf(path);
+  const comp = compressionOf(name);
   const dec = await best(runs, () => decodeIndex(raw, comp, path));
   const text = dec.value;
   const parsed = await best(runs, () => parsePackages(text, path));
@@ -66,6 +68,25 @@ export async function benchIndexParse(path: string, runs = 3): Promise<IndexBenc
     cacheSaveMs: save.ms,
     cacheLoadMs: load.ms,
   };
+}
+
+/**
+ * The path of a Packages index held in a chisel-ts cache (the one a cut
+ * used), found through the cached InRelease of `archive`/`suite`, with the
+ * file name it has in the archive (for its compression).
+ */
+export async function cachedIndex(cache: string, archive: string, suite: string, file: string): Promise<{ path: string; name: string } | undefined> {
+  const ref = JSON.parse(await fs.readFile(path.join(cache, 'meta', 'inrelease-ref', `${archive}_${suite}.json`), 'utf8').catch(() => '{}')) as { sha256?: string };
+  if (!ref.sha256) return undefined;
+  const text = await fs.readFile(path.join(cache, 'sha256', ref.sha256.slice(0, 2), ref.sha256), 'utf8');
+  const files = parseReleaseFields(cleartextBody(text)).files;
+  for (const name of [`${file}.gz`, `${file}.xz`, file]) {
+    const e = files.get(name);
+    if (!e) continue;
+    const p = path.join(cache, 'sha256', e.sha256.slice(0, 2), e.sha256);
+    if (await fs.access(p).then(() => true, () => false)) return { path: p, name };
+  }
+  return undefined;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

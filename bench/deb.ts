@@ -4,14 +4,12 @@
 //
 //   node dist/bench/deb.js some.deb [library|subprocess] [xzThreads]
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readArMembers } from '../compiler/deb/ar.js';
-import { findExecutable, parseMemberName, type DecompressBackend } from '../compiler/deb/decompress.js';
+import type { DecompressBackend } from '../compiler/deb/decompress.js';
 import { readDebData } from '../compiler/deb/index.js';
+import { decompressFloor } from './extract.js';
 
 export interface DebBenchResult {
   deb: string;
@@ -29,34 +27,8 @@ export interface DebBenchResult {
   backend: DecompressBackend;
 }
 
-const FLOOR_TOOLS: Record<string, [string, string[]]> = {
-  gz: ['gzip', ['-dc']],
-  xz: ['xz', ['-dc']],
-  zst: ['zstd', ['-dc', '-q']],
-  lzma: ['xz', ['-dc', '--format=lzma']],
-  bz2: ['bzip2', ['-dc']],
-};
-
-async function floor(debPath: string): Promise<{ member: string; ms: number | null; tool: string | null }> {
-  for await (const m of readArMembers(createReadStream(debPath, { highWaterMark: 1 << 20 }))) {
-    const parsed = parseMemberName(m.name);
-    if (parsed?.base !== 'data.tar') continue;
-    const spec = FLOOR_TOOLS[parsed.compression];
-    const exe = spec ? findExecutable(spec[0]) : null;
-    if (!spec || !exe) return { member: m.name, ms: null, tool: null };
-    const t0 = performance.now();
-    const child = spawn(exe, spec[1], { stdio: ['pipe', 'ignore', 'inherit'] });
-    child.stdin.on('error', () => {});
-    m.body.pipe(child.stdin);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    if (code !== 0) throw new Error(`${spec[0]} failed with status ${code}`);
-    return { member: m.name, ms: performance.now() - t0, tool: `${spec[0]} ${spec[1].join(' ')}` };
-  }
-  throw new Error(`${debPath}: no data.tar member`);
-}
-
 export async function benchDebRead(debPath: string, opts: { backend?: DecompressBackend; xzThreads?: number } = {}): Promise<DebBenchResult> {
-  const fl = await floor(debPath);
+  const fl = await decompressFloor(debPath);
   let rss = process.memoryUsage().rss;
   const t0 = performance.now();
   let entries = 0;
@@ -78,13 +50,13 @@ export async function benchDebRead(debPath: string, opts: { backend?: Decompress
   rss = Math.max(rss, process.memoryUsage().rss);
   return {
     deb: path.basename(debPath),
-    member: fl.member,
+    member: 'data.tar',
     entries,
     files,
     bytes,
     readMs: Math.round(readMs),
     floorMs: fl.ms === null ? null : Math.round(fl.ms),
-    floorTool: fl.tool,
+    floorTool: fl.ms === null ? null : fl.tool,
     rssMB: Math.round(rss / 1e6),
     backend: opts.backend ?? 'auto',
   };

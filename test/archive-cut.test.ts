@@ -2,9 +2,10 @@
 // poisoned, no partial output; retries, offline cuts, clear errors.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ContentStore, sha256Hex } from '../compiler/cache/store.js';
+import { ContentStore } from '../compiler/cache/store.js';
+import { cacheIsVerified } from './support/cache.js';
 import { cutTo, tempDir, writeRelease } from './support/cutenv.js';
 import { generateKey, TestArchive } from './support/testarchive.js';
 import { describeTree } from './support/tree.js';
@@ -35,18 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await archive?.close();
 });
-
-/** Every blob in the cache matches its name. */
-function cacheIsVerified(cacheDir: string): boolean {
-  const base = path.join(cacheDir, 'sha256');
-  if (!existsSync(base)) return true;
-  for (const d of readdirSync(base)) {
-    for (const f of readdirSync(path.join(base, d))) {
-      if (sha256Hex(readFileSync(path.join(base, d, f))) !== f) return false;
-    }
-  }
-  return true;
-}
 
 const faultCases: Array<{ name: string; pattern: RegExp; fault: Parameters<TestArchive['fault']>[1]; error: RegExp }> = [
   { name: 'a tampered .deb', pattern: /\.deb$/, fault: 'tamper', error: /package hello 1\.0 .*sha256 mismatch.*refusing it/ },

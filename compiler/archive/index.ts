@@ -3,7 +3,7 @@
 // priority and version, and verified, parallel .deb downloads into the
 // content store.
 
-import { HashMismatchError, type ContentStore } from '../cache/store.js';
+import { HashMismatchError, sha256Hex, type ContentStore } from '../cache/store.js';
 import type { ArchiveDef, PublicKeyDef, Release } from '../release/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { HttpStatusError, httpGetBuffer, httpGetOnce, withRetries, type HttpOptions } from './http.js';
@@ -78,6 +78,8 @@ class Semaphore {
 class Archive {
   private url?: Promise<string>;
   private indexes?: Promise<Index[]>;
+  private infos?: Promise<Array<readonly [string, InReleaseInfo]>>;
+  private lookupKey?: Promise<string>;
   readonly used: UsedInRelease[] = [];
   constructor(
     readonly def: ArchiveDef,
@@ -134,7 +136,8 @@ class Archive {
     return info;
   }
 
-  private async index(suite: string, info: InReleaseInfo, component: string): Promise<Index | undefined> {
+  /** The Packages index of suite/component: file name, compression and signed sha256 (undefined when the suite has none). */
+  private indexFile(info: InReleaseInfo, component: string): { file: string; comp: IndexCompression; sha256: string } | undefined {
     const base = `${component}/binary-${this.arch}/Packages`;
     const choices: Array<[string, IndexCompression]> = [
       [`${base}.gz`, 'gz'],
@@ -142,8 +145,13 @@ class Archive {
       [base, 'none'],
     ];
     const pick = choices.find(([p]) => info.files.has(p));
+    return pick ? { file: pick[0], comp: pick[1], sha256: info.files.get(pick[0])!.sha256 } : undefined;
+  }
+
+  private async index(suite: string, info: InReleaseInfo, component: string): Promise<Index | undefined> {
+    const pick = this.indexFile(info, component);
     if (!pick) return undefined;
-    const [file, comp] = pick;
+    const { file, comp } = pick;
     const entry = info.files.get(file)!;
     const { store } = this.opts;
     const what = `archive ${this.def.name} ${suite}/${file}`;
@@ -175,10 +183,15 @@ class Archive {
     });
   }
 
+  private inReleases(): Promise<Array<readonly [string, InReleaseInfo]>> {
+    this.infos ??= Promise.all(this.def.suites.map(async (s) => [s, await this.inRelease(s)] as const));
+    return this.infos;
+  }
+
   loadIndexes(): Promise<Index[]> {
     this.indexes ??= (async () => {
       const out: Index[] = [];
-      const infos = await Promise.all(this.def.suites.map(async (s) => [s, await this.inRelease(s)] as const));
+      const infos = await this.inReleases();
       const all = await Promise.all(infos.flatMap(([s, info]) => this.def.components.map((c) => this.index(s, info, c))));
       for (const i of all) if (i) out.push(i);
       return out;
@@ -186,7 +199,30 @@ class Archive {
     return this.indexes;
   }
 
+  /**
+   * Key of the answers of find() for this archive: the signed sha256 of every
+   * index it reads (in order) and the architecture. Same indexes, same answer;
+   * a warm cut then reads one small file per package instead of the parsed
+   * indexes (tens of MB).
+   */
+  private resolveKey(): Promise<string> {
+    this.lookupKey ??= this.inReleases().then((infos) => {
+      const files = infos.flatMap(([s, info]) => this.def.components.map((c) => `${s}/${c}:${this.indexFile(info, c)?.sha256 ?? '-'}`));
+      return sha256Hex(JSON.stringify([1, this.def.name, this.arch, files]));
+    });
+    return this.lookupKey;
+  }
+
   async find(name: string): Promise<PackageInfo | undefined> {
+    const key = sha256Hex(`${await this.resolveKey()}\n${name}`);
+    const hit = await this.opts.store.getMeta<{ v: 1; name: string; found: PackageInfo | null }>('package-lookup', key);
+    if (hit?.v === 1 && hit.name === name) return hit.found ?? undefined;
+    const found = await this.findInIndexes(name);
+    await this.opts.store.putMeta('package-lookup', key, { v: 1, name, found: found ?? null });
+    return found;
+  }
+
+  private async findInIndexes(name: string): Promise<PackageInfo | undefined> {
     let best: PackageInfo | undefined;
     for (const ix of await this.loadIndexes()) {
       for (const row of ix.byName.get(name) ?? []) {

@@ -5,7 +5,7 @@
 // meta by sha256 of the InRelease bytes and the trusted key ids, so a warm run
 // does no public-key crypto; Valid-Until is checked on every use.
 
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import type { ContentStore } from '../cache/store.js';
 import { sha256Hex } from '../cache/store.js';
 import type { PublicKeyDef } from '../release/model.js';
@@ -102,10 +102,15 @@ export function parseReleaseFields(body: string): Omit<InReleaseInfo, 'sha256' |
 // Parsed certificates, by armor text (reading a 4096-bit certificate costs ~15 ms).
 const keyCache = new Map<string, Promise<openpgp.PublicKey[]>>();
 
+/** openpgp is loaded only when a signature is verified (a warm run has the verdict cached). */
+function pgp(): Promise<typeof openpgp> {
+  return import('openpgp');
+}
+
 function readKeys(def: PublicKeyDef): Promise<openpgp.PublicKey[]> {
   let p = keyCache.get(def.armor);
   if (!p) {
-    p = openpgp.readKeys({ armoredKeys: def.armor }).catch((e: unknown) => {
+    p = pgp().then((m) => m.readKeys({ armoredKeys: def.armor })).catch((e: unknown) => {
       keyCache.delete(def.armor);
       throw new ChiselError(`public key ${def.name} (${def.id}): cannot read the armored key: ${(e as Error).message}`, { code: 'bad-key', exitCode: ExitCode.FAILURE, cause: e });
     });
@@ -162,12 +167,12 @@ export async function verifyInRelease(bytes: Uint8Array, keys: PublicKeyDef[], c
   } else {
     let message: openpgp.CleartextMessage;
     try {
-      message = await openpgp.readCleartextMessage({ cleartextMessage: text });
+      message = await (await pgp()).readCleartextMessage({ cleartextMessage: text });
     } catch (e) {
       throw new ChiselError(`${where}: InRelease is not a valid cleartext-signed message: ${(e as Error).message}`, { code: 'bad-inrelease', exitCode: ExitCode.ARCHIVE });
     }
     const certs = (await Promise.all(keys.map(readKeys))).flat();
-    const result = await openpgp.verify({ message, verificationKeys: certs, expectSigned: false });
+    const result = await (await pgp()).verify({ message, verificationKeys: certs, expectSigned: false });
     const signedBy: string[] = [];
     const failures: string[] = [];
     signers = [];

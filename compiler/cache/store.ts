@@ -5,7 +5,7 @@
 // the sha256 of what it was derived from.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, promises as fs, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -32,8 +32,15 @@ export function sha256Hex(data: Uint8Array | string): string {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/** Entries up to this size are read into memory and written in one go (putSmall). */
+export const SMALL_BLOB = 4 << 20;
+
 export class ContentStore {
   readonly root: string;
+  /** Blob directories known to exist (created by this process or seen). */
+  private readonly dirs = new Set<string>();
+  private readonly tmpPrefix = `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-`;
+  private tmpCount = 0;
   constructor(root: string) {
     this.root = path.resolve(root);
   }
@@ -72,6 +79,41 @@ export class ContentStore {
       throw e;
     }
     return sum;
+  }
+
+  /**
+   * Store a small stream (a file of a package, `size` bytes at most
+   * SMALL_BLOB): read into memory, hashed, then written to a temporary file
+   * and renamed into place with synchronous calls (thousands of small files
+   * are bound by the latency of asynchronous file operations, not by bytes).
+   * Like putStream, an existing blob is replaced (a corrupt one is repaired).
+   */
+  async putSmall(stream: AsyncIterable<Uint8Array>, size: number, what = 'blob'): Promise<{ sha256: string; size: number }> {
+    const chunks: Uint8Array[] = [];
+    let n = 0;
+    const hash = createHash('sha256');
+    for await (const c of stream) {
+      n += c.length;
+      if (n > Math.max(size, 0)) throw new Error(`${what}: more than the ${size} bytes declared`);
+      hash.update(c);
+      chunks.push(c);
+    }
+    const sum = hash.digest('hex');
+    const dest = this.blobPath(sum);
+    const dir = path.dirname(dest);
+    if (!this.dirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
+    const tmp = path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`);
+    try {
+      writeFileSync(tmp, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n), { mode: 0o644 });
+      renameSync(tmp, dest);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    return { sha256: sum, size: n };
   }
 
   /** Store a stream; verifies expectedSha256 when given. The blob appears only once complete and verified. */

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { build } from '../image/build.js';
 import { Reporter } from './common.js';
-import { addAccessOptions, addImageOptions, addLockOptions, addOutputOptions, buildReport, summary } from './imageflags.js';
+import { addAccessOptions, addImageOptions, addLockOptions, addOutputOptions, buildReport, reportSetId, summary } from './imageflags.js';
 import { applyLock, specFromImageFile, type SpecFlags } from './specs.js';
 
 export function register(program: Command): void {
@@ -19,6 +19,7 @@ export function register(program: Command): void {
     const cs = await specFromImageFile(file, flags, report, { outputsRequired: true });
     if (flags.locked) await applyLock(cs);
     const result = await build(cs.spec);
+    reportSetId(report, result);
     if (flags.json) process.stdout.write(`${JSON.stringify(buildReport(cs.spec, result), null, 2)}\n`);
     else report.info(summary(cs.spec, result, (Date.now() - started) / 1000));
   });

@@ -54,10 +54,26 @@ export class Reporter {
     this.stream = stream;
   }
   private stream: NodeJS.WriteStream;
+  private statusShown = false;
   info(msg: string): void {
-    if (this.progress) this.stream.write(`${msg}\n`);
+    if (!this.progress) return;
+    this.clearStatus();
+    this.stream.write(`${msg}\n`);
+  }
+  /** A progress line, redrawn in place (TTY only). */
+  status(msg: string): void {
+    if (!this.progress) return;
+    this.stream.write(`\r\x1b[K${msg}`);
+    this.statusShown = true;
+  }
+  clearStatus(): void {
+    if (!this.statusShown) return;
+    this.stream.write('\r\x1b[K');
+    this.statusShown = false;
   }
   verbose(msg: string): void {
-    if (this.opts.verbose && !this.opts.quiet) this.stream.write(`${msg}\n`);
+    if (!this.opts.verbose || this.opts.quiet) return;
+    this.clearStatus();
+    this.stream.write(`${msg}\n`);
   }
 }

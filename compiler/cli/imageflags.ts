@@ -162,12 +162,28 @@ export function accessSpec(f: ImageFlags, report: Reporter): Pick<BuildSpec, 'pa
     urlOverrides: parseArchiveUrls(f.archiveUrl),
     ignore: parseIgnore(f.ignore),
     insecure: Boolean(f.insecure),
-    onEvent: (arch, ev) => {
-      if (ev.kind === 'selected') report.verbose(`[${arch}] select ${ev.slice} (${ev.reason})`);
-      else if (ev.kind === 'resolved') report.verbose(`[${arch}] package ${ev.package.name} ${ev.package.version} from archive ${ev.package.archive}${ev.package.suite ? ` (${ev.package.suite}/${ev.package.component})` : ''}`);
-      else if (ev.kind === 'fetched') report.info(`[${arch}] fetched ${ev.package}`);
-    },
+    onEvent: progressOf(report),
     log: (m) => report.verbose(m),
+  };
+}
+
+/** Cut events -> --verbose explanations and, on a TTY, one progress line per arch (packages resolved, downloaded, unpacked). */
+function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
+  const counts = new Map<string, { resolved: number; fetched: number; unpacked: number; cached: number }>();
+  return (arch, ev) => {
+    const c = counts.get(arch) ?? { resolved: 0, fetched: 0, unpacked: 0, cached: 0 };
+    counts.set(arch, c);
+    if (ev.kind === 'selected') report.verbose(`[${arch}] select ${ev.slice} (${ev.reason})`);
+    else if (ev.kind === 'resolved') {
+      c.resolved++;
+      report.verbose(`[${arch}] package ${ev.package.name} ${ev.package.version} from archive ${ev.package.archive}${ev.package.suite ? ` (${ev.package.suite}/${ev.package.component})` : ''}`);
+    } else if (ev.kind === 'fetched') c.fetched++;
+    else if (ev.kind === 'unpacked') {
+      c.unpacked++;
+      if (ev.cached) c.cached++;
+    }
+    if (ev.kind !== 'selected') report.status(`[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked} unpacked (${c.cached} from the cache)`);
+    if (ev.kind === 'unpacked' && c.unpacked === c.resolved) report.info(`[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked - c.cached} unpacked, ${c.cached} from the cache`);
   };
 }
 
@@ -180,6 +196,7 @@ export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): R
       slices: a.cut.selection.slices.map((s) => `${s.package}_${s.name}`),
       packages: [...a.cut.packages.values()].map(({ pkg }) => ({ name: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, sha256: pkg.sha256 })).sort((x, y) => (x.name < y.name ? -1 : 1)),
       entries: a.tree.entries.length,
+      setid: setIdFiles(a.tree).map((e) => e.path),
       files: a.tree.entries.filter((e) => e.type === 'file').length,
       bytes: a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0),
     })),
@@ -187,6 +204,21 @@ export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): R
     ...(r.oci ?? r.ociArchive ? { image: imageReport((r.oci ?? r.ociArchive)!) } : {}),
     ...(r.push ? { push: r.push } : {}),
   };
+}
+
+/** Files with the setuid or setgid bit (kept as the package has them, as Chisel does). */
+export function setIdFiles(tree: BuildResult['archs'][number]['tree']): Array<{ path: string; mode: number }> {
+  return tree.entries.filter((e) => e.type === 'file' && e.mode & 0o6000).map((e) => ({ path: e.path, mode: e.mode }));
+}
+
+/** --verbose: the setuid / setgid files of each arch. */
+export function reportSetId(report: Reporter, r: BuildResult): void {
+  for (const a of r.archs) {
+    for (const f of setIdFiles(a.tree)) {
+      const bits = [f.mode & 0o4000 ? 'setuid' : '', f.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
+      report.verbose(`[${a.arch}] ${bits} ${f.path} (mode ${(f.mode & 0o7777).toString(8).padStart(4, '0')})`);
+    }
+  }
 }
 
 function imageReport(l: NonNullable<BuildResult['oci']>): Record<string, unknown> {

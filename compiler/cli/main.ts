@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
+import { removeTempsOnSignal } from '../util/tempfiles.js';
 import { VERSION } from '../version.js';
 
 type Registrar = (program: Command) => void;
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  removeTempsOnSignal();
   const program = new Command('chisel-ts');
   program
     .description('Cut minimal root filesystems, tarballs and OCI images from Debian and Ubuntu packages.')

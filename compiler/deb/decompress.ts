@@ -43,7 +43,13 @@ export interface DecompressOptions {
    *  has 2 or more cores (openjdk: 1.6 s instead of 2.9 s; the child's peak
    *  RSS grows from 10 MB to 130 MB, bounded by the block size). 1 saves memory. */
   xzThreads?: number;
+  /** Compressed size, when known: with 'auto', small xz members are
+   *  decompressed in-process (starting a child costs more than they take). */
+  sizeHint?: number;
 }
+
+/** xz members up to this compressed size are decompressed in-process under 'auto'. */
+export const SMALL_XZ_MEMBER = 512 * 1024;
 
 const SUFFIXES: Record<string, Compression> = { '': 'none', '.gz': 'gz', '.xz': 'xz', '.zst': 'zst', '.lzma': 'lzma', '.bz2': 'bz2' };
 
@@ -267,6 +273,7 @@ export function decompressStream(src: Readable, compression: Compression, opts: 
         return m === 'unexpected end of file' ? 'unexpected end of input' : m;
       });
     case 'xz': {
+      if (backend === 'auto' && opts.sizeHint !== undefined && opts.sizeHint <= SMALL_XZ_MEMBER) return xzLibrary(src, opts);
       const exe = child('xz');
       if (exe) {
         const t = Math.max(1, Math.floor(opts.xzThreads ?? Math.min(2, availableParallelism())));

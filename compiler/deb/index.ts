@@ -92,7 +92,7 @@ async function readSmall(body: Readable, max: number, label: string, what: strin
 export async function* readDebData(src: Readable | string, opts: ReadDebOptions = {}): AsyncGenerator<{ entry: DebEntry; body?: Readable }> {
   const label = opts.label ?? defaultLabel(src);
   for await (const m of findMember(src, 'data.tar', label)) {
-    const tar = decompressStream(m.body, m.compression.compression, { label, what: m.name, backend: opts.backend ?? 'auto', ...(opts.xzThreads !== undefined ? { xzThreads: opts.xzThreads } : {}) });
+    const tar = decompressStream(m.body, m.compression.compression, { label, what: m.name, backend: opts.backend ?? 'auto', sizeHint: m.size, ...(opts.xzThreads !== undefined ? { xzThreads: opts.xzThreads } : {}) });
     yield* readTarEntries(tar, m.name, { ...opts, label });
   }
 }
@@ -113,7 +113,7 @@ export async function readDebControl(src: Readable | string, opts: ReadDebOption
   const maxFile = opts.maxEntryBytes ?? 64 * 1024 * 1024;
   const got = new Map<string, string>();
   for await (const m of findMember(src, 'control.tar', label)) {
-    const tar = decompressStream(m.body, m.compression.compression, { label, what: m.name, backend: opts.backend ?? 'auto' });
+    const tar = decompressStream(m.body, m.compression.compression, { label, what: m.name, backend: opts.backend ?? 'auto', sizeHint: m.size });
     for await (const { entry, body } of readTarEntries(tar, m.name, {
       ...opts,
       label,

@@ -21,6 +21,7 @@ import { sortEntries, type Tree, type TreeEntry } from '../tree/model.js';
 import { sbomDocument, type SbomFormat } from '../sbom/index.js';
 import { sbomInput } from '../sbom/frombuild.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
+import { releaseTemp, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
 
 export const NONROOT = { uid: 65532, gid: 65532, home: '/home/nonroot' };
 
@@ -166,11 +167,12 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     createdBy: `chisel-ts cut ${spec.slices.join(' ')}`,
   };
   if (spec.digests || spec.verify) {
-    const scratch = path.join(tmpdir(), `chisel-ts-digests-${randomBytes(4).toString('hex')}`);
+    const scratch = trackTemp(path.join(tmpdir(), `chisel-ts-digests-${randomBytes(4).toString('hex')}`));
     try {
       out.image = await writeOciLayout(platforms, spec.store, scratch, imageOpts);
     } finally {
       await fs.rm(scratch, { recursive: true, force: true });
+      releaseTemp(scratch);
     }
     spec.verify?.(out);
   }
@@ -183,7 +185,7 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   let scratch: string | undefined;
   try {
     if (o.push && (!o.oci || splitTag(o.push).tag !== tag)) {
-      scratch = path.join(tmpdir(), `chisel-ts-push-${randomBytes(4).toString('hex')}`);
+      scratch = trackTemp(path.join(tmpdir(), `chisel-ts-push-${randomBytes(4).toString('hex')}`));
       pushLayoutDir = path.join(scratch, 'layout');
       const pushed = await writeOciLayout(platforms, spec.store, pushLayoutDir, { ...imageOpts, tag: splitTag(o.push).tag });
       out.image ??= out.oci ?? out.ociArchive ?? pushed;
@@ -206,7 +208,10 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
       });
     }
   } finally {
-    if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+    if (scratch) {
+      await fs.rm(scratch, { recursive: true, force: true });
+      releaseTemp(scratch);
+    }
   }
   return out;
 }
@@ -214,14 +219,6 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
 export const SBOM_DIR = '/usr/share/sbom';
 /** Media types of the SBOM formats (artifactType of a pushed SBOM). */
 export const SBOM_MEDIA_TYPE: Record<SbomFormat, string> = { spdx: 'application/spdx+json', cyclonedx: 'application/vnd.cyclonedx+json' };
-
-async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const dest = path.resolve(file);
-  await fs.mkdir(path.dirname(dest), { recursive: true });
-  const tmp = `${dest}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, text);
-  await fs.rename(tmp, dest);
-}
 
 /** A package source for pinned packages: a download failure names the package and every place looked. */
 function pinnedSource(source: PackageSource, store: ContentStore): PackageSource {

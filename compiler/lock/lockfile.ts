@@ -5,10 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { schemaValidator } from '../release/schema.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
+import { writeFileAtomic } from '../util/tempfiles.js';
 
 export const LOCKFILE_VERSION = 1;
 
@@ -92,9 +91,7 @@ export function serialize(lock: Omit<Lockfile, 'integrity'>): string {
 
 export async function writeLockfile(file: string, lock: Omit<Lockfile, 'integrity'>): Promise<string> {
   const text = serialize(lock);
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  await fs.writeFile(tmp, text);
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, text);
   return text;
 }
 

@@ -5,12 +5,12 @@
 // or interrupted cut leaves no partial root. An existing non-empty target is
 // written in place (a cut on top of an existing root filesystem).
 
-import { constants, promises as fs } from 'node:fs';
+import fss, { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { ContentStore } from '../cache/store.js';
 import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
+import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
 export interface WriteDirOptions {
   /** mtime for every entry, in seconds (default SOURCE_DATE_EPOCH or 0). */
@@ -41,7 +41,8 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
     return;
   }
   await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.chisel-tmp-${randomBytes(4).toString('hex')}`);
+  await sweepStale(target);
+  const tmp = tempSibling(target);
   await fs.mkdir(tmp, { mode: 0o755 });
   try {
     await writeInto(tree, store, tmp, opts, false);
@@ -50,61 +51,68 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
+  } finally {
+    releaseTemp(tmp);
   }
 }
 
+// Synchronous calls: a root is thousands of small operations in a fixed
+// order, and each asynchronous one pays a round trip through the thread pool.
 async function writeInto(tree: Tree, store: ContentStore, root: string, opts: WriteDirOptions, existing: boolean): Promise<void> {
   const asRoot = process.getuid?.() === 0;
   const mtime = opts.mtime ?? sourceDateEpoch();
   const dirs: TreeEntry[] = [];
   const checked = new Set<string>([root]);
-  const safeParent = async (p: string): Promise<void> => {
+  const lstat = (p: string) => fss.lstatSync(p, { throwIfNoEntry: false });
+  const safeParent = (p: string): void => {
     const parent = path.dirname(p);
     if (checked.has(parent)) return;
-    await safeParent(parent);
-    const st = await fs.lstat(parent).catch(() => undefined);
-    if (!st) await fs.mkdir(parent, { mode: 0o755 });
+    safeParent(parent);
+    const st = lstat(parent);
+    if (!st) fss.mkdirSync(parent, { mode: 0o755 });
     else if (!st.isDirectory()) throw new ChiselError(`refusing to write ${path.relative(root, p)}: its parent ${path.relative(root, parent)} is not a directory on disk (a symlink?)`, { code: 'unsafe-path' });
     checked.add(parent);
   };
   for (const e of tree.entries) {
     const dest = path.join(root, e.path);
     if (!dest.startsWith(`${root}/`)) throw new ChiselError(`refusing to write ${e.path}: outside the root`, { code: 'unsafe-path' });
-    await safeParent(dest);
+    safeParent(dest);
     if (existing) {
-      const st = await fs.lstat(dest).catch(() => undefined);
-      if (st && !(st.isDirectory() && e.type === 'dir')) await fs.rm(dest, { recursive: true, force: true });
+      const st = lstat(dest);
+      if (st && !(st.isDirectory() && e.type === 'dir')) fss.rmSync(dest, { recursive: true, force: true });
     }
     switch (e.type) {
       case 'dir':
-        await fs.mkdir(dest, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EEXIST') throw err;
-        });
+        try {
+          fss.mkdirSync(dest, { mode: 0o700 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
         checked.add(dest);
         dirs.push(e);
         break;
       case 'file':
-        await fs.copyFile(store.blobPath(e.sha256!), dest, constants.COPYFILE_FICLONE);
-        await fs.chmod(dest, e.mode);
+        fss.copyFileSync(store.blobPath(e.sha256!), dest, constants.COPYFILE_FICLONE);
+        fss.chmodSync(dest, e.mode);
         break;
       case 'symlink':
-        await fs.symlink(e.link!, dest);
+        fss.symlinkSync(e.link!, dest);
         break;
       case 'hardlink':
-        await fs.link(path.join(root, e.link!), dest);
+        fss.linkSync(path.join(root, e.link!), dest);
         break;
     }
     if (asRoot && (e.uid !== 0 || e.gid !== 0 || existing)) {
-      await fs.lchown(dest, e.uid, e.gid);
-      if (e.type === 'file' && e.mode & 0o6000) await fs.chmod(dest, e.mode); // chown clears setuid/setgid
+      fss.lchownSync(dest, e.uid, e.gid);
+      if (e.type === 'file' && e.mode & 0o6000) fss.chmodSync(dest, e.mode); // chown clears setuid/setgid
     }
-    if (e.type !== 'dir') await fs.lutimes(dest, mtime, mtime);
+    if (e.type !== 'dir') fss.lutimesSync(dest, mtime, mtime);
   }
   // Directory modes and times last, deepest first, so restrictive modes do not block writing.
   for (const d of dirs.reverse()) {
     const dest = path.join(root, d.path);
-    await fs.chmod(dest, d.mode);
-    await fs.lutimes(dest, mtime, mtime);
+    fss.chmodSync(dest, d.mode);
+    fss.lutimesSync(dest, mtime, mtime);
   }
-  await fs.chmod(root, 0o755);
+  fss.chmodSync(root, 0o755);
 }

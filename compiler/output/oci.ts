@@ -17,6 +17,7 @@ import { ChiselError } from '../util/errors.js';
 import { compressor, type Compression } from './compress.js';
 import { sourceDateEpoch } from './dir.js';
 import { hasher, tarStreamOf } from './tar.js';
+import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
 export const MEDIA = {
   index: 'application/vnd.oci.image.index.v1+json',
@@ -150,7 +151,8 @@ export async function writeOciLayout(platforms: PlatformTree[], store: ContentSt
   const existing = await fs.readdir(target).catch(() => undefined);
   if (existing && existing.length) throw new ChiselError(`--oci ${dest} exists and is not empty`, { code: 'output', hint: 'remove it or choose a new directory; chisel-ts does not add to an existing layout' });
   await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.chisel-tmp-${randomBytes(4).toString('hex')}`);
+  await sweepStale(target);
+  const tmp = tempSibling(target);
   try {
     const result = await writeLayoutInto(tmp, platforms, store, opts);
     if (existing) await fs.rmdir(target);
@@ -159,6 +161,8 @@ export async function writeOciLayout(platforms: PlatformTree[], store: ContentSt
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
+  } finally {
+    releaseTemp(tmp);
   }
 }
 
@@ -198,8 +202,10 @@ async function writeLayoutInto(dir: string, platforms: PlatformTree[], store: Co
 /** The layout of `platforms` packed into one tar, with a docker `manifest.json` so `docker load` accepts it too. */
 export async function writeOciArchive(platforms: PlatformTree[], store: ContentStore, file: string, opts: ImageOptions & { repoTag: string }): Promise<LayoutResult> {
   const dest = path.resolve(file);
-  const work = path.join(path.dirname(dest), `.${path.basename(dest)}.chisel-tmp-${randomBytes(4).toString('hex')}`);
-  const tmpTar = `${work}.tar`;
+  await fs.mkdir(path.dirname(dest), { recursive: true });
+  await sweepStale(dest);
+  const work = tempSibling(dest);
+  const tmpTar = tempSibling(dest);
   try {
     const result = await writeOciLayout(platforms, store, path.join(work, 'layout'), opts);
     await packLayout(path.join(work, 'layout'), result, tmpTar, opts.repoTag, opts.epoch ?? sourceDateEpoch());
@@ -208,6 +214,8 @@ export async function writeOciArchive(platforms: PlatformTree[], store: ContentS
   } finally {
     await fs.rm(work, { recursive: true, force: true });
     await fs.rm(tmpTar, { force: true });
+    releaseTemp(work);
+    releaseTemp(tmpTar);
   }
 }
 

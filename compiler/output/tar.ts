@@ -4,7 +4,7 @@
 // File contents are streamed from the content store and their sha256 checked
 // on the way, so a damaged cache can never reach an output.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
@@ -15,6 +15,7 @@ import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import { compressor, type Compression } from './compress.js';
 import { sourceDateEpoch } from './dir.js';
+import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
 export interface TarOptions {
   /** mtime of every entry in seconds (default SOURCE_DATE_EPOCH or 0). */
@@ -103,7 +104,8 @@ export function hasher(): Transform & { result(): { sha256: string; size: number
 export async function writeTarFile(tree: Tree, store: ContentStore, dest: string, compression: Compression, opts: TarOptions = {}): Promise<WrittenBlob> {
   const file = path.resolve(dest);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  await sweepStale(file);
+  const tmp = tempSibling(file);
   const raw = hasher();
   const packed = hasher();
   try {
@@ -112,6 +114,8 @@ export async function writeTarFile(tree: Tree, store: ContentStore, dest: string
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;
+  } finally {
+    releaseTemp(tmp);
   }
   const r = raw.result();
   const p = packed.result();

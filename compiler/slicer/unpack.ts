@@ -4,7 +4,7 @@
 // sha256. A warm cut reads the listing and never decompresses the .deb again.
 
 import { readDebControl, readDebData, type DebEntry } from '../deb/index.js';
-import type { ContentStore } from '../cache/store.js';
+import { SMALL_BLOB, type ContentStore } from '../cache/store.js';
 import { ChiselError } from '../util/errors.js';
 
 export interface ListedEntry extends DebEntry {
@@ -32,10 +32,15 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
   const entries: ListedEntry[] = [];
   const byPath = new Map<string, ListedEntry>();
   try {
+    const symlinks = new Set<string>();
     for await (const { entry, body } of readDebData(debPath, { label })) {
+      if (symlinks.size) refuseThroughSymlink(label, entry.path, symlinks, byPath);
+      if (entry.type === 'symlink') symlinks.add(entry.path);
+      else symlinks.delete(entry.path);
       const listed: ListedEntry = { ...entry };
       if (entry.type === 'file' && body) {
-        const { sha256 } = await store.putStream(body, undefined, `${label}: ${entry.path}`);
+        const what = `${label}: ${entry.path}`;
+        const { sha256 } = entry.size <= SMALL_BLOB ? await store.putSmall(body, entry.size, what) : await store.putStream(body, undefined, what);
         listed.sha256 = sha256;
       } else if (entry.type === 'hardlink') {
         const target = byPath.get(entry.link!);
@@ -58,6 +63,18 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
   const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}) };
   await store.putMeta(KIND, debSha256, listing);
   return listing;
+}
+
+/** A path under an earlier symlink of the package would be written through it (dpkg refuses that too). */
+function refuseThroughSymlink(label: string, p: string, symlinks: Set<string>, byPath: Map<string, ListedEntry>): void {
+  for (let dir = p.slice(0, p.lastIndexOf('/')); dir; dir = dir.slice(0, dir.lastIndexOf('/'))) {
+    if (symlinks.has(dir)) {
+      throw new ChiselError(`${label}: ${p} lies under ${dir}, a symlink to ${byPath.get(dir)?.link} earlier in the package; refusing to write through a symlink`, {
+        code: 'bad-package',
+        hint: 'the package is malformed or hostile; report it to its maintainer',
+      });
+    }
+  }
 }
 
 /** The sha256s among `sums` whose content is missing from the store. */

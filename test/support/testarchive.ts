@@ -17,6 +17,8 @@ export interface TestPackage {
   files: DebFile[];
   compression?: DebCompression;
   control?: Record<string, string>;
+  /** Names written verbatim, no implicit parents (hostile packages). */
+  rawNames?: boolean;
 }
 
 export type Fault = '404' | '401' | '500-once' | 'reset' | 'stall' | 'truncate' | 'tamper';
@@ -107,7 +109,7 @@ export class TestArchive {
         const stanzas = new Map<string, string[]>(this.archs.map((a) => [a, []]));
         for (const p of [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1))) {
           const arch = p.arch ?? this.arch;
-          const deb = await buildDeb({ package: p.name, version: p.version, arch, files: p.files, compression: p.compression ?? 'gz', ...(p.control ? { control: p.control } : {}) });
+          const deb = await buildDeb({ package: p.name, version: p.version, arch, files: p.files, compression: p.compression ?? 'gz', ...(p.control ? { control: p.control } : {}), ...(p.rawNames ? { rawNames: true } : {}) });
           const filename = `pool/${comp}/${p.name[0]}/${p.name}/${p.name}_${p.version.replace(/^\d+:/, '')}_${arch}.deb`;
           this.files.set(filename, deb);
           const stanza = [`Package: ${p.name}`, `Version: ${p.version}`, `Architecture: ${arch}`, `Maintainer: Test <test@example.invalid>`, `Filename: ${filename}`, `Size: ${deb.length}`, `SHA256: ${sha256(deb)}`, `Description: test package ${p.name}`].join('\n');

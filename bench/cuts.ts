@@ -1,0 +1,130 @@
+// Cold and warm cuts of sets of a release, each into a directory, a tarball
+// and an OCI layout, every one a child process of the real CLI. Cold: a new,
+// empty cache. Warm: the same cache again, --offline. Every run's output
+// digest is recorded; a warm run that does not give the cold run's bytes
+// fails the benchmark.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { dirDigest } from './digest.js';
+import { chisel, median, type Run } from './proc.js';
+
+export type OutputKind = 'dir' | 'tar' | 'oci';
+export const OUTPUT_KINDS: OutputKind[] = ['dir', 'tar', 'oci'];
+
+export interface CutReport {
+  tar?: { sha256: string; diffId: string };
+  image?: { digest: string; manifests: Array<{ diffId: string }> };
+  archs: Array<{ packages: Array<{ name: string; version: string; arch: string; sha256: string }>; files: number; bytes: number }>;
+}
+
+export interface CutBench {
+  set: string;
+  output: OutputKind;
+  coldMs: number;
+  coldRssMB: number | null;
+  warmMs: number;
+  warmRuns: number[];
+  warmRssMB: number | null;
+  digest: string;
+  /** Every warm run gave the cold run's digest. */
+  sameDigest: boolean;
+  packages: number;
+  files: number;
+  /** Uncompressed layer digest (tar and OCI outputs): the same tree in both. */
+  diffId?: string;
+}
+
+export interface CutSpec {
+  release: string;
+  arch: string;
+  work: string;
+  warmRuns: number;
+}
+
+function outArgs(kind: OutputKind, out: string): string[] {
+  return kind === 'dir' ? ['--root', out] : kind === 'tar' ? ['--tar', `${out}.tar`] : ['--oci', out];
+}
+
+async function digestOf(kind: OutputKind, out: string, report: CutReport): Promise<string> {
+  if (kind === 'dir') return dirDigest(out);
+  if (kind === 'tar') return `sha256:${report.tar!.sha256}`;
+  return report.image!.digest;
+}
+
+export async function cutOnce(spec: CutSpec, set: string, kind: OutputKind, cache: string, extra: string[] = []): Promise<{ run: Run; report: CutReport; digest: string }> {
+  const out = path.join(spec.work, `out-${set}-${kind}`);
+  await fs.rm(out, { recursive: true, force: true });
+  await fs.rm(`${out}.tar`, { force: true });
+  const args = ['cut', '--release', spec.release, '--arch', spec.arch, '--cache-dir', cache, '--json', '--quiet', ...extra, ...outArgs(kind, out), set];
+  const run = await chisel(args);
+  if (run.status !== 0) throw new Error(`chisel-ts ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
+  const report = JSON.parse(run.stdout) as CutReport;
+  const digest = await digestOf(kind, out, report);
+  await fs.rm(out, { recursive: true, force: true });
+  await fs.rm(`${out}.tar`, { force: true });
+  return { run, report, digest };
+}
+
+/** Cold then warm cuts of one set into one kind of output; the cache is left in place for later stages. */
+export async function benchCut(spec: CutSpec, set: string, kind: OutputKind, cache: string): Promise<CutBench & { report: CutReport }> {
+  await fs.rm(cache, { recursive: true, force: true });
+  const cold = await cutOnce(spec, set, kind, cache);
+  const warm: Array<{ run: Run; digest: string }> = [];
+  for (let i = 0; i < spec.warmRuns; i++) warm.push(await cutOnce(spec, set, kind, cache, ['--offline']));
+  const rss = warm.map((w) => w.run.rssMB ?? 0);
+  const arch = cold.report.archs[0]!;
+  return {
+    set,
+    output: kind,
+    coldMs: cold.run.ms,
+    coldRssMB: cold.run.rssMB,
+    warmMs: median(warm.map((w) => w.run.ms)),
+    warmRuns: warm.map((w) => Math.round(w.run.ms)),
+    warmRssMB: rss.some((r) => r > 0) ? Math.max(...rss) : null,
+    digest: cold.digest,
+    sameDigest: warm.every((w) => w.digest === cold.digest),
+    packages: arch.packages.length,
+    files: arch.files,
+    ...(kind === 'tar' ? { diffId: `sha256:${cold.report.tar!.diffId}` } : kind === 'oci' ? { diffId: cold.report.image!.manifests[0]!.diffId } : {}),
+    report: cold.report,
+  };
+}
+
+/** Files under the cache's blob store and parsed-index store, with identity (inode, size, mtime). */
+async function snapshot(cache: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const d of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(dir, d.name);
+      if (d.isDirectory()) await walk(p);
+      else {
+        const st = await fs.stat(p);
+        out.set(p, `${st.ino}:${st.size}:${st.mtimeMs}`);
+      }
+    }
+  };
+  await walk(path.join(cache, 'sha256'));
+  await walk(path.join(cache, 'meta', 'packages-table'));
+  return out;
+}
+
+export interface IndexReuse {
+  set: string;
+  ms: number;
+  /** Blobs or parsed indexes written by the warm online run (should be none). */
+  changed: string[];
+  sameDigest: boolean;
+}
+
+/**
+ * A warm cut online (InRelease fetched again, unchanged): nothing may enter
+ * the blob store and no parsed index may be written again.
+ */
+export async function benchIndexReuse(spec: CutSpec, set: string, cache: string, expectDigest: string): Promise<IndexReuse> {
+  const before = await snapshot(cache);
+  const r = await cutOnce(spec, set, 'dir', cache);
+  const after = await snapshot(cache);
+  const changed = [...after].filter(([p, id]) => before.get(p) !== id).map(([p]) => path.relative(cache, p));
+  return { set, ms: r.run.ms, changed, sameDigest: r.digest === expectDigest };
+}

@@ -1,0 +1,116 @@
+// The benchmark's results: the targets of issue 8 (pass / fail) and the
+// markdown table printed by `npm run bench` and kept in bench/RESULTS.md.
+
+import path from 'node:path';
+import type { IndexBench } from './archive.js';
+import type { Baseline } from './baseline.js';
+import type { CutBench, IndexReuse } from './cuts.js';
+import type { ExtractBench } from './extract.js';
+import type { ReleaseBench } from './release.js';
+
+export interface Target {
+  name: string;
+  measured: string;
+  target: string;
+  /** null: not measured. */
+  pass: boolean | null;
+}
+
+export interface Results {
+  machine: { date: string; nproc: number; cpu: string; node: string; os: string };
+  release: string;
+  arch: string;
+  validate: ReleaseBench[];
+  cuts: CutBench[];
+  baselines: Record<string, Baseline>;
+  reuse: IndexReuse[];
+  index: IndexBench | null;
+  extract: ExtractBench;
+  cross: Array<{ set: string; diffId: string; ok: boolean }>;
+  seconds: number;
+  targets: Target[];
+}
+
+const ms = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
+const mb = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${Math.round(x)} MB`);
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+
+export const WARM_EXTRACT_MAX = 0.2;
+
+export function targets(r: Results): Target[] {
+  const out: Target[] = [];
+  const cut = (set: string, output: string) => r.cuts.find((c) => c.set === set && c.output === output);
+  const v = r.validate.find((x) => path.basename(x.release) === 'ubuntu-24.04');
+  out.push({ name: 'validate ubuntu-24.04 (empty cache)', measured: v ? ms(v.coldMs.median) : '-', target: '< 500 ms', pass: v ? v.coldMs.median < 500 : null });
+  const base = cut('base', 'dir');
+  const mm = r.baselines.base;
+  out.push({
+    name: 'cold cut base (dir) vs mmdebstrap',
+    measured: base && mm?.ms ? `${ms(base.coldMs)} / ${ms(mm.ms)} = ${ratio(base.coldMs, mm.ms)}` : (mm?.skipped ?? '-'),
+    target: '<= 0.5×',
+    pass: base && mm?.ms ? base.coldMs <= 0.5 * mm.ms : null,
+  });
+  out.push({ name: 'warm cut base (dir)', measured: base ? ms(base.warmMs) : '-', target: '< 300 ms', pass: base ? base.warmMs < 300 : null });
+  const py = cut('python3', 'dir');
+  out.push({ name: 'warm cut python3 (dir)', measured: py ? ms(py.warmMs) : '-', target: '< 1 s', pass: py ? py.warmMs < 1000 : null });
+  const changed = r.reuse.flatMap((x) => x.changed);
+  out.push({
+    name: 'warm online cut, unchanged InRelease: no index downloaded or parsed',
+    measured: r.reuse.length ? (changed.length ? `${changed.length} files written: ${changed.slice(0, 3).join(', ')}` : `0 blobs, 0 parsed indexes written (${r.reuse.length} cuts)`) : '-',
+    target: 'none',
+    pass: r.reuse.length ? changed.length === 0 : null,
+  });
+  const e = r.extract;
+  out.push({
+    name: `extraction, cold (${e.packages} .debs, ${e.debMB.toFixed(0)} MB)`,
+    measured: e.floorMs ? `${ms(e.coldMs)} / floor ${ms(e.floorMs)} = ${ratio(e.coldMs, e.floorMs)}` : '-',
+    target: '<= 1.3× floor',
+    pass: e.floorMs ? e.coldMs <= 1.3 * e.floorMs : null,
+  });
+  out.push({
+    name: 'extraction, warm (content cache)',
+    measured: e.floorMs ? `${ms(e.warmMs)} = ${ratio(e.warmMs, e.floorMs)} floor` : '-',
+    target: `<= ${WARM_EXTRACT_MAX}× floor`,
+    pass: e.floorMs ? e.warmMs <= WARM_EXTRACT_MAX * e.floorMs : null,
+  });
+  const java = r.cuts.filter((c) => c.set === 'java');
+  const rss = java.flatMap((c) => [c.coldRssMB ?? 0, c.warmRssMB ?? 0]);
+  const peak = rss.length ? Math.max(...rss) : 0;
+  out.push({ name: 'peak RSS, java (every cut, cold and warm)', measured: peak ? mb(peak) : '-', target: '< 300 MB', pass: peak ? peak < 300 : null });
+  const same = r.cuts.every((c) => c.sameDigest) && r.reuse.every((x) => x.sameDigest) && r.cross.every((c) => c.ok);
+  out.push({ name: 'every timed run gives the same output digest', measured: same ? 'yes' : 'NO', target: 'yes', pass: same });
+  return out;
+}
+
+export function renderMarkdown(r: Results): string {
+  const m = r.machine;
+  const L: string[] = [];
+  L.push(`# chisel-ts benchmark`, '');
+  L.push(`Measured ${m.date} by \`npm run bench\` on ${m.os}, ${m.nproc} cores (${m.cpu}), Node.js ${m.node}; ${r.release} ${r.arch}; the whole run took ${Math.round(r.seconds)} s.`, '');
+  L.push('## Targets', '', '| target | measured | goal | result |', '|---|---|---|---|');
+  for (const t of r.targets) L.push(`| ${t.name} | ${t.measured} | ${t.target} | ${t.pass === null ? 'not measured' : t.pass ? 'pass' : 'FAIL'} |`);
+  L.push('', '## Load + full validation (`chisel-ts validate`, wall, median)', '', '| release | empty cache | parse cache warm |', '|---|---:|---:|');
+  for (const v of r.validate) L.push(`| ${path.basename(v.release)} | ${ms(v.coldMs.median)} | ${ms(v.warmMs.median)} |`);
+  L.push('', '## Cuts (wall, peak RSS; cold = empty cache, warm = median, `--offline`)', '');
+  L.push('| set | output | packages | files | cold | cold RSS | warm | warm RSS | mmdebstrap | cold / mmdebstrap | same digest |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const c of r.cuts) {
+    const b = r.baselines[c.set];
+    L.push(
+      `| ${c.set} | ${c.output} | ${c.packages} | ${c.files} | ${ms(c.coldMs)} | ${mb(c.coldRssMB)} | ${ms(c.warmMs)} | ${mb(c.warmRssMB)} | ${b?.ms ? ms(b.ms) : (b?.skipped ?? '-')} | ${b?.ms && c.output === 'dir' ? ratio(c.coldMs, b.ms) : '-'} | ${c.sameDigest ? 'yes' : 'NO'} |`,
+    );
+  }
+  L.push('', 'Warm online cuts (InRelease fetched again, unchanged):', '');
+  for (const x of r.reuse) L.push(`* ${x.set}: ${ms(x.ms)}; blobs / parsed indexes written: ${x.changed.length}; same digest: ${x.sameDigest ? 'yes' : 'NO'}`);
+  L.push('', '## Index decode + parse', '');
+  const ix = r.index;
+  if (ix) {
+    L.push('| index | compressed | text | packages | decode | parse | cached form load |', '|---|---:|---:|---:|---:|---:|---:|');
+    L.push(`| ${ix.path} | ${(ix.compressedBytes / 1e6).toFixed(1)} MB | ${(ix.bytes / 1e6).toFixed(1)} MB | ${ix.packages} | ${ms(ix.decodeMs)} (${ix.decodeMBps.toFixed(0)} MB/s) | ${ms(ix.parseMs)} (${ix.parseMBps.toFixed(0)} MB/s) | ${ms(ix.cacheLoadMs)} |`);
+  } else L.push('not measured (no index in the cache)');
+  const e = r.extract;
+  L.push('', '## Extraction against the decompression floor (sequential)', '');
+  L.push(`${e.packages} .debs (${e.debMB.toFixed(0)} MB); floor: ${e.floorTools.join(', ')} of each data.tar member to /dev/null.`, '');
+  L.push('| floor | cold extraction | warm (content cache) |', '|---:|---:|---:|');
+  L.push(`| ${ms(e.floorMs)} | ${ms(e.coldMs)} | ${ms(e.warmMs)} |`, '');
+  return `${L.join('\n')}\n`;
+}

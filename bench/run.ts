@@ -1,0 +1,125 @@
+// `npm run bench`: chisel-ts against the tools users know, on the same work,
+// with a pass / fail line for every target of issue 8.
+//
+//   node dist/bench/run.js [--json] [--write FILE.md] [--sets base,python3,java]
+//                          [--warm-runs N] [--validate-runs N] [--release debian-13] [--arch amd64]
+//
+// Every cut is a child process of the real CLI (wall time, peak RSS); the
+// output of every timed run is digested and compared with the cold run's.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, promises as fs, readFileSync, readdirSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { benchIndexParse, cachedIndex, type IndexBench } from './archive.js';
+import { benchMmdebstrap, type Baseline } from './baseline.js';
+import { benchCut, benchIndexReuse, OUTPUT_KINDS, type CutBench, type CutSpec, type IndexReuse } from './cuts.js';
+import { benchExtract, type ExtractBench } from './extract.js';
+import { ROOT } from './proc.js';
+import { benchRelease, type ReleaseBench } from './release.js';
+import { targets, renderMarkdown, type Results } from './report.js';
+
+function opt(args: string[], name: string, def: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+}
+
+function machine(): Results['machine'] {
+  const os = /PRETTY_NAME="?([^"\n]*)/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? process.platform;
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {
+    /* os.cpus() then */
+  }
+  return { date: new Date().toISOString().slice(0, 10), nproc, cpu: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, os };
+}
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const write = args.includes('--write') ? opt(args, '--write', path.join(ROOT, 'bench', 'RESULTS.md')) : undefined;
+  const sets = opt(args, '--sets', 'base,python3,java').split(',');
+  const release = opt(args, '--release', 'debian-13');
+  const arch = opt(args, '--arch', 'amd64');
+  const warmRuns = Number(opt(args, '--warm-runs', '3'));
+  const validateRuns = Number(opt(args, '--validate-runs', '3'));
+  const work = mkdtempSync(path.join(tmpdir(), 'chisel-ts-bench-'));
+  const spec: CutSpec = { release, arch, work, warmRuns };
+  const started = Date.now();
+  try {
+    // 1. Load + full validation of every release.
+    const corpus = path.resolve(ROOT, '..', 'shared', 'corpus', 'chisel-releases');
+    const releaseDirs = [
+      ...readdirSync(corpus, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(corpus, d.name)).sort(),
+      path.join(ROOT, 'slices', 'debian-12'),
+      path.join(ROOT, 'slices', 'debian-13'),
+    ];
+    const validate: ReleaseBench[] = [];
+    for (const dir of releaseDirs) {
+      log(`validate ${path.basename(dir)}`);
+      validate.push(benchRelease(dir, validateRuns));
+    }
+
+    // 2. Cold and warm cuts, per set and output; mmdebstrap on the same packages.
+    const cuts: CutBench[] = [];
+    const baselines: Record<string, Baseline> = {};
+    const reuse: IndexReuse[] = [];
+    const debs = new Map<string, string>();
+    let index: IndexBench | undefined;
+    const caches: string[] = [];
+    for (const set of sets) {
+      for (const kind of OUTPUT_KINDS) {
+        log(`cut ${set} -> ${kind}: cold, then ${warmRuns} warm`);
+        const cache = path.join(work, `cache-${set}-${kind}`);
+        const { report, ...b } = await benchCut(spec, set, kind, cache);
+        cuts.push(b);
+        if (kind !== 'dir') {
+          await fs.rm(cache, { recursive: true, force: true });
+          continue;
+        }
+        caches.push(cache);
+        for (const p of report.archs[0]!.packages) debs.set(p.sha256, path.join(cache, 'sha256', p.sha256.slice(0, 2), p.sha256));
+        log(`cut ${set} -> dir: warm, online (InRelease fetched again)`);
+        reuse.push(await benchIndexReuse(spec, set, cache, b.digest));
+        if (!index) {
+          const archive = release.startsWith('debian-') ? 'debian' : '';
+          const ix = await cachedIndex(cache, archive, release === 'debian-12' ? 'bookworm' : 'trixie', `main/binary-${arch}/Packages`);
+          if (ix) {
+            log(`index decode + parse: ${ix.name}`);
+            index = await benchIndexParse(ix.path, 3, ix.name);
+            index.path = ix.name;
+          }
+        }
+        log(`mmdebstrap ${set} (${report.archs[0]!.packages.length} packages)`);
+        baselines[set] = await benchMmdebstrap(release, arch, report.archs[0]!.packages.map((p) => p.name), work);
+      }
+    }
+    const cross = sets.map((set) => {
+      const of = (k: string) => cuts.find((c) => c.set === set && c.output === k)?.diffId;
+      return { set, diffId: of('tar') ?? '', ok: of('tar') !== undefined && of('tar') === of('oci') };
+    });
+
+    // 3. Extraction against the decompression floor.
+    log(`extraction of ${debs.size} packages against the decompression floor`);
+    const extract: ExtractBench = await benchExtract(debs, work);
+    for (const c of caches) await fs.rm(c, { recursive: true, force: true });
+
+    const results: Results = { machine: machine(), release, arch, validate, cuts, baselines, reuse, index: index ?? null, extract, cross, seconds: 0, targets: [] };
+    results.seconds = (Date.now() - started) / 1000;
+    results.targets = targets(results);
+    const md = renderMarkdown(results);
+    if (write) await fs.writeFile(write, md);
+    process.stdout.write(json ? `${JSON.stringify(results, null, 2)}\n` : md);
+    // Targets missed are reported, not fatal; outputs that differ between runs are.
+    if (cuts.some((c) => !c.sameDigest) || reuse.some((r) => !r.sameDigest) || cross.some((c) => !c.ok)) process.exitCode = 1;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -3,8 +3,7 @@
 
 import path from 'node:path';
 import { checkOutputs, type BuildResult, type BuildSpec } from '../image/build.js';
-import { loadImageFile } from '../image/imagefile.js';
-import { inputChanges, lockInputs, outputChanges, pinnedFromLock, readLockfile, type Lockfile } from '../lock/index.js';
+import type { Lockfile } from '../lock/index.js';
 import { sourceDateEpoch } from '../output/dir.js';
 import { loadRelease, resolveReleaseDir } from '../release/index.js';
 import { hostArch } from '../util/arch.js';
@@ -46,7 +45,7 @@ export async function specFromSlices(slices: string[], flags: SpecFlags, report:
 }
 
 export async function specFromImageFile(file: string, flags: SpecFlags, report: Reporter, opts: { outputsRequired: boolean }): Promise<CommandSpec> {
-  const img = await loadImageFile(file);
+  const img = await (await import('../image/imagefile.js')).loadImageFile(file);
   const outputs = { ...img.outputs, ...flagOutputs(flags) };
   const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
@@ -83,6 +82,7 @@ export function specEpoch(spec: BuildSpec): number {
 
 /** `--locked`: the lock must match the inputs; its packages are used exactly; outputs must match it before any is written. */
 export async function applyLock(cs: CommandSpec): Promise<Lockfile> {
+  const { inputChanges, lockInputs, outputChanges, pinnedFromLock, readLockfile } = await import('../lock/index.js');
   const lock = await readLockfile(cs.lockfile);
   const now = await lockInputs(cs.spec, specEpoch(cs.spec));
   const changes = inputChanges(lock.inputs, now);

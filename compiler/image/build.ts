@@ -9,17 +9,17 @@ import path from 'node:path';
 import { openArchives, type UsedInRelease } from '../archive/index.js';
 import { ContentStore } from '../cache/store.js';
 import { sourceDateEpoch, writeDir } from '../output/dir.js';
-import { compressionForFile, type Compression } from '../output/compress.js';
-import { writeOciArchive, writeOciLayout, type ImageConfig, type LayoutResult, type PlatformTree } from '../output/oci.js';
-import { pushLayout, type PushResult } from '../output/push.js';
-import { writeTarFile, type WrittenBlob } from '../output/tar.js';
+import type { Compression } from '../output/compress.js';
+import type { ImageConfig, LayoutResult, PlatformTree } from '../output/oci.js';
+import type { PushResult } from '../output/push.js';
+import type { WrittenBlob } from '../output/tar.js';
 import type { Release } from '../release/model.js';
 import { cut, type CutEvent, type CutResult, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
 import { addFiles, type AddFiles } from '../tree/addfiles.js';
 import { ensureDir } from '../tree/edit.js';
 import { sortEntries, type Tree, type TreeEntry } from '../tree/model.js';
-import { sbomDocument, type SbomFormat } from '../sbom/index.js';
-import { sbomInput } from '../sbom/frombuild.js';
+import type { SbomFormat } from '../sbom/index.js';
+
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { releaseTemp, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
 
@@ -148,7 +148,7 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   }
   if (spec.sbom?.inImage) {
     for (const a of archs) {
-      const doc = Buffer.from(sbomDocument(await sbomInput({ archs: [a], store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch }), spec.sbom.format));
+      const doc = Buffer.from((await sbomModule()).sbomDocument(await (await import('../sbom/frombuild.js')).sbomInput({ archs: [a], store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch }), spec.sbom.format));
       const file: TreeEntry = { path: `${SBOM_DIR}/chisel-ts.${spec.sbom.format}.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: doc.length, sha256: await spec.store.putBuffer(doc) };
       const tree = ensureDir(a.tree, SBOM_DIR, 0o755, 0, 0);
       a.tree = { entries: sortEntries([...tree.entries.filter((e) => e.path !== file.path), file]) };
@@ -169,7 +169,7 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   if (spec.digests || spec.verify) {
     const scratch = trackTemp(path.join(tmpdir(), `chisel-ts-digests-${randomBytes(4).toString('hex')}`));
     try {
-      out.image = await writeOciLayout(platforms, spec.store, scratch, imageOpts);
+      out.image = await (await oci()).writeOciLayout(platforms, spec.store, scratch, imageOpts);
     } finally {
       await fs.rm(scratch, { recursive: true, force: true });
       releaseTemp(scratch);
@@ -177,9 +177,9 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     spec.verify?.(out);
   }
   if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
-  if (o.tar) out.tar = await writeTarFile(one.tree, spec.store, o.tar, compressionForFile(o.tar), { mtime: epoch });
-  if (o.oci) out.oci = await writeOciLayout(platforms, spec.store, o.oci, imageOpts);
-  if (o.ociArchive) out.ociArchive = await writeOciArchive(platforms, spec.store, o.ociArchive, { ...imageOpts, repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}` });
+  if (o.tar) out.tar = await (await tar()).writeTarFile(one.tree, spec.store, o.tar, (await import('../output/compress.js')).compressionForFile(o.tar), { mtime: epoch });
+  if (o.oci) out.oci = await (await oci()).writeOciLayout(platforms, spec.store, o.oci, imageOpts);
+  if (o.ociArchive) out.ociArchive = await (await oci()).writeOciArchive(platforms, spec.store, o.ociArchive, { ...imageOpts, repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}` });
   // the push layout (when --oci is not it) is written first: its digest names the image in the SBOM
   let pushLayoutDir = o.oci;
   let scratch: string | undefined;
@@ -187,20 +187,20 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     if (o.push && (!o.oci || splitTag(o.push).tag !== tag)) {
       scratch = trackTemp(path.join(tmpdir(), `chisel-ts-push-${randomBytes(4).toString('hex')}`));
       pushLayoutDir = path.join(scratch, 'layout');
-      const pushed = await writeOciLayout(platforms, spec.store, pushLayoutDir, { ...imageOpts, tag: splitTag(o.push).tag });
+      const pushed = await (await oci()).writeOciLayout(platforms, spec.store, pushLayoutDir, { ...imageOpts, tag: splitTag(o.push).tag });
       out.image ??= out.oci ?? out.ociArchive ?? pushed;
     }
     out.image ??= out.oci ?? out.ociArchive;
     let sbom: string | undefined;
     if (spec.sbom?.file) {
       const digest = out.image?.top.digest ?? (out.tar ? `sha256:${out.tar.diffId}` : undefined);
-      sbom = sbomDocument(await sbomInput({ archs, store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch, ...(digest ? { digest } : {}) }), spec.sbom.format);
+      sbom = (await sbomModule()).sbomDocument(await (await import('../sbom/frombuild.js')).sbomInput({ archs, store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch, ...(digest ? { digest } : {}) }), spec.sbom.format);
       await writeFileAtomic(spec.sbom.file, sbom);
     }
     if (o.push) {
       // --sbom with --push: the SBOM also goes to the registry, as a referrer of the image
       const referrers = sbom && spec.sbom ? [{ artifactType: SBOM_MEDIA_TYPE[spec.sbom.format], bytes: Buffer.from(sbom), title: path.basename(spec.sbom.file!) }] : [];
-      out.push = await pushLayout(pushLayoutDir!, o.push, {
+      out.push = await (await import('../output/push.js')).pushLayout(pushLayoutDir!, o.push, {
         insecure: Boolean(spec.insecure),
         referrers,
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
@@ -215,6 +215,11 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   }
   return out;
 }
+
+// Output writers and the SBOM are loaded when an output asks for them (start-up time of a plain cut).
+const oci = () => import('../output/oci.js');
+const tar = () => import('../output/tar.js');
+const sbomModule = () => import('../sbom/index.js');
 
 export const SBOM_DIR = '/usr/share/sbom';
 /** Media types of the SBOM formats (artifactType of a pushed SBOM). */

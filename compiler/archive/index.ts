@@ -8,7 +8,7 @@ import type { ArchiveDef, PublicKeyDef, Release } from '../release/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { HttpStatusError, httpGetBuffer, httpGetOnce, withRetries, type HttpOptions } from './http.js';
 import { checkValidUntil, verifyInRelease, type InReleaseInfo } from './inrelease.js';
-import { decodeIndex, indexByName, isPackageTable, parsePackages, tableRecord, type IndexCompression, type PackageTable } from './packages.js';
+import { indexByName, isPackageTable, parsePackagesIndex, tableRecord, type IndexCompression, type PackageTable } from './packages.js';
 import { resolveArchiveUrl } from './sources.js';
 import { compareVersions } from './version.js';
 
@@ -167,7 +167,8 @@ class Archive {
         await this.download(url, entry.sha256, what);
         data = (await store.readVerified(entry.sha256))!;
       }
-      table = parsePackages(await decodeIndex(data, comp, what), what);
+      table = await parsePackagesIndex(data, comp, what);
+      data = undefined;
       await store.putMeta('packages-table', entry.sha256, table);
     }
     this.opts.onEvent?.({ kind: 'index', archive: this.def.name, suite, component, cached });

@@ -72,116 +72,177 @@ export async function decodeIndex(data: Uint8Array, comp: IndexCompression, what
   }
 }
 
-// Field line prefixes, matched with startsWith at line starts only.
-const F_PACKAGE = 'Package:';
-const F_VERSION = 'Version:';
-const F_ARCH = 'Architecture:';
-const F_FILENAME = 'Filename:';
-const F_SIZE = 'Size:';
-const F_SHA256 = 'SHA256:';
-const F_SOURCE = 'Source:';
-const F_DEPENDS = 'Depends:';
-const F_PREDEPENDS = 'Pre-Depends:';
-const F_MULTIARCH = 'Multi-Arch:';
+// Field line prefixes, matched at line starts only.
+const F_PACKAGE = Buffer.from('Package:');
+const F_VERSION = Buffer.from('Version:');
+const F_ARCH = Buffer.from('Architecture:');
+const F_FILENAME = Buffer.from('Filename:');
+const F_SIZE = Buffer.from('Size:');
+const F_SHA256 = Buffer.from('SHA256:');
+const F_SOURCE = Buffer.from('Source:');
+const F_DEPENDS = Buffer.from('Depends:');
+const F_PREDEPENDS = Buffer.from('Pre-Depends:');
+const F_MULTIARCH = Buffer.from('Multi-Arch:');
 
-function value(s: string, start: number, end: number): string {
+function startsWith(b: Buffer, pos: number, end: number, prefix: Buffer): boolean {
+  if (end - pos < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[pos + i] !== prefix[i]) return false;
+  return true;
+}
+
+/** The field value of b[start, end): a fresh string (never a slice that keeps the whole text alive). */
+function value(b: Buffer, start: number, end: number): string {
   // Skip the blank after the colon, drop a trailing '\r' / blanks.
-  while (start < end && (s.charCodeAt(start) === 32 || s.charCodeAt(start) === 9)) start++;
-  while (end > start && (s.charCodeAt(end - 1) === 32 || s.charCodeAt(end - 1) === 13 || s.charCodeAt(end - 1) === 9)) end--;
-  return s.slice(start, end);
+  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
+  while (end > start && (b[end - 1] === 32 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
+  return b.toString('latin1', start, end);
 }
 
 /**
- * Parse a (decompressed) Packages file. Scans line starts only; the bulk of
- * the text (Description bodies, continuation lines) is skipped by indexOf.
- * Decoded as latin1: the kept fields are ASCII, and latin1 decoding is the
- * cheapest. Stanzas without Package/Version/Filename/SHA256 are errors.
+ * A Packages parser fed with chunks of the decompressed text, so the whole
+ * text (57 MB for Debian's main) is never held at once. Scans line starts
+ * only; the bulk of the text (Description bodies, continuation lines) is
+ * skipped by indexOf. The kept fields are ASCII and read as latin1. Stanzas
+ * without Package/Version/Filename/SHA256/Size are errors.
  */
-export function parsePackages(data: Buffer | string, what = 'Packages'): PackageTable {
-  const s = typeof data === 'string' ? data : data.toString('latin1');
-  const t = emptyTable();
-  const n = s.length;
-  let pos = 0;
-  let name = '';
-  let version = '';
-  let arch = '';
-  let filename = '';
-  let size = -1;
-  let sha = '';
-  let source = '';
-  let depends = '';
-  let preDepends = '';
-  let multiArch = '';
-  let inStanza = false;
-  let stanzaLine = 0;
-  let line = 0;
-  const flush = (): void => {
-    if (!inStanza) return;
+export class PackagesParser {
+  readonly table = emptyTable();
+  private rest: Buffer | undefined;
+  private name = '';
+  private version = '';
+  private arch = '';
+  private filename = '';
+  private size = -1;
+  private sha = '';
+  private source = '';
+  private depends = '';
+  private preDepends = '';
+  private multiArch = '';
+  private inStanza = false;
+  private stanzaLine = 0;
+  private line = 0;
+
+  constructor(private readonly what = 'Packages') {}
+
+  push(chunk: Buffer): void {
+    const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    const last = b.lastIndexOf(10);
+    if (last < 0) {
+      this.rest = b;
+      return;
+    }
+    this.lines(b, last + 1);
+    this.rest = last + 1 < b.length ? Buffer.from(b.subarray(last + 1)) : undefined;
+  }
+
+  end(): PackageTable {
+    if (this.rest) this.lines(this.rest, this.rest.length);
+    this.rest = undefined;
+    this.flush();
+    return this.table;
+  }
+
+  private lines(b: Buffer, n: number): void {
+    let pos = 0;
+    while (pos < n) {
+      let eol = b.indexOf(10, pos);
+      if (eol < 0 || eol > n) eol = n;
+      this.lineAt(b, pos, eol);
+      pos = eol + 1;
+    }
+  }
+
+  private lineAt(b: Buffer, pos: number, eol: number): void {
+    this.line++;
+    const c = b[pos];
+    if (eol === pos || (c === 13 && eol === pos + 1)) {
+      this.flush();
+      return;
+    }
+    if (c === 32 || c === 9) return;
+    if (!this.inStanza) {
+      this.inStanza = true;
+      this.stanzaLine = this.line;
+    }
+    switch (c) {
+      case 80: // P
+        if (startsWith(b, pos, eol, F_PACKAGE)) this.name = value(b, pos + F_PACKAGE.length, eol);
+        else if (startsWith(b, pos, eol, F_PREDEPENDS)) this.preDepends = value(b, pos + F_PREDEPENDS.length, eol);
+        break;
+      case 86: // V
+        if (startsWith(b, pos, eol, F_VERSION)) this.version = value(b, pos + F_VERSION.length, eol);
+        break;
+      case 65: // A
+        if (startsWith(b, pos, eol, F_ARCH)) this.arch = value(b, pos + F_ARCH.length, eol);
+        break;
+      case 70: // F
+        if (startsWith(b, pos, eol, F_FILENAME)) this.filename = value(b, pos + F_FILENAME.length, eol);
+        break;
+      case 83: // S
+        if (startsWith(b, pos, eol, F_SIZE)) {
+          const v = value(b, pos + F_SIZE.length, eol);
+          this.size = /^[0-9]+$/.test(v) ? Number(v) : -1;
+        } else if (startsWith(b, pos, eol, F_SHA256)) this.sha = value(b, pos + F_SHA256.length, eol).toLowerCase();
+        else if (startsWith(b, pos, eol, F_SOURCE)) this.source = value(b, pos + F_SOURCE.length, eol);
+        break;
+      case 68: // D
+        if (startsWith(b, pos, eol, F_DEPENDS)) this.depends = value(b, pos + F_DEPENDS.length, eol);
+        break;
+      case 77: // M
+        if (startsWith(b, pos, eol, F_MULTIARCH)) this.multiArch = value(b, pos + F_MULTIARCH.length, eol);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private flush(): void {
+    if (!this.inStanza) return;
+    const { name, version, filename, sha, size } = this;
     if (!name || !version || !filename || !sha || size < 0) {
       const missing = [!name && 'Package', !version && 'Version', !filename && 'Filename', !sha && 'SHA256', size < 0 && 'Size'].filter(Boolean).join(', ');
-      throw new ChiselError(`${what}: line ${stanzaLine}: stanza${name ? ` of ${name}` : ''} lacks ${missing}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE });
+      throw new ChiselError(`${this.what}: line ${this.stanzaLine}: stanza${name ? ` of ${name}` : ''} lacks ${missing}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE });
     }
+    const t = this.table;
     t.name.push(name);
     t.version.push(version);
-    t.arch.push(arch);
+    t.arch.push(this.arch);
     t.filename.push(filename);
     t.size.push(size);
     t.sha256.push(sha);
-    t.source.push(source);
-    t.depends.push(depends);
-    t.preDepends.push(preDepends);
-    t.multiArch.push(multiArch);
-    name = version = arch = filename = sha = source = depends = preDepends = multiArch = '';
-    size = -1;
-    inStanza = false;
-  };
-  while (pos < n) {
-    let eol = s.indexOf('\n', pos);
-    if (eol < 0) eol = n;
-    line++;
-    const c = s.charCodeAt(pos);
-    if (eol === pos || (c === 13 && eol === pos + 1)) {
-      flush();
-    } else if (c !== 32 && c !== 9) {
-      if (!inStanza) {
-        inStanza = true;
-        stanzaLine = line;
-      }
-      switch (c) {
-        case 80: // P
-          if (s.startsWith(F_PACKAGE, pos)) name = value(s, pos + F_PACKAGE.length, eol);
-          else if (s.startsWith(F_PREDEPENDS, pos)) preDepends = value(s, pos + F_PREDEPENDS.length, eol);
-          break;
-        case 86: // V
-          if (s.startsWith(F_VERSION, pos)) version = value(s, pos + F_VERSION.length, eol);
-          break;
-        case 65: // A
-          if (s.startsWith(F_ARCH, pos)) arch = value(s, pos + F_ARCH.length, eol);
-          break;
-        case 70: // F
-          if (s.startsWith(F_FILENAME, pos)) filename = value(s, pos + F_FILENAME.length, eol);
-          break;
-        case 83: // S
-          if (s.startsWith(F_SIZE, pos)) {
-            const v = value(s, pos + F_SIZE.length, eol);
-            size = /^[0-9]+$/.test(v) ? Number(v) : -1;
-          } else if (s.startsWith(F_SHA256, pos)) sha = value(s, pos + F_SHA256.length, eol).toLowerCase();
-          else if (s.startsWith(F_SOURCE, pos)) source = value(s, pos + F_SOURCE.length, eol);
-          break;
-        case 68: // D
-          if (s.startsWith(F_DEPENDS, pos)) depends = value(s, pos + F_DEPENDS.length, eol);
-          break;
-        case 77: // M
-          if (s.startsWith(F_MULTIARCH, pos)) multiArch = value(s, pos + F_MULTIARCH.length, eol);
-          break;
-        default:
-          break;
-      }
-    }
-    pos = eol + 1;
+    t.source.push(this.source);
+    t.depends.push(this.depends);
+    t.preDepends.push(this.preDepends);
+    t.multiArch.push(this.multiArch);
+    this.name = this.version = this.arch = this.filename = this.sha = this.source = this.depends = this.preDepends = this.multiArch = '';
+    this.size = -1;
+    this.inStanza = false;
   }
-  flush();
-  return t;
+}
+
+/** Parse a whole (decompressed) Packages file. */
+export function parsePackages(data: Buffer | string, what = 'Packages'): PackageTable {
+  const p = new PackagesParser(what);
+  p.push(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+  return p.end();
+}
+
+/** Decompress and parse a Packages index chunk by chunk (gz streams; xz is decoded whole, then parsed). */
+export async function parsePackagesIndex(data: Uint8Array, comp: IndexCompression, what: string): Promise<PackageTable> {
+  if (comp !== 'gz') return parsePackages(await decodeIndex(data, comp, what), what);
+  const p = new PackagesParser(what);
+  const gunzipper = zlib.createGunzip({ chunkSize: 256 * 1024 });
+  const done = (async () => {
+    for await (const chunk of gunzipper) p.push(chunk as Buffer);
+  })();
+  gunzipper.end(data);
+  try {
+    await done;
+  } catch (e) {
+    if (e instanceof ChiselError) throw e;
+    throw new ChiselError(`${what}: cannot decompress (gz): ${(e as Error).message}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE, cause: e });
+  }
+  return p.end();
 }
 
 /** name -> row numbers, built on load (cheap next to JSON.parse). */

@@ -1,0 +1,65 @@
+// The Packages index parser: fields kept, stanza errors, CRLF, and the same
+// table whatever the chunking of the decompressed stream.
+
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PackagesParser, parsePackages, parsePackagesIndex } from '../compiler/archive/packages.js';
+
+const stanza = (name: string, extra = ''): string =>
+  `Package: ${name}\nVersion: 1.0-${name.length}\nArchitecture: amd64\n${extra}Depends: libc6 (>= 2.34)\nDescription: the ${name} package\n a long description line\n .\n more\nFilename: pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb\nSize: ${name.length * 100}\nSHA256: ${'AB'.repeat(32)}\n`;
+const TEXT = [stanza('alpha', 'Source: alpha-src (0.9)\nMulti-Arch: same\n'), stanza('beta', 'Pre-Depends: dpkg\n'), stanza('gamma')].join('\n');
+
+describe('parsePackages', () => {
+  it('keeps the fields the compiler needs, lower-cases the hash, skips descriptions', () => {
+    const t = parsePackages(TEXT);
+    expect(t.name).toEqual(['alpha', 'beta', 'gamma']);
+    expect(t.version).toEqual(['1.0-5', '1.0-4', '1.0-5']);
+    expect(t.source).toEqual(['alpha-src (0.9)', '', '']);
+    expect(t.preDepends).toEqual(['', 'dpkg', '']);
+    expect(t.multiArch).toEqual(['same', '', '']);
+    expect(t.depends[0]).toBe('libc6 (>= 2.34)');
+    expect(t.size).toEqual([500, 400, 500]);
+    expect(t.sha256[0]).toBe('ab'.repeat(32));
+    expect(t.filename[2]).toBe('pool/main/g/gamma/gamma_1.0_amd64.deb');
+  });
+
+  it('reads CRLF line ends and trailing blanks the same', () => {
+    expect(parsePackages(TEXT.replace(/\n/g, '\r\n'))).toEqual(parsePackages(TEXT));
+    expect(parsePackages(TEXT.replace(/(?<=.)\n/g, ' \t\n'))).toEqual(parsePackages(TEXT));
+  });
+
+  it('names the line of a stanza that lacks a required field', () => {
+    const broken = TEXT.replace(/SHA256: .*\n(?=\nPackage: gamma)/, '');
+    expect(() => parsePackages(broken, 'main/Packages')).toThrow(/main\/Packages: line 15: stanza of beta lacks SHA256/);
+    expect(() => parsePackages(TEXT.replace('Size: 400', 'Size: 4x0'))).toThrow(/stanza of beta lacks Size/);
+  });
+
+  it('gives the same table however the text is cut into chunks', () => {
+    const bytes = Buffer.from(TEXT.replace(/\n/g, '\r\n'));
+    const whole = parsePackages(bytes);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 12 }), (cuts) => {
+        const p = new PackagesParser();
+        let prev = 0;
+        for (const c of [...cuts].sort((a, b) => a - b)) {
+          p.push(bytes.subarray(prev, c));
+          prev = c;
+        }
+        p.push(bytes.subarray(prev));
+        expect(p.end()).toEqual(whole);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('parses a gzip index as a stream; a corrupt one is a clear error', async () => {
+    const big = Array.from({ length: 3000 }, (_, i) => stanza(`pkg${i}`)).join('\n');
+    const t = await parsePackagesIndex(gzipSync(big), 'gz', 'main/Packages.gz');
+    expect(t).toEqual(parsePackages(big));
+    expect(t.name.length).toBe(3000);
+    const bad = gzipSync(big);
+    bad[bad.length >> 1] ^= 0xff;
+    await expect(parsePackagesIndex(bad, 'gz', 'main/Packages.gz')).rejects.toThrow(/main\/Packages\.gz: (cannot decompress \(gz\)|line \d+)/);
+  });
+});

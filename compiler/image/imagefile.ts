@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { schemaErrors } from '../release/schema.js';
-import { YamlFile } from '../release/yamlfile.js';
+import { readYamlText, YamlFile } from '../release/yamlfile.js';
 import { ChiselError, ChiselErrors } from '../util/errors.js';
 import type { Compression } from '../output/compress.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
@@ -56,10 +56,12 @@ export async function loadImageFile(file: string): Promise<ImageFile> {
   const abs = path.resolve(file);
   let text: string;
   try {
-    text = await fs.readFile(abs, 'utf8');
+    await fs.access(abs);
   } catch (e) {
     throw new ChiselError(`cannot read image file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: 'image-file', hint: 'pass the path of an image YAML file; see examples/' });
   }
+  // Size, file type and encoding errors name the file (and line:col).
+  text = await readYamlText(abs, 'pass the path of an image YAML file; see examples/');
   return parseImageFile(abs, text);
 }
 
@@ -67,7 +69,12 @@ export function parseImageFile(file: string, text: string): ImageFile {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
   if (syntax.length) throw new ChiselErrors(syntax);
-  const raw = (y.toJS() ?? {}) as RawImage;
+  let raw: RawImage;
+  try {
+    raw = (y.toJS() ?? {}) as RawImage;
+  } catch (e) {
+    throw new ChiselErrors([e as ChiselError]);
+  }
   const errors = schemaErrors(y, raw, 'image.schema.json');
   if (errors.length) throw new ChiselErrors(errors);
   const dir = path.dirname(file);
@@ -90,12 +97,12 @@ export function parseImageFile(file: string, text: string): ImageFile {
       }
     });
   }
-  const files: AddFiles[] = (raw.files ?? []).map((f) => ({
+  const files: AddFiles[] = (raw.files ?? []).map((f, i) => ({
     src: path.resolve(dir, f.src),
     dest: f.dest,
     ...(f.uid !== undefined ? { uid: f.uid } : {}),
     ...(f.gid !== undefined ? { gid: f.gid } : {}),
-    ...(f.mode !== undefined ? { mode: typeof f.mode === 'number' ? f.mode : parseInt(f.mode, 8) } : {}),
+    ...(f.mode !== undefined ? { mode: fileMode(y, ['files', i, 'mode'], f.mode) } : {}),
   }));
   const o = raw.outputs ?? {};
   const outputs: Outputs = {};
@@ -125,4 +132,12 @@ export function parseImageFile(file: string, text: string): ImageFile {
       ? { sbom: { ...(raw.sbom.file ? { file: rel(raw.sbom.file)! } : {}), ...(raw.sbom.format ? { format: raw.sbom.format } : {}), ...(raw.sbom['in-image'] ? { inImage: true } : {}) } }
       : {}),
   };
+}
+
+/** An octal mode as written: YAML 1.2 reads 0755 as the integer 755, so a number is read from its source text. */
+function fileMode(y: YamlFile, at: Array<string | number>, value: string | number): number {
+  const src = typeof value === 'string' ? value : (y.source(at) ?? String(value));
+  const m = /^0?o?([0-7]{3,4})$/i.exec(src);
+  if (!m) throw new ChiselErrors([y.error(at, `${at.join('.')}: mode ${JSON.stringify(src)} is not an octal mode; write it like 0755 or "0644"`, 'schema')]);
+  return parseInt(m[1]!, 8);
 }

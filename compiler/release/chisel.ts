@@ -51,7 +51,7 @@ export async function parseChiselYaml(file: string, text: string, errors: Chisel
   try {
     raw = y.toJS() as RawChisel;
   } catch (e) {
-    errors.push(y.error([], `cannot read YAML: ${(e as Error).message}`, 'yaml'));
+    errors.push(e as ChiselError);
     return undefined;
   }
   // Dates in YAML 1.2 core are strings; version and the like are read from source.
@@ -107,7 +107,7 @@ export async function parseChiselYaml(file: string, text: string, errors: Chisel
   for (const [n, a, where] of entries) {
     if (a.pro !== undefined && !PRO_VALUES.includes(a.pro)) continue; // unknown pro value: the archive is dropped
     for (const [i, k] of a['public-keys'].entries()) {
-      if (!raw['public-keys']?.[k]) errors.push(y.error([where, n, 'public-keys', i], `archive ${n} refers to undefined public key "${k}"`, 'public-keys'));
+      if (!raw['public-keys'] || !Object.hasOwn(raw['public-keys'], k)) errors.push(y.error([where, n, 'public-keys', i], `archive ${n} refers to undefined public key "${k}"`, 'public-keys'));
     }
     const version = y.source([where, n, 'version']) ?? String(a.version);
     cfg.archives.set(n, {

@@ -9,6 +9,7 @@ import type { ChiselConfig } from './chisel.js';
 import { checkRelease } from './checks.js';
 import type { PackageDef, Release } from './model.js';
 import { ParseCache, sha256 } from './parsecache.js';
+import { capErrors, MAX_ERRORS_PER_FILE, readYamlText } from './yamltext.js';
 
 export { findSlices, type FindResult } from './find.js';
 export { globMatch, globsOverlap, isGlob } from './glob.js';
@@ -72,12 +73,25 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   const chiselFile = path.join(dir, 'chisel.yaml');
   let chiselText: string;
   try {
-    chiselText = await fs.readFile(chiselFile, 'utf8');
-  } catch {
-    throw new ChiselError(`cannot read ${chiselFile}`, { code: 'release', hint: 'a release directory holds chisel.yaml and slices/' });
+    chiselText = await readYamlText(chiselFile, 'a release directory holds chisel.yaml and slices/');
+  } catch (e) {
+    // A missing chisel.yaml keeps its hint; a bad one is an error at its position.
+    if ((e as ChiselError).code === 'yaml' && (e as ChiselError).message.startsWith('cannot read')) throw e;
+    throw new ChiselErrors([e as ChiselError]);
   }
-  const files = await sliceFiles(path.join(dir, 'slices'));
-  const texts = await Promise.all(files.map((f) => fs.readFile(f, 'utf8')));
+  // Files that cannot be read (too large, not UTF-8, not a regular file) are
+  // reported and left out; the others are still checked.
+  const found = await sliceFiles(path.join(dir, 'slices'));
+  const read = await Promise.all(found.map((f) => readYamlText(f).catch((e: unknown) => (e instanceof ChiselError ? e : new ChiselError(`cannot read file: ${String(e)}`, { code: 'yaml', location: { file: f } })))));
+  const files: string[] = [];
+  const texts: string[] = [];
+  read.forEach((r, i) => {
+    if (r instanceof ChiselError) errors.push(r);
+    else {
+      files.push(found[i]!);
+      texts.push(r);
+    }
+  });
   const cache = await ParseCache.open(opts.cacheDir, dir);
   // The parsers (and yaml, ajv, openpgp behind them) are loaded only when some file is not cached.
   const chiselSha = sha256(chiselText);
@@ -86,6 +100,7 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
     const { parseChiselYaml } = await import('./chisel.js');
     const before = errors.length;
     cfg = await parseChiselYaml(chiselFile, chiselText, errors);
+    capFileErrors(errors, before);
     if (!cfg) throw new ChiselErrors(errors);
     if (errors.length === before) cache.putConfig(chiselSha, cfg);
   }
@@ -103,6 +118,7 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
     for (const i of misses) {
       const before = errors.length;
       const pkg = parseSliceFile(files[i]!, texts[i]!, format, errors);
+      capFileErrors(errors, before);
       parsed.set(i, pkg);
       if (pkg && errors.length === before) cache.putPackage(files[i]!, shas[i]!, pkg);
     }
@@ -131,6 +147,13 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   checkRelease(release, errors);
   if (errors.length) throw new ChiselErrors(sortErrors(errors));
   return release;
+}
+
+/** At most MAX_ERRORS_PER_FILE + 1 of the errors one file added (from index `from` on). */
+function capFileErrors(errors: ChiselError[], from: number): void {
+  if (errors.length - from <= MAX_ERRORS_PER_FILE + 1) return;
+  const capped = capErrors(errors.slice(from));
+  errors.splice(from, errors.length - from, ...capped);
 }
 
 function sortErrors(errors: ChiselError[]): ChiselError[] {

@@ -53,15 +53,20 @@ export function schemaErrors(file: YamlFile, data: unknown, schemaName: string):
   if (validate(data)) return [];
   const seen = new Set<string>();
   const out: ChiselError[] = [];
-  for (const e of validate.errors ?? []) {
-    // oneOf reports each branch; keep the most specific message per location.
-    if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
+  const all = (validate.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
+  for (const e of all) {
+    // oneOf reports each branch; keep the most specific message per location,
+    // and drop a branch's type error where another branch failed deeper
+    // (arch: [amd64, [x]] is "arch.1: must be string", not also "arch: must be string").
+    if (e.keyword === 'type' && all.some((o) => o.instancePath.startsWith(`${e.instancePath}/`))) continue;
     const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const where = e.instancePath || '/';
+    if (e.keyword === 'additionalProperties') segs.push((e.params as { additionalProperty: string }).additionalProperty);
+    const where = e.keyword === 'additionalProperties' ? `${e.instancePath}/${segs[segs.length - 1]}` : e.instancePath || '/';
     if (seen.has(where)) continue;
     seen.add(where);
     const subject = segs.length ? segs.join('.') : 'document';
-    out.push(file.error(segs, `${subject}: ${describe(e)} (schema ${schemaName})`, 'schema', e.keyword === 'additionalProperties'));
+    const message = e.keyword === 'additionalProperties' ? `${subject}: unknown field; remove it or check its spelling (schema ${schemaName})` : `${subject}: ${describe(e)} (schema ${schemaName})`;
+    out.push(file.error(segs, message, 'schema', e.keyword === 'additionalProperties'));
   }
   return out;
 }

@@ -54,7 +54,7 @@ export function parseSliceFile(file: string, text: string, format: Format, error
   try {
     raw = y.toJS() as RawSDF;
   } catch (e) {
-    errors.push(y.error([], `cannot read YAML: ${(e as Error).message}`, 'yaml'));
+    errors.push(e as ChiselError);
     return undefined;
   }
   const schema = schemaErrors(y, raw, 'slices.schema.json');
@@ -137,6 +137,7 @@ function parseMode(y: YamlFile, at: Array<string | number>, value: number): numb
 export function cleanPathError(p: string): string | undefined {
   if (!p.startsWith('/')) return 'must be absolute';
   if (p === '/') return 'must not be the root itself';
+  if (p.includes('\0')) return 'contains a NUL character';
   const body = p.endsWith('/') ? p.slice(0, -1) : p;
   if (body.includes('//')) return 'is not clean (double slash)';
   if (body.split('/').slice(1).some((c) => c === '.' || c === '..')) return 'is not clean ("." or ".." component)';

@@ -121,10 +121,16 @@ const cases: Case[] = [
     tree: { '/dir/': 'dir 0750', '/dir/hard': `file 0644 ${sha8('data1')}` },
   },
   {
-    name: 'copy from another path of the package; setuid kept',
+    name: 'copy from another path of the package; setuid dropped when the slice does not ask for it',
     slices: { pkga: A('  one:\n    contents:\n      /etc/renamed: {copy: /etc/conf}\n      /bin/tool:\n') },
     request: ['pkga_one'],
-    tree: { '/bin/': 'dir 0755', '/bin/tool': `file 4755 ${sha8('#!tool')}`, '/etc/': 'dir 0755', '/etc/renamed': `file 0644 ${sha8('conf\n')}` },
+    tree: { '/bin/': 'dir 0755', '/bin/tool': `file 0755 ${sha8('#!tool')}`, '/etc/': 'dir 0755', '/etc/renamed': `file 0644 ${sha8('conf\n')}` },
+  },
+  {
+    name: 'setuid kept when the slice asks with mode: on the path',
+    slices: { pkga: A('  one:\n    contents:\n      /bin/tool: {mode: 04755}\n') },
+    request: ['pkga_one'],
+    tree: { '/bin/': 'dir 0755', '/bin/tool': `file 4755 ${sha8('#!tool')}` },
   },
   {
     name: 'text, make and symlink paths with default and explicit modes',

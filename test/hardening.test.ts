@@ -89,7 +89,7 @@ const slices = {
   climb: 'package: climb\nslices:\n  all:\n    contents:\n      /usr/up:\n      /usr/up/pwned2:\n',
   swap: 'package: swap\nslices:\n  all:\n    contents:\n      /d/**:\n      /d:\n',
   many: 'package: many\nslices:\n  all:\n    contents:\n      /m/**:\n',
-  suid: 'package: suid\nslices:\n  bins:\n    contents:\n      /usr/bin/su:\n      /usr/bin/wall:\n',
+  suid: 'package: suid\nslices:\n  bins:\n    contents:\n      /usr/bin/su: {mode: 04755}\n      /usr/bin/wall:\n',
 };
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -122,15 +122,17 @@ describe('hostile packages through a cut', () => {
     expect(JSON.parse(r.out).archs[0].files).toBe(MANY + 2); // and the dpkg status and md5sums files
   });
 
-  it('setuid and setgid bits are kept as the package has them (as Chisel does) and shown by --verbose', async () => {
+  it('setuid and setgid bits are kept only where the slice asks, and reported by --verbose and --json', async () => {
     const d = tempDir('chisel-ts-suid-');
     const root = path.join(d, 'root');
     const r = await cli(['cut', '--release', release(), '--arch', 'amd64', '--cache-dir', path.join(d, 'cache'), '--root', root, '--verbose', 'suid_bins']);
     expect(r.code, r.err).toBe(0);
     expect(statSync(path.join(root, 'usr/bin/su')).mode & 0o7777).toBe(0o4755);
-    expect(statSync(path.join(root, 'usr/bin/wall')).mode & 0o7777).toBe(0o2755);
+    expect(statSync(path.join(root, 'usr/bin/wall')).mode & 0o7777).toBe(0o755);
     expect(r.err).toMatch(/^\[amd64\] setuid \/usr\/bin\/su \(mode 4755\)$/m);
-    expect(r.err).toMatch(/^\[amd64\] setgid \/usr\/bin\/wall \(mode 2755\)$/m);
+    expect(r.err).toMatch(/^\[amd64\] setgid dropped from \/usr\/bin\/wall \(package suid ships mode 2755; keep it with mode: 02755 on the path in its slice\)$/m);
+    const j = await cli(['cut', '--release', release(), '--arch', 'amd64', '--cache-dir', path.join(d, 'cache'), '--tar', path.join(d, 'r.tar'), '--json', 'suid_bins']);
+    expect(JSON.parse(j.out).archs[0]).toMatchObject({ setid: ['/usr/bin/su'], setidDropped: ['/usr/bin/wall'] });
   });
 });
 

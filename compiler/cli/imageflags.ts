@@ -197,6 +197,7 @@ export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): R
       packages: [...a.cut.packages.values()].map(({ pkg }) => ({ name: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, sha256: pkg.sha256 })).sort((x, y) => (x.name < y.name ? -1 : 1)),
       entries: a.tree.entries.length,
       setid: setIdFiles(a.tree).map((e) => e.path),
+      setidDropped: a.cut.built.setIdDropped.map((d) => d.path),
       files: a.tree.entries.filter((e) => e.type === 'file').length,
       bytes: a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0),
     })),
@@ -211,9 +212,13 @@ export function setIdFiles(tree: BuildResult['archs'][number]['tree']): Array<{ 
   return tree.entries.filter((e) => e.type === 'file' && e.mode & 0o6000).map((e) => ({ path: e.path, mode: e.mode }));
 }
 
-/** --verbose: the setuid / setgid files of each arch. */
+/** --verbose: the setuid / setgid files of each arch, and those whose bits were dropped. */
 export function reportSetId(report: Reporter, r: BuildResult): void {
   for (const a of r.archs) {
+    for (const d of a.cut.built.setIdDropped) {
+      const bits = [d.mode & 0o4000 ? 'setuid' : '', d.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
+      report.verbose(`[${a.arch}] ${bits} dropped from ${d.path} (package ${d.pkg} ships mode ${(d.mode & 0o7777).toString(8).padStart(4, '0')}; keep it with mode: 0${(d.mode & 0o7777).toString(8)} on the path in its slice)`);
+    }
     for (const f of setIdFiles(a.tree)) {
       const bits = [f.mode & 0o4000 ? 'setuid' : '', f.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
       report.verbose(`[${a.arch}] ${bits} ${f.path} (mode ${(f.mode & 0o7777).toString(8).padStart(4, '0')})`);

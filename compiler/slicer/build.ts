@@ -41,6 +41,8 @@ export interface BuiltTree {
   manifests: Map<string, Set<string>>;
   /** The tree path a slice path lands on (parents resolved through the tree's symlinks). */
   resolve(path: string): string;
+  /** Files whose setuid / setgid bits were dropped because no slice asked for them (`mode:` on the path). */
+  setIdDropped: Array<{ path: string; pkg: string; mode: number }>;
 }
 
 interface Pending {
@@ -204,6 +206,7 @@ export async function buildTree(
     }
   }
 
+  const setIdDropped: BuiltTree['setIdDropped'] = [];
   const groups = new Map<string, string[]>(); // pkg + target -> dest paths in the group
   for (const p of extracted) {
     const src = p.source!;
@@ -221,7 +224,11 @@ export async function buildTree(
     } else if (src.type === 'symlink') {
       entry = { path: p.dest, type: 'symlink', mode: 0o777, uid: src.uid, gid: src.gid, size: 0, link: src.link! };
     } else {
-      entry = { path: p.dest, type: 'file', mode: src.mode, uid: src.uid, gid: src.gid, size: src.size, sha256: src.sha256! };
+      // setuid / setgid only when the slice asks for them with `mode:` on the path (chisel-ts, unlike Chisel)
+      const setId = src.mode & 0o6000;
+      const kept = setId & (p.claim.info.mode ?? 0);
+      if (setId !== kept) setIdDropped.push({ path: p.dest, pkg: p.pkg, mode: src.mode });
+      entry = { path: p.dest, type: 'file', mode: (src.mode & ~0o6000) | kept, uid: src.uid, gid: src.gid, size: src.size, sha256: src.sha256! };
       const target = src.type === 'hardlink' ? src.link! : src.path;
       const targetSelected = src.type === 'file' || selectedFiles.get(p.pkg)?.has(target);
       if (targetSelected && p.dest === src.path) {
@@ -260,7 +267,7 @@ export async function buildTree(
     }
   }
 
-  return { nodes, manifests, resolve: (p: string) => resolve(trimSlash(p)) };
+  return { nodes, manifests, resolve: (p: string) => resolve(trimSlash(p)), setIdDropped };
 }
 
 async function createdEntry(path: string, info: PathInfo, store: ContentStore): Promise<TreeEntry> {

@@ -56,7 +56,7 @@ beforeAll(async () => {
     },
   });
   release = writeRelease(archive, {
-    hello: 'package: hello\nessential: [data_files]\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /usr/bin/hello-again:\n      /usr/bin/su-helper:\n      /etc/hello.conf:\n',
+    hello: 'package: hello\nessential: [data_files]\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /usr/bin/hello-again:\n      /usr/bin/su-helper: {mode: 04755}\n      /etc/hello.conf:\n',
     data: 'package: data\nslices:\n  files:\n    contents:\n      /usr/share/data/a.txt:\n      /usr/share/data/b:\n      /srv/app/: {make: true, mode: 0750, uid: 1000, gid: 1000}\n',
   });
   registry = await startRegistry();

@@ -8,7 +8,7 @@ import type { ArchiveDef, PublicKeyDef, Release } from '../release/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { HttpStatusError, httpGetBuffer, httpGetOnce, withRetries, type HttpOptions } from './http.js';
 import { checkValidUntil, verifyInRelease, type InReleaseInfo } from './inrelease.js';
-import { indexByName, isPackageTable, parsePackagesIndex, tableRecord, type IndexCompression, type PackageTable } from './packages.js';
+import { gzipPackagesSink, indexByName, isPackageTable, parsePackagesIndex, tableRecord, type IndexCompression, type PackageTable } from './packages.js';
 import { resolveArchiveUrl } from './sources.js';
 import { compareVersions } from './version.js';
 
@@ -164,10 +164,20 @@ class Archive {
         const dir = file.slice(0, file.lastIndexOf('/'));
         const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${entry.sha256}` : file;
         const url = `${await this.baseUrl()}/dists/${suite}/${rel}`;
-        await this.download(url, entry.sha256, what);
-        data = (await store.readVerified(entry.sha256))!;
+        if (comp === 'gz') {
+          // parsed while it downloads; the table is used only once the whole file matched its signed hash
+          let sink: ReturnType<typeof gzipPackagesSink> | undefined;
+          await this.download(url, entry.sha256, what, () => {
+            sink = gzipPackagesSink(what);
+            return sink.write;
+          });
+          table = await sink!.end();
+        } else {
+          await this.download(url, entry.sha256, what);
+          data = (await store.readVerified(entry.sha256))!;
+        }
       }
-      table = await parsePackagesIndex(data, comp, what);
+      if (data) table = await parsePackagesIndex(data, comp, what);
       data = undefined;
       await store.putMeta('packages-table', entry.sha256, table);
     }
@@ -175,10 +185,12 @@ class Archive {
     return { suite, component, table: table!, byName: indexByName(table!) };
   }
 
-  async download(url: string, sha256: string, what: string): Promise<void> {
+  /** Download into the store, verified; `tap` (called once per attempt) also sees every chunk. */
+  async download(url: string, sha256: string, what: string, tap?: () => (chunk: Uint8Array) => void): Promise<void> {
     await withRetries(url, this.opts.http ?? {}, async () => {
       const { body } = await httpGetOnce(url, this.opts.http?.timeoutMs ?? 30_000);
-      await this.opts.store.putStream(body, sha256, what);
+      const see = tap?.();
+      await this.opts.store.putStream(see ? teed(body, see) : body, sha256, what);
     }).catch((e: unknown) => {
       throw archiveError(e, what);
     });
@@ -293,6 +305,13 @@ export class ArchiveSet {
 
 export async function openArchives(release: Release, arch: string, opts: ArchiveOptions): Promise<ArchiveSet> {
   return new ArchiveSet(release, arch, opts);
+}
+
+async function* teed(src: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of src) {
+    see(chunk);
+    yield chunk;
+  }
 }
 
 function archiveError(e: unknown, what: string): ChiselError {

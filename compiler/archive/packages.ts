@@ -227,22 +227,47 @@ export function parsePackages(data: Buffer | string, what = 'Packages'): Package
   return p.end();
 }
 
-/** Decompress and parse a Packages index chunk by chunk (gz streams; xz is decoded whole, then parsed). */
-export async function parsePackagesIndex(data: Uint8Array, comp: IndexCompression, what: string): Promise<PackageTable> {
-  if (comp !== 'gz') return parsePackages(await decodeIndex(data, comp, what), what);
+/** A sink for the compressed bytes of a gzip Packages index: decompressed and parsed as they come. */
+export function gzipPackagesSink(what: string): { write(chunk: Uint8Array): void; end(): Promise<PackageTable> } {
   const p = new PackagesParser(what);
   const gunzipper = zlib.createGunzip({ chunkSize: 256 * 1024 });
-  const done = (async () => {
-    for await (const chunk of gunzipper) p.push(chunk as Buffer);
-  })();
-  gunzipper.end(data);
-  try {
-    await done;
-  } catch (e) {
-    if (e instanceof ChiselError) throw e;
-    throw new ChiselError(`${what}: cannot decompress (gz): ${(e as Error).message}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE, cause: e });
-  }
-  return p.end();
+  let failure: unknown;
+  gunzipper.on('data', (chunk: Buffer) => {
+    if (failure) return;
+    try {
+      p.push(chunk);
+    } catch (e) {
+      failure = e;
+    }
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    gunzipper.on('end', resolve);
+    gunzipper.on('error', reject);
+  });
+  done.catch(() => {}); // observed in end()
+  return {
+    write: (chunk) => {
+      if (!failure) gunzipper.write(chunk);
+    },
+    async end() {
+      gunzipper.end();
+      try {
+        await done;
+      } catch (e) {
+        throw new ChiselError(`${what}: cannot decompress (gz): ${(e as Error).message}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE, cause: e });
+      }
+      if (failure) throw failure;
+      return p.end();
+    },
+  };
+}
+
+/** Decompress and parse a Packages index (gz as a stream; xz is decoded whole, then parsed). */
+export async function parsePackagesIndex(data: Uint8Array, comp: IndexCompression, what: string): Promise<PackageTable> {
+  if (comp !== 'gz') return parsePackages(await decodeIndex(data, comp, what), what);
+  const sink = gzipPackagesSink(what);
+  sink.write(data);
+  return sink.end();
 }
 
 /** name -> row numbers, built on load (cheap next to JSON.parse). */

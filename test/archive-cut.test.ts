@@ -44,6 +44,8 @@ const faultCases: Array<{ name: string; pattern: RegExp; fault: Parameters<TestA
   { name: 'a .deb behind authentication (401)', pattern: /\.deb$/, fault: '401', error: /401/ },
   { name: 'a truncated .deb', pattern: /\.deb$/, fault: 'truncate', error: /truncated|connection reset/ },
   { name: 'a stalled server', pattern: /\.deb$/, fault: 'stall', error: /timed out/ },
+  { name: 'a tampered InRelease (bad signature)', pattern: /InRelease$/, fault: 'tamper', error: /InRelease[^]*(signature|signed|verif|armor|PGP)/i },
+  { name: 'connections reset', pattern: /\.deb$/, fault: 'reset', error: /package hello 1\.0.*(reset|hang up)/i },
 ];
 
 describe('archive faults during a cut', () => {

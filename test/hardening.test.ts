@@ -11,10 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../compiler/cache/store.js';
 import { cacheIsVerified } from './support/cache.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
-import { runAsync } from './support/proc.js';
+import { CLI, runCli } from './support/proc.js';
 import { TestArchive } from './support/testarchive.js';
 
-const CLI = path.join(__dirname, '..', 'bin', 'chisel-ts.js');
 const victim = tempDir('chisel-ts-victim-');
 const MANY = 20_000;
 
@@ -92,9 +91,7 @@ const slices = {
   suid: 'package: suid\nslices:\n  bins:\n    contents:\n      /usr/bin/su: {mode: 04755}\n      /usr/bin/wall:\n',
 };
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return runAsync(process.execPath, [CLI, ...args], { env: { ...process.env, CI: 'true' } });
-}
+const cli = (args: string[]) => runCli(args);
 
 describe('hostile packages through a cut', () => {
   const release = (): string => writeRelease(archive, slices);

@@ -5,10 +5,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeRelease } from './support/cutenv.js';
-import { runAsync } from './support/proc.js';
+import { CLI, runAsync } from './support/proc.js';
 import { TestArchive } from './support/testarchive.js';
 
-const CLI = path.join(__dirname, '..', 'bin', 'chisel-ts.js');
 let archive: TestArchive;
 let release: string;
 
@@ -41,9 +40,9 @@ const env = (): NodeJS.ProcessEnv => {
 };
 
 /** The CLI with a pty as its terminal; stdout and stderr both come back in `out`. */
-function onTty(args: string[]) {
+function onTty(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   const cmd = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  return runAsync('script', ['-qefc', cmd, '/dev/null'], { env: env() });
+  return runAsync('script', ['-qefc', cmd, '/dev/null'], { env: { ...env(), ...extraEnv } });
 }
 
 describe('progress', () => {
@@ -67,7 +66,7 @@ describe('progress', () => {
     const piped = await runAsync(process.execPath, [CLI, ...args, '--root', path.join(d, 'r2'), 'one_conf'], { env: env() });
     expect(piped.code).toBe(0);
     expect(piped.out + piped.err).toBe('');
-    const ci = await runAsync('script', ['-qefc', `'${process.execPath}' '${CLI}' ${args.map((a) => `'${a}'`).join(' ')} --root '${path.join(d, 'r3')}' one_conf`, '/dev/null'], { env: { ...env(), CI: 'true' } });
+    const ci = await onTty([...args, '--root', path.join(d, 'r3'), 'one_conf'], { CI: 'true' });
     expect(ci.code).toBe(0);
     expect(ci.out).toBe('');
   });

@@ -9,16 +9,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archIndependent, categoryOf, collapse, COLLAPSE_AT, dependencyNames } from '../compiler/scaffold/propose.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
-import { runAsync } from './support/proc.js';
+import { runCli } from './support/proc.js';
 import { TestArchive } from './support/testarchive.js';
 
-const CLI = path.join(__dirname, '..', 'bin', 'chisel-ts.js');
 
 /** The CLI in a child process, without blocking this one (it serves the test archive). */
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const r = await runAsync(process.execPath, [CLI, ...args], { env: { ...process.env, CI: 'true' } });
-  return { status: r.code, stdout: r.out, stderr: r.err };
-}
+const cli = (args: string[]) => runCli(args);
 
 describe('sorting a package\'s paths', () => {
   const cases: Array<[string, ReturnType<typeof categoryOf>]> = [
@@ -109,7 +105,7 @@ describe('scaffold from the test archive', () => {
     const cache = tempDir('chisel-ts-scaffold-cache-');
     const out = path.join(release, 'slices', 'tool.yaml');
     const r = await cli(['scaffold', 'tool', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', out]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.err).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(`# Proposed by \`chisel-ts scaffold tool\` from tool 2.1-1.
 # Review it: split big slices, drop what your image does not need, add
 # mutate scripts or arch-specific paths where the package needs them.
@@ -151,30 +147,30 @@ slices:
       /usr/share/doc/tool/copyright:
 `);
     const v = await cli(['validate', '--release', release]);
-    expect(v.status, v.stderr).toBe(0);
+    expect(v.code, v.err).toBe(0);
     const root = path.join(tempDir('chisel-ts-scaffold-root-'), 'root');
     const c = await cli(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--root', root, 'tool_bins']);
-    expect(c.status, c.stderr).toBe(0);
+    expect(c.code, c.err).toBe(0);
     for (const p of ['usr/bin/tool', 'usr/lib/x86_64-linux-gnu/libtool.so.1', 'usr/lib/x86_64-linux-gnu/libbase.so.1', 'etc/tool.conf', 'usr/share/tool/d8', 'usr/share/doc/tool/copyright']) {
       expect(existsSync(path.join(root, p)), p).toBe(true);
     }
     expect(existsSync(path.join(root, 'usr/share/man'))).toBe(false);
     // never overwrites
     const again = await cli(['scaffold', 'tool', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', out]);
-    expect(again.status).toBe(2);
-    expect(again.stderr).toMatch(/tool\.yaml exists; not overwriting it/);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/tool\.yaml exists; not overwriting it/);
   });
 
   it('--list prints the paths; an unknown package is a clear error', async () => {
     const release = writeRelease(archive, {}, { format: 'v3' });
     const cache = tempDir('chisel-ts-scaffold-cache-');
     const l = await cli(['scaffold', 'tool', '--list', '--release', release, '--arch', 'amd64', '--cache-dir', cache]);
-    expect(l.status, l.stderr).toBe(0);
-    expect(l.stdout).toMatch(/^file {5}\/usr\/bin\/tool$/m);
-    expect(l.stdout).toMatch(/^symlink {2}\/usr\/lib\/x86_64-linux-gnu\/libtool\.so$/m);
+    expect(l.code, l.err).toBe(0);
+    expect(l.out).toMatch(/^file {5}\/usr\/bin\/tool$/m);
+    expect(l.out).toMatch(/^symlink {2}\/usr\/lib\/x86_64-linux-gnu\/libtool\.so$/m);
     const n = await cli(['scaffold', 'nosuch', '--release', release, '--arch', 'amd64', '--cache-dir', cache]);
-    expect(n.status).not.toBe(0);
-    expect(n.stderr).toMatch(/package nosuch not found for amd64/);
+    expect(n.code).not.toBe(0);
+    expect(n.err).toMatch(/package nosuch not found for amd64/);
   });
 });
 
@@ -184,16 +180,16 @@ describe('scaffold from the Debian 13 archive', () => {
     cpSync(path.join(__dirname, '..', 'slices', 'debian-13'), release, { recursive: true });
     const cache = tempDir('chisel-ts-scaffold-real-cache-');
     const r = await cli(['scaffold', 'xz-utils', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', path.join(release, 'slices', 'xz-utils.yaml')]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.err).toBe(0);
     const yaml = readFileSync(path.join(release, 'slices', 'xz-utils.yaml'), 'utf8');
     expect(yaml).toMatch(/^ {6}\/usr\/bin\/xz:$/m);
     expect(yaml).toMatch(/^ {6}liblzma5_libs:$/m);
     expect(yaml).toMatch(/^ {6}libc6_libs:$/m);
     const v = await cli(['validate', '--release', release]);
-    expect(v.status, v.stderr).toBe(0);
+    expect(v.code, v.err).toBe(0);
     const root = path.join(tempDir('chisel-ts-scaffold-d13-root-'), 'root');
     const c = await cli(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--root', root, 'xz-utils_bins']);
-    expect(c.status, c.stderr).toBe(0);
+    expect(c.code, c.err).toBe(0);
     const x = spawnSync('chroot', [root, '/usr/bin/xz', '--version'], { encoding: 'utf8' });
     expect(x.status, x.stderr).toBe(0);
     expect(x.stdout).toMatch(/^xz \(XZ Utils\) 5\./);

@@ -158,31 +158,32 @@ class Archive {
     let table = await store.getMeta<PackageTable>('packages-table', entry.sha256);
     const cached = isPackageTable(table);
     if (!cached) {
-      let data = await store.readVerified(entry.sha256);
-      if (!data) {
-        if (this.opts.offline) throw new ChiselError(`${what}: --offline, and the cache does not hold this index`, { code: 'offline-miss', exitCode: ExitCode.ARCHIVE, hint: 'run once online to fill the cache' });
-        const dir = file.slice(0, file.lastIndexOf('/'));
-        const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${entry.sha256}` : file;
-        const url = `${await this.baseUrl()}/dists/${suite}/${rel}`;
-        if (comp === 'gz') {
-          // parsed while it downloads; the table is used only once the whole file matched its signed hash
-          let sink: ReturnType<typeof gzipPackagesSink> | undefined;
-          await this.download(url, entry.sha256, what, () => {
-            sink = gzipPackagesSink(what);
-            return sink.write;
-          });
-          table = await sink!.end();
-        } else {
-          await this.download(url, entry.sha256, what);
-          data = (await store.readVerified(entry.sha256))!;
-        }
-      }
-      if (data) table = await parsePackagesIndex(data, comp, what);
-      data = undefined;
+      table = await this.parsedIndex(suite, info, file, comp, entry.sha256, what);
       await store.putMeta('packages-table', entry.sha256, table);
     }
     this.opts.onEvent?.({ kind: 'index', archive: this.def.name, suite, component, cached });
     return { suite, component, table: table!, byName: indexByName(table!) };
+  }
+
+  /** The parsed table of an index file: from the verified blob in the store, else downloaded (a gzip index is parsed while it downloads, and used only once the whole file matched its signed hash). */
+  private async parsedIndex(suite: string, info: InReleaseInfo, file: string, comp: IndexCompression, sha256: string, what: string): Promise<PackageTable> {
+    const { store } = this.opts;
+    const data = await store.readVerified(sha256);
+    if (data) return parsePackagesIndex(data, comp, what);
+    if (this.opts.offline) throw new ChiselError(`${what}: --offline, and the cache does not hold this index`, { code: 'offline-miss', exitCode: ExitCode.ARCHIVE, hint: 'run once online to fill the cache' });
+    const dir = file.slice(0, file.lastIndexOf('/'));
+    const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${sha256}` : file;
+    const url = `${await this.baseUrl()}/dists/${suite}/${rel}`;
+    if (comp !== 'gz') {
+      await this.download(url, sha256, what);
+      return parsePackagesIndex((await store.readVerified(sha256))!, comp, what);
+    }
+    let sink: ReturnType<typeof gzipPackagesSink> | undefined;
+    await this.download(url, sha256, what, () => {
+      sink = gzipPackagesSink(what);
+      return sink.write;
+    });
+    return sink!.end();
   }
 
   /** Download into the store, verified; `tap` (called once per attempt) also sees every chunk. */

@@ -2,10 +2,9 @@
 // on the command line override the file.
 
 import type { Command } from 'commander';
-import { build } from '../image/build.js';
 import { Reporter } from './common.js';
-import { addAccessOptions, addImageOptions, addLockOptions, addOutputOptions, buildReport, reportSetId, summary } from './imageflags.js';
-import { applyLock, specFromImageFile, type SpecFlags } from './specs.js';
+import { addAccessOptions, addImageOptions, addLockOptions, addOutputOptions } from './imageflags.js';
+import { buildAndReport, specFromImageFile, type SpecFlags } from './specs.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -16,11 +15,6 @@ export function register(program: Command): void {
   addLockOptions(addAccessOptions(addImageOptions(addOutputOptions(cmd)))).action(async (file: string, flags: SpecFlags) => {
     const report = new Reporter(flags);
     const started = Date.now();
-    const cs = await specFromImageFile(file, flags, report, { outputsRequired: true });
-    if (flags.locked) await applyLock(cs);
-    const result = await build(cs.spec);
-    reportSetId(report, result);
-    if (flags.json) process.stdout.write(`${JSON.stringify(buildReport(cs.spec, result), null, 2)}\n`);
-    else report.info(summary(cs.spec, result, (Date.now() - started) / 1000));
+    await buildAndReport(await specFromImageFile(file, flags, report, { outputsRequired: true }), flags, report, started);
   });
 }

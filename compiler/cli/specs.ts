@@ -2,14 +2,14 @@
 // BuildSpec; and the lockfile steps `cut`, `build` and `lock` share.
 
 import path from 'node:path';
-import { checkOutputs, type BuildResult, type BuildSpec } from '../image/build.js';
+import { build, checkOutputs, type BuildResult, type BuildSpec } from '../image/build.js';
 import type { Lockfile } from '../lock/index.js';
 import { sourceDateEpoch } from '../output/dir.js';
 import { loadRelease, resolveReleaseDir } from '../release/index.js';
 import { hostArch } from '../util/arch.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { releaseCacheDir, type Reporter } from './common.js';
-import { sbomSpec, accessSpec, flagConfig, flagOutputs, parseArchs, parseCompression, type ImageFlags } from './imageflags.js';
+import { sbomSpec, accessSpec, buildReport, flagConfig, flagOutputs, parseArchs, parseCompression, reportSetId, summary, type ImageFlags } from './imageflags.js';
 
 export interface SpecFlags extends ImageFlags {
   release?: string;
@@ -97,4 +97,13 @@ export async function applyLock(cs: CommandSpec): Promise<Lockfile> {
     }
   };
   return lock;
+}
+
+/** What `cut` and `build` do once they have a spec: --locked, the build, then the report (--json on stdout, else a summary on a TTY). */
+export async function buildAndReport(cs: CommandSpec, flags: SpecFlags, report: Reporter, started: number): Promise<void> {
+  if (flags.locked) await applyLock(cs);
+  const result = await build(cs.spec);
+  reportSetId(report, result);
+  if (flags.json) process.stdout.write(`${JSON.stringify(buildReport(cs.spec, result), null, 2)}\n`);
+  else report.info(summary(cs.spec, result, (Date.now() - started) / 1000));
 }

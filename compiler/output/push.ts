@@ -19,6 +19,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { sha256Hex } from '../cache/store.js';
 import { ChiselError } from '../util/errors.js';
 
 export interface PushOptions {
@@ -853,9 +854,7 @@ async function pushManifest(client: RegistryClient, m: PlannedManifest, referenc
   return res;
 }
 
-function sha256Of(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
+const sha256Of = (bytes: Buffer): string => `sha256:${sha256Hex(bytes)}`;
 
 /**
  * Push `a` as an artifact manifest whose subject is `subject`. A registry with

@@ -21,7 +21,7 @@ import { parseImageFile } from '../compiler/image/imagefile.js';
 import { checkRelease } from '../compiler/release/checks.js';
 import { parseChiselYaml } from '../compiler/release/chisel.js';
 import type { Format, PackageDef, Release } from '../compiler/release/model.js';
-import { cleanPathError, parseSliceFile } from '../compiler/release/slices.js';
+import { cleanPathError, parseSliceFast, parseSliceFile, parseSliceFull } from '../compiler/release/slices.js';
 import { ChiselError, ChiselErrors } from '../compiler/util/errors.js';
 import { buildAr, buildControlTar, buildTar, controlText, dataEntries, type DebFile } from './support/debbuild.js';
 
@@ -62,6 +62,7 @@ const FORMATS: Format[] = ['v1', 'v2', 'v3'];
 
 /** Parses a slice file (and runs the release-wide checks on it); throws on anything but ChiselErrors. */
 function fuzzSliceFile(text: string, format: Format): void {
+  sameOnBothPaths(text, format);
   const errors: ChiselError[] = [];
   let pkg: PackageDef | undefined;
   try {
@@ -85,6 +86,23 @@ function fuzzSliceFile(text: string, format: Format): void {
   const more: ChiselError[] = [];
   checkRelease(release, more);
   for (const e of more) if (!(e instanceof ChiselError)) throw new Error(`checkRelease: not a ChiselError: ${String(e)}`);
+}
+
+/** A file the fast path accepts must give the full parser the same package and no error; true when it took the fast path. */
+function sameOnBothPaths(text: string, format: Format): boolean {
+  let fast: PackageDef | undefined;
+  try {
+    fast = parseSliceFast(SLICE_FILE, text, format);
+  } catch (e) {
+    throw new Error(`the fast path threw: ${(e as Error)?.stack ?? String(e)}`);
+  }
+  if (!fast) return false;
+  const errors: ChiselError[] = [];
+  const full = parseSliceFull(SLICE_FILE, text, format, errors);
+  const ser = (p: unknown) => JSON.stringify(p, (_k, v: unknown) => (v instanceof Map ? [...v] : v));
+  if (errors.length) throw new Error(`the fast path accepted a file the full parser rejects: ${errors.map((e) => e.message).join('; ')}`);
+  if (ser(fast) !== ser(full)) throw new Error(`the fast path and the full parser disagree:\n${ser(fast)}\n${ser(full)}`);
+  return true;
 }
 
 async function fuzzChisel(text: string): Promise<void> {
@@ -165,6 +183,57 @@ const sliceDoc = fc.record(
   },
   { requiredKeys: ['package'] },
 );
+
+/** Valid slice files (mostly), written out in every style the yaml library can write: the fast path must agree with the full parser on them. */
+const goodScalar = fc.oneof(fc.constantFrom('a', 'x y', 'é', 'a: b', '#x', 'a #b', '"q"', "'q'", '- x', '{x}', '[x]', 'yes', 'null', '0755', '1e3', '@x', '%x', 'a\tb', ' lead', 'trail ', 'multi\nline', 'multi\n\nline\n', ''), fc.string({ maxLength: 12 }));
+const goodPath = fc.oneof(fc.constantFrom('/usr/bin/x', '/usr/lib/*-linux-*/lib*.so.*', '/etc/**', '/usr/share/a b', '/é', '/a#b', '/a:b', '/x/', '/usr/bin/?x'), fc.stringMatching(/^(\/[a-z0-9._+-]{1,6}){1,3}\/?$/));
+const goodInfo = fc.oneof(
+  { arbitrary: fc.constant(null), weight: 3 },
+  { arbitrary: fc.record({ copy: fc.constantFrom('/usr/bin/y', '/a/b') }, { requiredKeys: [] }), weight: 1 },
+  { arbitrary: fc.record({ text: goodScalar, mutable: fc.boolean(), mode: fc.integer({ min: 0, max: 0o7777 }) }, { requiredKeys: ['text'] }), weight: 1 },
+  { arbitrary: fc.record({ symlink: fc.constantFrom('/usr/bin/x', 'busybox', '../lib/x') }), weight: 1 },
+  { arbitrary: fc.record({ arch: fc.oneof(fc.constantFrom('amd64', 'arm64'), fc.subarray(['amd64', 'arm64', 'riscv64', 's390x'], { minLength: 1 })), until: fc.constant('mutate') }, { requiredKeys: [] }), weight: 1 },
+  { arbitrary: fc.record({ mode: fc.integer({ min: 0, max: 0o7777 }), prefer: fc.constant('otherpkg') }, { requiredKeys: [] }), weight: 1 },
+);
+const goodSlice = fc.record(
+  {
+    hint: fc.constantFrom('Binaries', 'a: b', '#1', 'é', 'x y z'),
+    essential: fc.subarray(['libc6_libs', 'mypkg_libs', 'base-files_base']),
+    contents: fc.dictionary(goodPath, goodInfo, { maxKeys: 6, noNullPrototype: true }),
+  },
+  { requiredKeys: [] },
+);
+const goodSliceDoc = fc.record(
+  {
+    package: fc.constant('mypkg'),
+    archive: fc.constantFrom('ubuntu', 'debian'),
+    essential: fc.subarray(['libc6_libs', 'base-files_base']),
+    slices: fc.dictionary(fc.constantFrom('bins', 'libs', 'config', 'data-files', 'abc'), fc.oneof(fc.constant(null), goodSlice), { maxKeys: 3, noNullPrototype: true }),
+  },
+  { requiredKeys: ['package'] },
+);
+const writeOptions = fc.record({
+  collectionStyle: fc.constantFrom('any', 'block', 'flow'),
+  defaultStringType: fc.constantFrom('PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE', 'BLOCK_LITERAL', 'BLOCK_FOLDED'),
+  defaultKeyType: fc.constantFrom(null, 'PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE'),
+  indent: fc.constantFrom(2, 3, 4),
+  indentSeq: fc.boolean(),
+  lineWidth: fc.constantFrom(0, 20, 80),
+  minContentWidth: fc.constantFrom(0, 20),
+  flowCollectionPadding: fc.boolean(),
+  nullStr: fc.constantFrom('null', '~', ''),
+});
+/** Harmless edits: comments, blank lines, trailing spaces, a document start or end marker. */
+const TRIVIA = [' # c', '\n', '  ', '\n# c\n'];
+const goodText = fc.tuple(goodSliceDoc, writeOptions, fc.array(fc.tuple(fc.nat(), fc.constantFrom(...TRIVIA)), { maxLength: 3 }), fc.constantFrom('', '---\n'), fc.constantFrom('', '...\n')).map(([doc, opts, trivia, start, end]) => {
+  const lines = (stringify(doc, opts as Parameters<typeof stringify>[1]) as string).split('\n');
+  for (const [at, t] of trivia) {
+    const i = at % lines.length;
+    if (t === ' # c' || t === '  ') lines[i] += t;
+    else lines.splice(i, 0, t === '\n' ? '' : '# c');
+  }
+  return `${start}${lines.join('\n')}${end}`;
+});
 
 /** Text-level mutations: YAML indicators, control characters, deletions, duplications, re-indentation. */
 const TOKENS = ['[', ']', '{', '}', ',', ': ', ':', '- ', '? ', '&a ', '*a', '&b ', '*b', '!!str ', '!!binary ', '!!map ', '!x ', '"', "'", '|', '>-', '#', '\n', '\n  ', '\t', '\0', '\r', '\ufeff', '\x85', '\u2028', '---\n', '...\n', '%YAML 1.2\n---\n', '<<: *a\n', '\\', '\\x', '\\u', '0755', '..', '/../', '*', '**', '~', 'é', '\ud800', '\x1b', '[[[[[[[[', '{a: {b: {c: '];
@@ -257,6 +326,25 @@ describe('fuzz: YAML loaders', () => {
       const stats = fc.check(fc.property(arb, ([text, format]) => fuzzSliceFile(text, format)), params());
       report('slice files', stats);
       expect(stats.numRuns).toBeGreaterThan(100);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    `slice files: the fast path agrees with the full parser (${SECONDS / 2} s)`,
+    () => {
+      let fast = 0;
+      const arb = fc.tuple(fc.oneof(goodText, fc.tuple(goodText, fc.array(mutation, { maxLength: 1 })).map(([t, ms]) => mutate(t, ms))), fc.constantFrom(...FORMATS));
+      const stats = fc.check(
+        fc.property(arb, ([text, format]) => {
+          if (sameOnBothPaths(text, format)) fast++;
+        }),
+        { ...params(), interruptAfterTimeLimit: (SECONDS * 1000) / 2 },
+      );
+      report('fast path', stats);
+      process.stdout.write(`fuzz fast path: ${fast} of ${stats.numRuns} files took it\n`);
+      // Many generated files are valid and plain enough: the comparison must actually run.
+      expect(fast).toBeGreaterThan(stats.numRuns / 10);
     },
     TEST_TIMEOUT,
   );

@@ -90,24 +90,30 @@ function checkPaths(release: Release, refs: PathRef[], errors: ChiselError[]): v
 class PathTrie {
   private readonly root = new TrieNode();
   insert(r: PathRef): void {
-    const segs = r.path.split('/').slice(1);
+    const p = r.path;
     let node = this.root;
-    for (const seg of segs) {
+    // Segments as split('/') gives them: "/usr/bin/" ends in an empty one.
+    let from = 1;
+    while (from <= p.length) {
+      let to = p.indexOf('/', from);
+      if (to === -1) to = p.length;
+      const seg = p.slice(from, to);
       if (seg.includes('**')) {
-        node.deep.push(r);
+        (node.deep ??= []).push(r);
         return;
       }
       node = node.child(seg);
+      from = to + 1;
     }
-    node.refs.push(r);
+    (node.refs ??= []).push(r);
   }
   candidates(pattern: string): Set<PathRef> {
     const segs = pattern.split('/').slice(1);
     const out = new Set<PathRef>();
     const walk = (node: TrieNode, k: number): void => {
-      for (const r of node.deep) out.add(r);
+      if (node.deep) for (const r of node.deep) out.add(r);
       if (k === segs.length) {
-        for (const r of node.refs) out.add(r);
+        if (node.refs) for (const r of node.refs) out.add(r);
         return;
       }
       const seg = segs[k]!;
@@ -122,29 +128,37 @@ class PathTrie {
   }
 }
 
+/** One segment of the trie; its maps and lists are made only when needed (a release has tens of thousands of nodes). */
 class TrieNode {
-  readonly children = new Map<string, TrieNode>();
-  readonly wildChildren = new Map<string, TrieNode>();
-  readonly refs: PathRef[] = [];
-  readonly deep: PathRef[] = [];
+  children: Map<string, TrieNode> | undefined;
+  wildChildren: Map<string, TrieNode> | undefined;
+  refs: PathRef[] | undefined;
+  deep: PathRef[] | undefined;
   /** Children a segment (literal or glob) may match; memoised, as many globs share segments. */
-  private readonly memo = new Map<string, TrieNode[]>();
+  private memo: Map<string, TrieNode[]> | undefined;
   private index: { literals: string[]; wildByPrefix: Map<string, string[]>; wildPrefixes: string[]; prefixLengths: number[] } | undefined;
 
   child(seg: string): TrieNode {
-    let c = this.children.get(seg);
+    const children = (this.children ??= new Map());
+    let c = children.get(seg);
     if (!c) {
       c = new TrieNode();
-      this.children.set(seg, c);
-      if (isGlob(seg)) this.wildChildren.set(seg, c);
-      this.memo.clear();
+      children.set(seg, c);
+      if (isGlob(seg)) (this.wildChildren ??= new Map()).set(seg, c);
+      this.memo = undefined;
       this.index = undefined;
     }
     return c;
   }
 
   next(seg: string): TrieNode[] {
-    let out = this.memo.get(seg);
+    if (!this.children) return NONE;
+    if (!this.wildChildren && !isGlob(seg)) {
+      // The common case: a literal segment and no glob siblings.
+      const c = this.children.get(seg);
+      return c ? [c] : NONE;
+    }
+    let out = this.memo?.get(seg);
     if (out) return out;
     out = [];
     if (isGlob(seg)) {
@@ -153,23 +167,23 @@ class TrieNode {
       for (const name of names) if (!segmentsDisjoint(seg, name)) out.push(this.children.get(name)!);
     } else {
       const c = this.children.get(seg);
-      if (c && !this.wildChildren.has(seg)) out.push(c);
+      if (c && !this.wildChildren?.has(seg)) out.push(c);
       for (const name of this.wildPrefixedBy(seg, seg.length)) if (globMatch(name, seg)) out.push(this.children.get(name)!);
     }
-    this.memo.set(seg, out);
+    (this.memo ??= new Map()).set(seg, out);
     return out;
   }
 
   private idx(): NonNullable<TrieNode['index']> {
     if (!this.index) {
       const wildByPrefix = new Map<string, string[]>();
-      for (const name of this.wildChildren.keys()) {
+      for (const name of this.wildChildren?.keys() ?? []) {
         const p = literalPrefix(name);
         const list = wildByPrefix.get(p);
         if (list) list.push(name);
         else wildByPrefix.set(p, [name]);
       }
-      const literals = [...this.children.keys()].filter((n) => !this.wildChildren.has(n)).sort();
+      const literals = [...(this.children?.keys() ?? [])].filter((n) => !this.wildChildren?.has(n)).sort();
       const wildPrefixes = [...wildByPrefix.keys()].sort();
       const prefixLengths = [...new Set(wildPrefixes.map((p) => p.length))].sort((a, b) => a - b);
       this.index = { literals, wildByPrefix, wildPrefixes, prefixLengths };
@@ -195,7 +209,7 @@ class TrieNode {
 
   /** Glob children whose literal prefix is a prefix of `s` no longer than `max`. */
   private wildPrefixedBy(s: string, max: number): string[] {
-    if (this.wildChildren.size === 0) return [];
+    if (!this.wildChildren) return [];
     const { wildByPrefix, prefixLengths } = this.idx();
     const out: string[] = [];
     for (const n of prefixLengths) {
@@ -207,11 +221,13 @@ class TrieNode {
   }
 
   collect(out: Set<PathRef>): void {
-    for (const r of this.refs) out.add(r);
-    for (const r of this.deep) out.add(r);
-    for (const c of this.children.values()) c.collect(out);
+    if (this.refs) for (const r of this.refs) out.add(r);
+    if (this.deep) for (const r of this.deep) out.add(r);
+    if (this.children) for (const c of this.children.values()) c.collect(out);
   }
 }
+
+const NONE: TrieNode[] = [];
 
 function lowerBound(sorted: string[], key: string): number {
   let lo = 0;

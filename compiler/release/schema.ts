@@ -8,7 +8,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { packageRoot } from '../util/pkgroot.js';
 import { createHash } from 'node:crypto';
 import { ChiselError } from '../util/errors.js';
-import type { YamlFile } from './yamlfile.js';
+import type { YamlDoc } from './yamlfile.js';
 
 export const AJV_OPTIONS = { allErrors: true, strict: false } as const;
 
@@ -48,7 +48,7 @@ function compileNow(text: string): ValidateFunction {
 }
 
 /** Validate a parsed YAML file against a schema; one error per offending value. */
-export function schemaErrors(file: YamlFile, data: unknown, schemaName: string): ChiselError[] {
+export function schemaErrors(file: YamlDoc, data: unknown, schemaName: string): ChiselError[] {
   const validate = schemaValidator(schemaName);
   if (validate(data)) return [];
   const seen = new Set<string>();

@@ -8,7 +8,8 @@ import type { EssentialRef, Format, PackageDef, PathInfo, PathKind, SliceDef } f
 import { parseSliceKey, sliceKey } from './model.js';
 import { SLICE_NAME } from './chisel.js';
 import { schemaErrors } from './schema.js';
-import { YamlFile } from './yamlfile.js';
+import { NeedsFullParse, fastYaml } from './yamlfast.js';
+import { YamlFile, type YamlDoc } from './yamlfile.js';
 
 export const PACKAGE_NAME = /^[a-z0-9](?:-?[.a-z0-9+]){1,}$/;
 const ARCHS = new Set([...DEBIAN_ARCHS, 'ppc64', 'mips64el', 'loong64']);
@@ -43,7 +44,29 @@ interface RawSDF {
   slices?: Record<string, RawSlice | null>;
 }
 
+/**
+ * Parses one slice definition file. A file goes through the fast path
+ * (yamlfast.ts) first; any problem sends it to the full parser, which reports
+ * every error with its position.
+ */
 export function parseSliceFile(file: string, text: string, format: Format, errors: ChiselError[]): PackageDef | undefined {
+  return parseSliceFast(file, text, format) ?? parseSliceFull(file, text, format, errors);
+}
+
+/** The package of a file that is valid and plain enough for the fast path; undefined otherwise (never an error). */
+export function parseSliceFast(file: string, text: string, format: Format): PackageDef | undefined {
+  const fast = fastYaml(file, text);
+  if (!fast) return undefined;
+  try {
+    return readSliceFile(fast, fast.value as RawSDF, format, []);
+  } catch (e) {
+    if (e instanceof NeedsFullParse) return undefined;
+    throw e;
+  }
+}
+
+/** The full parser: every problem of the file, with its position, is added to `errors`. */
+export function parseSliceFull(file: string, text: string, format: Format, errors: ChiselError[]): PackageDef | undefined {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
   if (syntax.length) {
@@ -57,6 +80,12 @@ export function parseSliceFile(file: string, text: string, format: Format, error
     errors.push(e as ChiselError);
     return undefined;
   }
+  return readSliceFile(y, raw, format, errors);
+}
+
+/** The package a loaded slice definition file defines; errors are added to `errors`. */
+function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselError[]): PackageDef | undefined {
+  const file = y.file;
   const schema = schemaErrors(y, raw, 'slices.schema.json');
   if (schema.length) {
     errors.push(...schema);
@@ -127,7 +156,7 @@ export function parseSliceFile(file: string, text: string, format: Format, error
   return pkg;
 }
 
-function parseMode(y: YamlFile, at: Array<string | number>, value: number): number {
+function parseMode(y: YamlDoc, at: Array<string | number>, value: number): number {
   const src = y.source(at) ?? String(value);
   if (/^0[0-7]+$/.test(src)) return parseInt(src, 8);
   if (/^0o[0-7]+$/i.test(src)) return parseInt(src.slice(2), 8);
@@ -144,7 +173,7 @@ export function cleanPathError(p: string): string | undefined {
   return undefined;
 }
 
-function parsePath(y: YamlFile, at: Array<string | number>, key: string, pkgName: string, p: string, raw: RawPath, errors: ChiselError[]): PathInfo | undefined {
+function parsePath(y: YamlDoc, at: Array<string | number>, key: string, pkgName: string, p: string, raw: RawPath, errors: ChiselError[]): PathInfo | undefined {
   const err = (msg: string, sub?: string) => errors.push(y.error(sub ? [...at, sub] : at, `slice ${key}: path ${p} ${msg}`, 'path', !sub));
   const bad = cleanPathError(p);
   if (bad) {

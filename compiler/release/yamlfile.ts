@@ -21,17 +21,24 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument, type Document, type Node, type Pair, type ParsedNode, type YAMLMap } from 'yaml';
 import { ChiselError } from '../util/errors.js';
 import type { SourcePos } from './model.js';
-import { capErrors, MAX_ERRORS_PER_FILE } from './yamltext.js';
+import { capErrors, MAX_ERRORS_PER_FILE, MAX_YAML_DEPTH } from './yamltext.js';
 
-export { capErrors, decodeUtf8, MAX_ERRORS_PER_FILE, MAX_YAML_BYTES, readYamlText } from './yamltext.js';
+export { capErrors, decodeUtf8, MAX_ERRORS_PER_FILE, MAX_YAML_BYTES, MAX_YAML_DEPTH, readYamlText } from './yamltext.js';
+
+/** A parsed YAML file that can point at its keys and values (YamlFile, or FastYaml of yamlfast.ts). */
+export interface YamlDoc {
+  readonly file: string;
+  pos(path: Array<string | number>, key?: boolean): SourcePos;
+  /** Source text of a scalar (e.g. "0755"). */
+  source(path: Array<string | number>): string | undefined;
+  error(path: Array<string | number>, message: string, code?: string, key?: boolean): ChiselError;
+}
 
 const MAX_ALIASES = 100;
 /** Files above this size are lexed first to count their tokens. */
 const LEX_CHECK_BYTES = 64 * 1024;
 /** Most YAML tokens in one file (the largest file of chisel-releases has ~5,400). */
 export const MAX_YAML_TOKENS = 200_000;
-/** Deepest nesting of maps and sequences (slice files nest 6 levels). */
-export const MAX_YAML_DEPTH = 64;
 
 /** YAML forbids these (c-printable): C0 controls but tab, LF, CR; DEL; C1 controls but NEL; U+FFFE, U+FFFF. */
 const NON_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]/g;
@@ -54,7 +61,7 @@ function charName(c: string): string {
   return names[c] ? `${code} (${names[c]})` : code;
 }
 
-export class YamlFile {
+export class YamlFile implements YamlDoc {
   readonly doc: Document.Parsed;
   private readonly lines: LineCounter;
   private readonly problems: ChiselError[] = [];

@@ -8,6 +8,8 @@ import { ChiselError } from '../util/errors.js';
 
 /** Largest YAML file read (the largest file of chisel-releases is 39 KB). */
 export const MAX_YAML_BYTES = 4 * 1024 * 1024;
+/** Deepest nesting of maps and sequences (slice files nest 6 levels). */
+export const MAX_YAML_DEPTH = 64;
 /** Most errors reported for one file. */
 export const MAX_ERRORS_PER_FILE = 20;
 

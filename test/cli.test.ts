@@ -83,6 +83,25 @@ describe('validate', () => {
     expect(conflict.err).toMatch(/conflict on \/usr\/share\/doc\/libc6\/copyright/);
   });
 
+  it('checks key ids in its key worker, and a bad key id is never cached', () => {
+    const dir = tempDir('chisel-ts-cli-rel-');
+    cpSync(U2404, dir, { recursive: true });
+    const chisel = path.join(dir, 'chisel.yaml');
+    const good = readFileSync(chisel, 'utf8');
+    writeFileSync(chisel, good.replace('871920D1991BC93C', '871920D1991BC93D'));
+    const cache = tempDir('chisel-ts-cli-cache-');
+    for (let i = 0; i < 2; i++) {
+      const r = run(['validate', '--release', dir], { XDG_CACHE_HOME: cache });
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/chisel\.yaml:\d+:\d+: public key ubuntu-archive-key-2018: id 871920D1991BC93D does not match the armored key's id 871920D1991BC93C/);
+    }
+    // A key that cannot be decoded.
+    writeFileSync(chisel, good.replace(/(ubuntu-archive-key-2018:\n.*\n    armor: \|\n)(?: {6}.*\n|\n)+/, '$1      -----BEGIN PGP PUBLIC KEY BLOCK-----\n\n      AAAA\n      -----END PGP PUBLIC KEY BLOCK-----\n'));
+    const r = run(['validate', '--release', dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/chisel\.yaml:\d+:\d+: public key ubuntu-archive-key-2018: (cannot decode the armored key|the armored block holds no public key packet)/);
+  });
+
   it('names an unknown release and how to fix it', () => {
     const r = run(['validate', '--release', 'no-such-release']);
     expect(r.code).toBe(1);

@@ -164,7 +164,8 @@ class TrieNode {
     if (isGlob(seg)) {
       const prefix = literalPrefix(seg);
       const names = prefix === '' ? [...this.children.keys()] : [...this.literalsWithPrefix(prefix), ...this.wildCompatible(prefix)];
-      for (const name of names) if (!segmentsDisjoint(seg, name)) out.push(this.children.get(name)!);
+      // A literal child either matches the glob segment or not; two globs may overlap unless cheaply disjoint.
+      for (const name of names) if (this.wildChildren?.has(name) ? !segmentsDisjoint(seg, name) : globMatch(seg, name)) out.push(this.children.get(name)!);
     } else {
       const c = this.children.get(seg);
       if (c && !this.wildChildren?.has(seg)) out.push(c);

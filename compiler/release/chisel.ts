@@ -2,7 +2,7 @@
 
 import type { ArchiveDef, Format, Maintenance, PublicKeyDef } from './model.js';
 import { ChiselError } from '../util/errors.js';
-import { armoredKeyId } from './keys.js';
+import { armoredKeyIds } from './keys.js';
 import { schemaErrors } from './schema.js';
 import { YamlFile } from './yamlfile.js';
 
@@ -40,7 +40,20 @@ interface RawChisel {
   sets?: Record<string, string[]>;
 }
 
+/** chisel.yaml, with its public keys checked; errors are added to `errors`. */
 export async function parseChiselYaml(file: string, text: string, errors: ChiselError[]): Promise<ChiselConfig | undefined> {
+  const read = readChiselYaml(file, text, errors);
+  if (!read) return undefined;
+  await read.keysChecked;
+  return read.cfg;
+}
+
+/**
+ * chisel.yaml, with the check of its armored keys under way (in a worker
+ * thread when one is available, so that it runs while the slice files are
+ * parsed): `keysChecked` resolves once key errors, if any, are in `errors`.
+ */
+export function readChiselYaml(file: string, text: string, errors: ChiselError[]): { cfg: ChiselConfig; keysChecked: Promise<void> } | undefined {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
   if (syntax.length) {
@@ -126,13 +139,13 @@ export async function parseChiselYaml(file: string, text: string, errors: Chisel
     errors.push(y.error([], 'a release with archives other than "ubuntu" needs a "maintenance" block (standard and end-of-life dates)', 'maintenance'));
   }
 
-  await Promise.all(
-    Object.entries(raw['public-keys'] ?? {}).map(async ([name, k]) => {
-      const id = k.id.toUpperCase();
-      const got = await armoredKeyId(k.armor);
+  const keys = Object.entries(raw['public-keys'] ?? {});
+  for (const [name, k] of keys) cfg.publicKeys.set(name, { name, id: k.id.toUpperCase(), armor: k.armor, pos: y.pos(['public-keys', name], true) });
+  const keysChecked = armoredKeyIds(keys.map(([, k]) => k.armor)).then((ids) =>
+    ids.forEach((got, i) => {
+      const [name, k] = keys[i]!;
       if (got.error) errors.push(y.error(['public-keys', name, 'armor'], `public key ${name}: ${got.error}`, 'public-key'));
-      else if (got.id !== id) errors.push(y.error(['public-keys', name, 'id'], `public key ${name}: id ${k.id} does not match the armored key's id ${got.id}`, 'public-key'));
-      cfg.publicKeys.set(name, { name, id, armor: k.armor, pos: y.pos(['public-keys', name], true) });
+      else if (got.id !== k.id.toUpperCase()) errors.push(y.error(['public-keys', name, 'id'], `public key ${name}: id ${k.id} does not match the armored key's id ${got.id}`, 'public-key'));
     }),
   );
 
@@ -141,5 +154,5 @@ export async function parseChiselYaml(file: string, text: string, errors: Chisel
     cfg.sets.set(name, members);
     cfg.setPos.set(name, members.map((_, i) => y.pos(['sets', name, i])));
   }
-  return cfg;
+  return { cfg, keysChecked };
 }

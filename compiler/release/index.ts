@@ -1,7 +1,7 @@
 // Load and validate a release directory: chisel.yaml + slices/**/<pkg>.yaml.
 // Every error found in one pass is reported, each with file:line:col.
 
-import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
 import { packageRoot } from '../util/pkgroot.js';
@@ -9,7 +9,7 @@ import type { ChiselConfig } from './chisel.js';
 import { checkRelease } from './checks.js';
 import type { PackageDef, Release } from './model.js';
 import { ParseCache, sha256 } from './parsecache.js';
-import { capErrors, MAX_ERRORS_PER_FILE, readYamlText } from './yamltext.js';
+import { capErrors, MAX_ERRORS_PER_FILE, readYamlText, readYamlTextSync } from './yamltext.js';
 
 export { findSlices, type FindResult } from './find.js';
 export { globMatch, globsOverlap, isGlob } from './glob.js';
@@ -41,24 +41,23 @@ export function resolveReleaseDir(arg: string | undefined): string {
   });
 }
 
-async function sliceFiles(dir: string): Promise<string[]> {
+/** The .yaml files under `dir`, sorted (an unreadable directory is skipped). */
+function sliceFiles(dir: string): string[] {
   const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
+  const walk = (d: string): void => {
     let entries;
     try {
-      entries = await fs.readdir(d, { withFileTypes: true });
+      entries = readdirSync(d, { withFileTypes: true });
     } catch {
       return;
     }
-    await Promise.all(
-      entries.map(async (e) => {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.name.endsWith('.yaml')) out.push(p);
-      }),
-    );
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.yaml')) out.push(p);
+    }
   };
-  await walk(dir);
+  walk(dir);
   return out.sort();
 }
 
@@ -81,8 +80,14 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   }
   // Files that cannot be read (too large, not UTF-8, not a regular file) are
   // reported and left out; the others are still checked.
-  const found = await sliceFiles(path.join(dir, 'slices'));
-  const read = await Promise.all(found.map((f) => readYamlText(f).catch((e: unknown) => (e instanceof ChiselError ? e : new ChiselError(`cannot read file: ${String(e)}`, { code: 'yaml', location: { file: f } })))));
+  const found = sliceFiles(path.join(dir, 'slices'));
+  const read = found.map((f) => {
+    try {
+      return readYamlTextSync(f);
+    } catch (e) {
+      return e instanceof ChiselError ? e : new ChiselError(`cannot read file: ${String(e)}`, { code: 'yaml', location: { file: f } });
+    }
+  });
   const files: string[] = [];
   const texts: string[] = [];
   read.forEach((r, i) => {
@@ -96,13 +101,21 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   // The parsers (and yaml, ajv, openpgp behind them) are loaded only when some file is not cached.
   const chiselSha = sha256(chiselText);
   let cfg: ChiselConfig | undefined = cache.getConfig(chiselSha);
+  // The keys of a chisel.yaml not in the cache are checked while the slice files are parsed.
+  let keysChecked: (() => Promise<void>) | undefined;
   if (!cfg) {
-    const { parseChiselYaml } = await import('./chisel.js');
+    const { readChiselYaml } = await import('./chisel.js');
     const before = errors.length;
-    cfg = await parseChiselYaml(chiselFile, chiselText, errors);
+    const read = readChiselYaml(chiselFile, chiselText, errors);
     capFileErrors(errors, before);
-    if (!cfg) throw new ChiselErrors(errors);
-    if (errors.length === before) cache.putConfig(chiselSha, cfg);
+    if (!read) throw new ChiselErrors(errors);
+    const parsed = read.cfg;
+    cfg = parsed;
+    keysChecked = async () => {
+      await read.keysChecked;
+      const chiselErrors = errors.filter((e) => e.location?.file === chiselFile).length;
+      if (chiselErrors === 0) cache.putConfig(chiselSha, parsed);
+    };
   }
   const format = cfg.format;
   const parsed = new Map<number, PackageDef | undefined>();
@@ -134,6 +147,7 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
     }
     packages.set(pkg.name, pkg);
   });
+  if (keysChecked) await keysChecked();
   await cache.save();
   const release: Release = {
     dir,

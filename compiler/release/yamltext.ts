@@ -3,7 +3,7 @@
 // yamlfile.ts so that the loader does not load the yaml library when every
 // file comes from the parse cache.
 
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { ChiselError } from '../util/errors.js';
 
 /** Largest YAML file read (the largest file of chisel-releases is 39 KB). */
@@ -21,16 +21,24 @@ const MB = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0
  * naming the file (and the line:col of the first bad byte) otherwise.
  */
 export async function readYamlText(file: string, hint?: string): Promise<string> {
-  let fh: fs.FileHandle;
+  return readYamlTextSync(file, hint);
+}
+
+/**
+ * readYamlText, synchronously: a release is hundreds of small files, and
+ * four blocking system calls each cost less than a trip through the thread pool.
+ */
+export function readYamlTextSync(file: string, hint?: string): string {
+  let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     throw new ChiselError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: 'yaml', location: { file }, ...(hint ? { hint } : {}) });
   }
   let buf: Buffer;
   try {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) {
       const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
       throw new ChiselError(`is ${kind}, not a regular file; YAML files must be regular files (or symlinks to one)`, { code: 'yaml', location: { file } });
@@ -49,18 +57,18 @@ export async function readYamlText(file: string, hint?: string): Promise<string>
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(want, MAX_YAML_BYTES + 1 - total)));
       want = 64 * 1024;
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      const bytesRead = readSync(fd, chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
       parts.push(chunk.subarray(0, bytesRead));
       total += bytesRead;
       if (total > MAX_YAML_BYTES) throw tooBig();
     }
-    buf = Buffer.concat(parts, total);
+    buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
   } catch (e) {
     if (e instanceof ChiselError) throw e;
     throw new ChiselError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: 'yaml', location: { file } });
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   return decodeUtf8(file, buf);
 }

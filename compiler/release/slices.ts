@@ -169,7 +169,7 @@ export function cleanPathError(p: string): string | undefined {
   if (p.includes('\0')) return 'contains a NUL character';
   const body = p.endsWith('/') ? p.slice(0, -1) : p;
   if (body.includes('//')) return 'is not clean (double slash)';
-  if (body.split('/').slice(1).some((c) => c === '.' || c === '..')) return 'is not clean ("." or ".." component)';
+  if (body.includes('/.') && /\/\.{1,2}(?:\/|$)/.test(body)) return 'is not clean ("." or ".." component)';
   return undefined;
 }
 

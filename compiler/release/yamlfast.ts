@@ -34,7 +34,17 @@ import { MAX_YAML_DEPTH } from './yamltext.js';
 
 /** Larger files go to YamlFile, which counts their tokens first. */
 const FAST_MAX_BYTES = 64 * 1024;
-const DECLINE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ufeff!]|\\(?:0|x00|u0000|U00000000)|["'\]}]#|^%|^ *\t|^(?:---|\.\.\.)[^\n]/m;
+const DECLINE_CHARS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ufeff!]/;
+
+/** Whether the text holds something the fast path declines (see above); cheap substring tests first. */
+function declines(text: string): boolean {
+  if (DECLINE_CHARS.test(text)) return true;
+  if (text.includes('\\') && /\\(?:0|x00|u0000|U00000000)/.test(text)) return true;
+  if (text.includes('#') && /["'\]}]#/.test(text)) return true;
+  if (text.startsWith('%') || text.includes('\n%')) return true;
+  if (text.includes('\t') && /^ *\t/m.test(text)) return true;
+  return (text.includes('---') || text.includes('...')) && /^(?:---|\.\.\.)[^\n]/m.test(text);
+}
 const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/;
 
 export class NeedsFullParse extends Error {}
@@ -59,7 +69,7 @@ export function fastYaml(file: string, source: string): FastYaml | undefined {
   // A leading BOM is not part of the document, but YamlFile counts it as a column of line 1.
   const bom = source.charCodeAt(0) === 0xfeff ? 1 : 0;
   const text = bom ? source.slice(1) : source;
-  if (text.length > FAST_MAX_BYTES || DECLINE.test(text)) return undefined;
+  if (text.length > FAST_MAX_BYTES || declines(text)) return undefined;
   const roots: Frame[] = [];
   const stack: Frame[] = [];
   let anchored = false;
@@ -115,7 +125,7 @@ export class FastYaml implements YamlDoc {
     const stack = [this.root];
     while (stack.length) {
       const f = stack.pop()!;
-      if (f.kind === 'mapping') this.entriesOf(f);
+      if (f.kind === 'mapping') this.entriesOf(f, false);
       if (this.isMultiLineFlow(f)) throw new NeedsFullParse();
       if (f.kids) stack.push(...f.kids);
     }
@@ -137,8 +147,11 @@ export class FastYaml implements YamlDoc {
     return nl !== -1 && nl < f.end;
   }
 
-  /** A mapping's keys with their key and value frames, in the order of the file. */
-  private entriesOf(map: Frame): Map<string, Entry> {
+  /**
+   * A mapping's keys with their key and value frames, in the order of the
+   * file (kept for the next call when `keep`; checkAll only checks).
+   */
+  private entriesOf(map: Frame, keep = true): Map<string, Entry> {
     let out = this.entries.get(map);
     if (out) return out;
     out = new Map();
@@ -166,10 +179,10 @@ export class FastYaml implements YamlDoc {
         value = next; // an explicit null (~): keys are strings, so not the next key
       }
       if (value) i++;
-      out.set(name, { key, value });
+      if (keep) out.set(name, { key, value });
     }
     if (i !== kids.length) throw new NeedsFullParse();
-    this.entries.set(map, out);
+    if (keep) this.entries.set(map, out);
     return out;
   }
 

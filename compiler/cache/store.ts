@@ -5,7 +5,7 @@
 // the sha256 of what it was derived from.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, promises as fs, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -34,11 +34,18 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Entries up to this size are read into memory and written in one go (putSmall). */
 export const SMALL_BLOB = 4 << 20;
+/** Bounds on putSmall's background writes (the bytes are held in memory until written). */
+const MAX_PENDING_WRITES = 64;
+const MAX_PENDING_BYTES = 32 << 20;
 
 export class ContentStore {
   readonly root: string;
-  /** Blob directories known to exist (created by this process or seen). */
-  private readonly dirs = new Set<string>();
+  /** Blob directories being made or made by this process. */
+  private readonly dirMade = new Map<string, Promise<void>>();
+  /** Background writes of putSmall, their bytes, and the first that failed. */
+  private readonly pending = new Set<Promise<void>>();
+  private pendingBytes = 0;
+  private writeFailure: unknown;
   private readonly tmpPrefix = `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-`;
   private tmpCount = 0;
   constructor(root: string) {
@@ -83,10 +90,12 @@ export class ContentStore {
 
   /**
    * Store a small stream (a file of a package, `size` bytes at most
-   * SMALL_BLOB): read into memory, hashed, then written to a temporary file
-   * and renamed into place with synchronous calls (thousands of small files
-   * are bound by the latency of asynchronous file operations, not by bytes).
-   * Like putStream, an existing blob is replaced (a corrupt one is repaired).
+   * SMALL_BLOB): read into memory and hashed; the blob is then written to a
+   * temporary file and renamed into place in the background, on the thread
+   * pool, while the caller goes on decompressing (creating thousands of small
+   * files costs far more than their bytes). Callers must `flush()` before
+   * they record that the blob exists (a listing) or read it back. Like
+   * putStream, an existing blob is replaced (a corrupt one is repaired).
    */
   async putSmall(stream: AsyncIterable<Uint8Array>, size: number, what = 'blob'): Promise<{ sha256: string; size: number }> {
     const chunks: Uint8Array[] = [];
@@ -99,21 +108,49 @@ export class ContentStore {
       chunks.push(c);
     }
     const sum = hash.digest('hex');
-    const dest = this.blobPath(sum);
-    const dir = path.dirname(dest);
-    if (!this.dirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      this.dirs.add(dir);
-    }
-    const tmp = path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`);
-    try {
-      writeFileSync(tmp, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n), { mode: 0o644 });
-      renameSync(tmp, dest);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
+    while (this.pending.size >= MAX_PENDING_WRITES || this.pendingBytes >= MAX_PENDING_BYTES) await Promise.race(this.pending);
+    this.writeInBackground(this.blobPath(sum), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n));
     return { sha256: sum, size: n };
+  }
+
+  private writeInBackground(dest: string, data: Uint8Array): void {
+    const dir = path.dirname(dest);
+    const write = async (): Promise<void> => {
+      let made = this.dirMade.get(dir);
+      if (!made) {
+        made = fs.mkdir(dir, { recursive: true }).then(() => undefined);
+        this.dirMade.set(dir, made);
+      }
+      await made;
+      const tmp = path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`);
+      try {
+        await fs.writeFile(tmp, data, { mode: 0o644 });
+        await fs.rename(tmp, dest);
+      } catch (e) {
+        await fs.rm(tmp, { force: true });
+        throw e;
+      }
+    };
+    this.pendingBytes += data.length;
+    const tracked: Promise<void> = write()
+      .catch((e: unknown) => {
+        this.writeFailure ??= e;
+      })
+      .finally(() => {
+        this.pending.delete(tracked);
+        this.pendingBytes -= data.length;
+      });
+    this.pending.add(tracked);
+  }
+
+  /** Waits for the background writes of putSmall; throws the first one that failed. */
+  async flush(): Promise<void> {
+    while (this.pending.size) await Promise.all(this.pending);
+    const failure = this.writeFailure;
+    if (failure !== undefined) {
+      this.writeFailure = undefined;
+      throw failure;
+    }
   }
 
   /** Store a stream; verifies expectedSha256 when given. The blob appears only once complete and verified. */

@@ -86,17 +86,14 @@ export async function cut(req: CutRequest): Promise<CutResult> {
     req.onEvent?.({ kind: 'selected', slice: key, reason: selection.reasons.get(key) ?? '' });
   }
   const names = selectedPackages(selection);
-  const resolved = await Promise.all(
+  // Each package is fetched and unpacked as soon as it is resolved: the .debs
+  // of one archive download while the index of another is still parsed.
+  const packages = new Map<string, { pkg: ResolvedPackage; listing: DebListing }>();
+  const settled = await Promise.allSettled(
     names.map(async (name) => {
       const pinned = req.pinned?.get(name);
-      const p = pinned ?? (await source.resolve(name, release.packages.get(name)?.archive));
-      req.onEvent?.({ kind: 'resolved', package: p });
-      return p;
-    }),
-  );
-  const packages = new Map<string, { pkg: ResolvedPackage; listing: DebListing }>();
-  await Promise.all(
-    resolved.map(async (pkg) => {
+      const pkg = pinned ?? (await source.resolve(name, release.packages.get(name)?.archive));
+      req.onEvent?.({ kind: 'resolved', package: pkg });
       const label = `package ${pkg.name} ${pkg.version}`;
       let listing = await store.getMeta<DebListing>('deb-listing', pkg.sha256);
       const cached = listing?.v === 1;
@@ -109,6 +106,9 @@ export async function cut(req: CutRequest): Promise<CutResult> {
       packages.set(pkg.name, { pkg, listing: listing! });
     }),
   );
+  // The first failure in package order (not in time order), once nothing is left running.
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   const claims = collectClaims(selection);
   const listings = new Map([...packages].map(([n, v]) => [n, v.listing]));
   let built = await buildTree(claims, listings, store);
@@ -129,7 +129,7 @@ export async function cut(req: CutRequest): Promise<CutResult> {
   await generateManifests(
     selection,
     built,
-    resolved.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: p.arch })),
+    names.map((n) => packages.get(n)!.pkg).map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: p.arch })),
     store,
   );
   let tree: Tree = { entries: sortEntries([...built.nodes.values()].map((n) => n.entry)) };

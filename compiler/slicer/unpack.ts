@@ -56,9 +56,12 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
       byPath.set(listed.path, listed);
     }
   } catch (e) {
+    await store.flush().catch(() => undefined);
     if (e instanceof ChiselError) throw e;
     throw new ChiselError(`${label}: cannot read package: ${(e as Error).message}`, { code: 'bad-package', cause: e });
   }
+  // Every blob written before the listing says the package's content is in the store.
+  await store.flush();
   const ctl = await readDebControl(debPath, { label });
   const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}) };
   await store.putMeta(KIND, debSha256, listing);

@@ -38,6 +38,17 @@ export const SMALL_BLOB = 4 << 20;
 const MAX_PENDING_WRITES = 64;
 const MAX_PENDING_BYTES = 32 << 20;
 
+/** Writes `data` to `tmp`, then renames it to `dest` (the temporary file is removed on failure). */
+async function writeThenRename(tmp: string, dest: string, data: Uint8Array): Promise<void> {
+  try {
+    await fs.writeFile(tmp, data, { mode: 0o644 });
+    await fs.rename(tmp, dest);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 export class ContentStore {
   readonly root: string;
   /** Blob directories being made or made by this process. */
@@ -77,14 +88,7 @@ export class ContentStore {
     if (expectedSha256 && sum !== expectedSha256) throw new HashMismatchError(what, expectedSha256, sum);
     const dest = this.blobPath(sum);
     if (await this.has(sum)) return sum;
-    const tmp = await this.tempFile(path.dirname(dest));
-    try {
-      await fs.writeFile(tmp, data, { mode: 0o644 });
-      await fs.rename(tmp, dest);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+    await writeThenRename(await this.tempFile(path.dirname(dest)), dest, data);
     return sum;
   }
 
@@ -122,14 +126,7 @@ export class ContentStore {
         this.dirMade.set(dir, made);
       }
       await made;
-      const tmp = path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`);
-      try {
-        await fs.writeFile(tmp, data, { mode: 0o644 });
-        await fs.rename(tmp, dest);
-      } catch (e) {
-        await fs.rm(tmp, { force: true });
-        throw e;
-      }
+      await writeThenRename(path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`), dest, data);
     };
     this.pendingBytes += data.length;
     const tracked: Promise<void> = write()

@@ -1,7 +1,7 @@
 // Helpers to run real cuts in tests: a release directory pointing at a
 // TestArchive, and the cut pipeline from the library (the same code the CLI runs).
 
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openArchives } from '../../compiler/archive/index.js';
@@ -11,8 +11,24 @@ import { loadRelease } from '../../compiler/release/index.js';
 import { cut, type CutResult } from '../../compiler/slicer/cut.js';
 import type { TestArchive } from './testarchive.js';
 
+const tempDirs: string[] = [];
+
+/** Removes the directories tempDir made (test/support/setup.ts runs it after each test file). */
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+}
+
+/** A new directory under the system's temporary directory, removed after the test file. */
 export function tempDir(prefix = 'chisel-ts-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
 }
 
 function indent(text: string, n: number): string {

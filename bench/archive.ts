@@ -78,12 +78,12 @@ export async function benchIndexParse(path: string, runs = 3, name = path): Prom
 export async function cachedIndex(cache: string, archive: string, suite: string, file: string): Promise<{ path: string; name: string } | undefined> {
   const ref = JSON.parse(await fs.readFile(path.join(cache, 'meta', 'inrelease-ref', `${archive}_${suite}.json`), 'utf8').catch(() => '{}')) as { sha256?: string };
   if (!ref.sha256) return undefined;
-  const text = await fs.readFile(path.join(cache, 'sha256', ref.sha256.slice(0, 2), ref.sha256), 'utf8');
+  const text = await fs.readFile(path.join(cache, 'blobs', 'sha256', ref.sha256), 'utf8');
   const files = parseReleaseFields(cleartextBody(text)).files;
   for (const name of [`${file}.gz`, `${file}.xz`, file]) {
     const e = files.get(name);
     if (!e) continue;
-    const p = path.join(cache, 'sha256', e.sha256.slice(0, 2), e.sha256);
+    const p = path.join(cache, 'blobs', 'sha256', e.sha256);
     if (await fs.access(p).then(() => true, () => false)) return { path: p, name };
   }
   return undefined;

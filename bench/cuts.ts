@@ -104,7 +104,7 @@ async function snapshot(cache: string): Promise<Map<string, string>> {
       }
     }
   };
-  await walk(path.join(cache, 'sha256'));
+  await walk(path.join(cache, 'blobs', 'sha256'));
   await walk(path.join(cache, 'meta', 'packages-table'));
   return out;
 }

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
           continue;
         }
         caches.push(cache);
-        for (const p of report.archs[0]!.packages) debs.set(p.sha256, path.join(cache, 'sha256', p.sha256.slice(0, 2), p.sha256));
+        for (const p of report.archs[0]!.packages) debs.set(p.sha256, path.join(cache, 'blobs', 'sha256', p.sha256));
         log(`cut ${set} -> dir: warm, online (InRelease fetched again)`);
         reuse.push(await benchIndexReuse(spec, set, cache, b.digest));
         if (!index) {

@@ -4,14 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ContentStore } from '../compiler/cache/store.js';
+import { ContentStore, sha256Hex } from '../compiler/cache/store.js';
 import { cacheIsVerified } from './support/cache.js';
 import { cutTo, tempDir, writeRelease } from './support/cutenv.js';
 import { generateKey, TestArchive } from './support/testarchive.js';
 import { describeTree } from './support/tree.js';
 
 let archive: TestArchive;
-const slices = { hello: 'package: hello\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /etc/hello.conf:\n' };
+const slices = { hello: 'package: hello\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /etc/hello.conf:\n  conf:\n    contents:\n      /etc/hello.conf:\n' };
+const helloSh = '#!/bin/sh\necho hello\n';
 
 beforeAll(async () => {
   archive = await TestArchive.create({
@@ -23,7 +24,7 @@ beforeAll(async () => {
             version: '1.0',
             compression: 'xz',
             files: [
-              { path: '/usr/bin/hello', content: '#!/bin/sh\necho hello\n', mode: 0o755 },
+              { path: '/usr/bin/hello', content: helloSh, mode: 0o755 },
               { path: '/etc/hello.conf', content: 'greeting=hi\n' },
             ],
           },
@@ -73,6 +74,27 @@ describe('archive faults during a cut', () => {
     const { root } = await cutTo({ releaseDir: writeRelease(archive, slices), slices: ['hello_bins'] });
     expect(existsSync(path.join(root, 'usr/bin/hello'))).toBe(true);
     archive.clearFaults();
+  });
+
+  it('follows a redirect', async () => {
+    archive.clearFaults();
+    archive.fault(/\.deb$/, 'redirect');
+    const before = archive.requests.length;
+    const { root } = await cutTo({ releaseDir: writeRelease(archive, slices), slices: ['hello_bins'] }).finally(() => archive.clearFaults());
+    expect(existsSync(path.join(root, 'usr/bin/hello'))).toBe(true);
+    expect(archive.requests.slice(before).filter((r) => r.endsWith('.deb'))).toEqual([expect.stringMatching(/^pool\//), expect.stringMatching(/^moved\/pool\//)]);
+  });
+
+  it('stores only the content a cut takes; a cut of other paths unpacks the package again', async () => {
+    const releaseDir = writeRelease(archive, slices);
+    const first = await cutTo({ releaseDir, slices: ['hello_conf'] });
+    const store = new ContentStore(first.cacheDir);
+    expect(await store.has(sha256Hex('greeting=hi\n'))).toBe(true);
+    expect(await store.has(sha256Hex(helloSh))).toBe(false);
+    const second = await cutTo({ releaseDir, slices: ['hello_bins'], cacheDir: first.cacheDir, offline: true });
+    expect(describeTree(second.root)['/usr/bin/hello']).toMatch(/^file 0755/);
+    expect(await store.has(sha256Hex(helloSh))).toBe(true);
+    expect(cacheIsVerified(first.cacheDir)).toBe(true);
   });
 
   it('refuses an InRelease signed by an unknown key', async () => {

@@ -5,7 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLayout } from '../compiler/output/oci.js';
@@ -377,6 +377,42 @@ describe('failures leave nothing behind', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/exists and is not empty/);
     expect(readdirSync(d)).toEqual(['keep']);
+  });
+});
+
+describe('the index worker (the CLI parses Packages indexes on another thread)', () => {
+  const tables = (cache: string): Array<{ v: number; name: string[] }> => {
+    const dir = path.join(cache, 'meta', 'packages-table');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'))) : [];
+  };
+
+  it('stores the parsed index before the process exits; a later cut answers from it', async () => {
+    const cache = tempDir('chisel-ts-img-cache-');
+    const d = tempDir('chisel-ts-idx-');
+    await cut(['--arch', 'amd64', '--root', path.join(d, 'a'), 'hello_bins'], { cache });
+    expect(tables(cache).map((t) => [t.v, [...t.name].sort()])).toEqual([[2, ['data', 'hello']]]);
+    // Without the per-name answers and the index file itself, only the stored table can answer.
+    const [table] = readdirSync(path.join(cache, 'meta', 'packages-table'));
+    rmSync(path.join(cache, 'blobs', 'sha256', table!.replace(/\.json$/, '')));
+    rmSync(path.join(cache, 'meta', 'package-lookup'), { recursive: true });
+    const before = archive.requests.length;
+    const r = await cut(['--arch', 'amd64', '--offline', '--root', path.join(d, 'b'), 'data_files'], { cache });
+    expect(r.archs[0].packages.map((p: { name: string }) => p.name)).toEqual(['data']);
+    expect(readFileSync(path.join(d, 'b', 'usr/share/data/a.txt'), 'utf8')).toBe('A\n');
+    expect(archive.requests.length).toBe(before);
+  });
+
+  it('a tampered index: the error crosses from the worker with its message and exit code', async () => {
+    archive.fault(/by-hash|Packages/, 'tamper');
+    try {
+      const cache = tempDir('chisel-ts-img-cache-');
+      const r = await cli(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--root', path.join(tempDir('chisel-ts-idx-'), 'r'), 'hello_bins']);
+      expect(r.code).toBe(3);
+      expect(r.err).toMatch(/archive \S+ stable\/main\/binary-amd64\/Packages\S*: sha256 mismatch/);
+      expect(tables(cache)).toEqual([]);
+    } finally {
+      archive.clearFaults();
+    }
   });
 });
 

@@ -1,8 +1,11 @@
-// HTTP for the archive client: Node's fetch (undici, keep-alive), an idle
+// HTTP for the archive client: node:http(s) with keep-alive (lighter than
+// fetch: no WHATWG streams, nothing to load on first use), an idle
 // timeout that also catches servers that stall mid-body, retries with
 // exponential backoff on transient failures (5xx, 408, 429, resets, timeouts,
 // truncated bodies) and none on definitive answers (401, 403, 404, ...).
 
+import http from 'node:http';
+import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export class HttpStatusError extends Error {
@@ -50,72 +53,93 @@ export function isTransient(e: unknown): boolean {
 }
 
 function describeNetworkError(e: unknown): string {
-  const err = e as { message?: string; cause?: { code?: string; message?: string } };
-  const code = err.cause?.code;
+  const err = e as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const code = err.code ?? err.cause?.code;
   const msg = err.cause?.message ?? err.message ?? String(e);
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return `connection reset (${msg})`;
   if (code === 'ECONNREFUSED') return `connection refused (${msg})`;
   return code ? `${code}: ${msg}` : msg;
 }
 
+const AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 8 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 8 }),
+};
+const MAX_REDIRECTS = 5;
+
+/** Sends a GET; resolves with the response once its headers arrived. The idle timeout (socket inactivity) covers the wait for headers and every gap in the body. */
+function get(url: string, timeoutMs: number, onTimeout: () => void): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const agent = u.protocol === 'https:' ? AGENTS['https:'] : u.protocol === 'http:' ? AGENTS['http:'] : undefined;
+    if (!agent) {
+      reject(new HttpTransportError(url, `unsupported protocol ${u.protocol}`, 'network'));
+      return;
+    }
+    const req = (u.protocol === 'https:' ? https : http).get(u, { agent, headers: { 'accept-encoding': 'identity' } }, resolve);
+    req.setTimeout(timeoutMs, () => {
+      onTimeout();
+      req.destroy(new Error(`timed out after ${timeoutMs} ms`));
+    });
+    req.on('error', reject);
+  });
+}
+
 /**
- * One GET, its body as an async iterable of chunks. The idle timer covers
- * the wait for headers and every gap between body chunks. A body shorter
- * than its Content-Length raises HttpTransportError('truncated').
+ * One GET, its body as an async iterable of chunks (node:http, keep-alive;
+ * redirects followed). The idle timer covers the wait for headers and every
+ * gap between body chunks. A body shorter than its Content-Length raises
+ * HttpTransportError('truncated').
  */
 export async function httpGetOnce(url: string, timeoutMs: number): Promise<{ size?: number; body: AsyncGenerator<Uint8Array> }> {
-  const ac = new AbortController();
   let timedOut = false;
-  let timer = setTimeout(() => {
+  const onTimeout = (): void => {
     timedOut = true;
-    ac.abort();
-  }, timeoutMs);
-  const arm = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, timeoutMs);
   };
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: ac.signal, redirect: 'follow' });
-  } catch (e) {
-    clearTimeout(timer);
-    if (timedOut) throw new HttpTransportError(url, `no response within ${timeoutMs} ms (timed out)`, 'timeout', e);
-    throw new HttpTransportError(url, describeNetworkError(e), 'network', e);
+  let res: http.IncomingMessage;
+  for (let where = url, hops = 0; ; hops++) {
+    try {
+      res = await get(where, timeoutMs, onTimeout);
+    } catch (e) {
+      if (e instanceof HttpTransportError) throw e;
+      if (timedOut) throw new HttpTransportError(url, `no response within ${timeoutMs} ms (timed out)`, 'timeout', e);
+      throw new HttpTransportError(url, describeNetworkError(e), 'network', e);
+    }
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (status >= 300 && status < 400 && location && hops < MAX_REDIRECTS) {
+      res.resume();
+      where = new URL(location, where).href;
+      continue;
+    }
+    if (status < 200 || status >= 300) {
+      res.resume();
+      throw new HttpStatusError(url, status, res.statusMessage ?? '');
+    }
+    break;
   }
-  if (!res.ok) {
-    clearTimeout(timer);
-    await res.body?.cancel().catch(() => undefined);
-    throw new HttpStatusError(url, res.status, res.statusText);
-  }
-  const lenHeader = res.headers.get('content-length');
-  const expected = lenHeader !== null && /^[0-9]+$/.test(lenHeader) ? Number(lenHeader) : undefined;
-  const reader = res.body!.getReader();
+  const lenHeader = res.headers['content-length'];
+  const expected = lenHeader !== undefined && /^[0-9]+$/.test(lenHeader) ? Number(lenHeader) : undefined;
+  const response = res;
   async function* body(): AsyncGenerator<Uint8Array> {
     let got = 0;
     let done = false;
     try {
-      for (;;) {
-        arm();
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          if (timedOut) throw new HttpTransportError(url, `stalled: no data for ${timeoutMs} ms after ${got} bytes (timed out)`, 'timeout', e);
-          if (expected !== undefined && got < expected) throw new HttpTransportError(url, `truncated body: connection closed after ${got} of ${expected} bytes (${describeNetworkError(e)})`, 'truncated', e);
-          throw new HttpTransportError(url, describeNetworkError(e), 'network', e);
+      try {
+        for await (const chunk of response as AsyncIterable<Buffer>) {
+          got += chunk.length;
+          yield chunk;
         }
-        if (r.done) break;
-        got += r.value.byteLength;
-        yield r.value;
+      } catch (e) {
+        if (timedOut) throw new HttpTransportError(url, `stalled: no data for ${timeoutMs} ms after ${got} bytes (timed out)`, 'timeout', e);
+        if (expected !== undefined && got < expected) throw new HttpTransportError(url, `truncated body: connection closed after ${got} of ${expected} bytes (${describeNetworkError(e)})`, 'truncated', e);
+        throw new HttpTransportError(url, describeNetworkError(e), 'network', e);
       }
+      if (timedOut) throw new HttpTransportError(url, `stalled: no data for ${timeoutMs} ms after ${got} bytes (timed out)`, 'timeout');
       done = true;
       if (expected !== undefined && got !== expected) throw new HttpTransportError(url, `truncated body: got ${got} of ${expected} bytes`, 'truncated');
     } finally {
-      clearTimeout(timer);
-      if (!done) await reader.cancel().catch(() => undefined);
+      if (!done) response.destroy();
     }
   }
   return { ...(expected !== undefined ? { size: expected } : {}), body: body() };

@@ -3,12 +3,14 @@
 // priority and version, and verified, parallel .deb downloads into the
 // content store.
 
-import { HashMismatchError, sha256Hex, type ContentStore } from '../cache/store.js';
+import { sha256Hex, type ContentStore } from '../cache/store.js';
 import type { ArchiveDef, PublicKeyDef, Release } from '../release/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
-import { HttpStatusError, httpGetBuffer, httpGetOnce, withRetries, type HttpOptions } from './http.js';
+import { archiveError, downloadVerified } from './fetch.js';
+import { httpGetBuffer, type HttpOptions } from './http.js';
+import { indexHost, type IndexHost } from './indexhost.js';
 import { checkValidUntil, verifyInRelease, type InReleaseInfo } from './inrelease.js';
-import { gzipPackagesSink, indexByName, isPackageTable, parsePackagesIndex, tableRecord, type IndexCompression, type PackageTable } from './packages.js';
+import type { IndexCompression } from './packages.js';
 import { resolveArchiveUrl } from './sources.js';
 import { compareVersions } from './version.js';
 
@@ -52,11 +54,11 @@ export interface UsedInRelease {
   sha256: string;
 }
 
+/** A loaded index (its table lives in the IndexHost). */
 interface Index {
   suite: string;
   component: string;
-  table: PackageTable;
-  byName: Map<string, number[]>;
+  sha256: string;
 }
 
 class Semaphore {
@@ -86,6 +88,7 @@ class Archive {
     readonly keys: PublicKeyDef[],
     private readonly arch: string,
     private readonly opts: ArchiveOptions,
+    private readonly host: IndexHost,
   ) {}
 
   baseUrl(): Promise<string> {
@@ -151,50 +154,19 @@ class Archive {
   private async index(suite: string, info: InReleaseInfo, component: string): Promise<Index | undefined> {
     const pick = this.indexFile(info, component);
     if (!pick) return undefined;
-    const { file, comp } = pick;
-    const entry = info.files.get(file)!;
-    const { store } = this.opts;
-    const what = `archive ${this.def.name} ${suite}/${file}`;
-    let table = await store.getMeta<PackageTable>('packages-table', entry.sha256);
-    const cached = isPackageTable(table);
-    if (!cached) {
-      table = await this.parsedIndex(suite, info, file, comp, entry.sha256, what);
-      await store.putMeta('packages-table', entry.sha256, table);
-    }
-    this.opts.onEvent?.({ kind: 'index', archive: this.def.name, suite, component, cached });
-    return { suite, component, table: table!, byName: indexByName(table!) };
-  }
-
-  /** The parsed table of an index file: from the verified blob in the store, else downloaded (a gzip index is parsed while it downloads, and used only once the whole file matched its signed hash). */
-  private async parsedIndex(suite: string, info: InReleaseInfo, file: string, comp: IndexCompression, sha256: string, what: string): Promise<PackageTable> {
-    const { store } = this.opts;
-    const data = await store.readVerified(sha256);
-    if (data) return parsePackagesIndex(data, comp, what);
-    if (this.opts.offline) throw new ChiselError(`${what}: --offline, and the cache does not hold this index`, { code: 'offline-miss', exitCode: ExitCode.ARCHIVE, hint: 'run once online to fill the cache' });
+    const { file, comp, sha256 } = pick;
     const dir = file.slice(0, file.lastIndexOf('/'));
     const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${sha256}` : file;
-    const url = `${await this.baseUrl()}/dists/${suite}/${rel}`;
-    if (comp !== 'gz') {
-      await this.download(url, sha256, what);
-      return parsePackagesIndex((await store.readVerified(sha256))!, comp, what);
-    }
-    let sink: ReturnType<typeof gzipPackagesSink> | undefined;
-    await this.download(url, sha256, what, () => {
-      sink = gzipPackagesSink(what);
-      return sink.write;
-    });
-    return sink!.end();
+    const url = this.opts.offline ? undefined : `${await this.baseUrl()}/dists/${suite}/${rel}`;
+    const what = `archive ${this.def.name} ${suite}/${file}`;
+    const { cached } = await this.host.load({ sha256, comp, what, ...(url !== undefined ? { url } : {}), ...(this.opts.http ? { http: this.opts.http } : {}) });
+    this.opts.onEvent?.({ kind: 'index', archive: this.def.name, suite, component, cached });
+    return { suite, component, sha256 };
   }
 
-  /** Download into the store, verified; `tap` (called once per attempt) also sees every chunk. */
-  async download(url: string, sha256: string, what: string, tap?: () => (chunk: Uint8Array) => void): Promise<void> {
-    await withRetries(url, this.opts.http ?? {}, async () => {
-      const { body } = await httpGetOnce(url, this.opts.http?.timeoutMs ?? 30_000);
-      const see = tap?.();
-      await this.opts.store.putStream(see ? teed(body, see) : body, sha256, what);
-    }).catch((e: unknown) => {
-      throw archiveError(e, what);
-    });
+  /** Download into the store, verified. */
+  download(url: string, sha256: string, what: string): Promise<void> {
+    return downloadVerified(this.opts.store, url, sha256, what, this.opts.http);
   }
 
   private inReleases(): Promise<Array<readonly [string, InReleaseInfo]>> {
@@ -232,15 +204,14 @@ class Archive {
     const hit = await this.opts.store.getMeta<{ v: 1; name: string; found: PackageInfo | null }>('package-lookup', key);
     if (hit?.v === 1 && hit.name === name) return hit.found ?? undefined;
     const found = await this.findInIndexes(name);
-    await this.opts.store.putMeta('package-lookup', key, { v: 1, name, found: found ?? null });
+    this.opts.store.putMetaLater('package-lookup', key, { v: 1, name, found: found ?? null });
     return found;
   }
 
   private async findInIndexes(name: string): Promise<PackageInfo | undefined> {
     let best: PackageInfo | undefined;
     for (const ix of await this.loadIndexes()) {
-      for (const row of ix.byName.get(name) ?? []) {
-        const r = tableRecord(ix.table, row);
+      for (const r of await this.host.lookup(ix.sha256, name)) {
         if (r.arch !== this.arch && r.arch !== 'all') continue;
         if (best && compareVersions(r.version, best.version) <= 0) continue;
         best = { name, version: r.version, arch: r.arch, archive: this.def.name, suite: ix.suite, component: ix.component, filename: r.filename, size: r.size, sha256: r.sha256 };
@@ -258,17 +229,22 @@ export class ArchiveSet {
     readonly arch: string,
     private readonly opts: ArchiveOptions,
   ) {
+    const host = indexHost(opts.store, { eager: !opts.offline });
     this.archives = [...release.archives.values()]
       .sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : 1))
-      .map((def) => new Archive(def, def.publicKeys.map((k) => release.publicKeys.get(k)!).filter(Boolean), arch, opts));
+      .map((def) => new Archive(def, def.publicKeys.map((k) => release.publicKeys.get(k)!).filter(Boolean), arch, opts, host));
     this.limit = new Semaphore(opts.concurrency ?? 6);
   }
 
   /** The pinned archive, else the highest-priority archive (>= 0) that has the package; its highest version. */
   async resolve(name: string, pinnedArchive?: string): Promise<PackageInfo> {
     const candidates = pinnedArchive ? this.archives.filter((a) => a.def.name === pinnedArchive) : this.archives.filter((a) => a.def.priority >= 0);
-    for (const a of candidates) {
-      const found = await a.find(name);
+    // Every candidate is asked at once (a cold cut downloads their indexes
+    // side by side); the answer is the first in priority order.
+    const answers = candidates.map((a) => a.find(name));
+    for (const a of answers) a.catch(() => undefined);
+    for (const a of answers) {
+      const found = await a;
       if (found) return found;
     }
     throw new ChiselError(`package ${name} not found for ${this.arch} in archive${pinnedArchive ? ` ${pinnedArchive}` : `s ${candidates.map((a) => a.def.name).join(', ')}`}`, {
@@ -306,27 +282,4 @@ export class ArchiveSet {
 
 export async function openArchives(release: Release, arch: string, opts: ArchiveOptions): Promise<ArchiveSet> {
   return new ArchiveSet(release, arch, opts);
-}
-
-async function* teed(src: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) => void): AsyncGenerator<Uint8Array> {
-  for await (const chunk of src) {
-    see(chunk);
-    yield chunk;
-  }
-}
-
-function archiveError(e: unknown, what: string): ChiselError {
-  if (e instanceof ChiselError) return e;
-  if (e instanceof HttpStatusError) {
-    const hint =
-      e.status === 404
-        ? 'the archive no longer serves this file (superseded version?) or the archive URL is wrong; check --archive-url / APT sources'
-        : e.status === 401 || e.status === 403
-          ? 'the archive needs credentials or refuses access'
-          : 'the server failed; try again later or use another mirror';
-    return new ChiselError(`${what}: ${e.message}`, { code: `http-${e.status}`, exitCode: ExitCode.ARCHIVE, hint });
-  }
-  const err = e as Error;
-  if (e instanceof HashMismatchError) return new ChiselError(`${what}: ${err.message} — the download does not match the signed index; refusing it`, { code: 'hash-mismatch', exitCode: ExitCode.ARCHIVE, hint: 'the mirror may be corrupt or tampered with; try another mirror' });
-  return new ChiselError(`${what}: ${err?.message ?? String(e)}`, { code: 'network', exitCode: ExitCode.ARCHIVE, hint: 'check the network and the archive URL' });
 }

@@ -1,6 +1,8 @@
-// Content-addressed store: every blob lives at sha256/<2 hex>/<hex>, written to
-// a temporary file first, verified, then renamed into place, so a failure or
-// an interrupt never leaves a partial or unverified blob behind. Side data
+// Content-addressed store: every blob lives at blobs/sha256/<hex> (one flat
+// directory: a fan-out into 256 directories costs a cold cut more inode
+// allocations than it saves), written to a temporary file first, verified,
+// then renamed into place, so a failure or an interrupt never leaves a
+// partial or unverified blob behind. Side data
 // (parsed indexes, .deb listings) lives under meta/<kind>/<key>.json, keyed by
 // the sha256 of what it was derived from.
 
@@ -49,14 +51,36 @@ async function writeThenRename(tmp: string, dest: string, data: Uint8Array): Pro
   }
 }
 
+/** Background writes awaited together; `flush()` throws the first that failed. */
+export class WriteBatch {
+  private readonly pending = new Set<Promise<void>>();
+  private failure: unknown;
+  track(p: Promise<void>): void {
+    const tracked: Promise<void> = p
+      .catch((e: unknown) => {
+        this.failure ??= e;
+      })
+      .finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+  async flush(): Promise<void> {
+    while (this.pending.size) await Promise.all(this.pending);
+    const failure = this.failure;
+    if (failure !== undefined) {
+      this.failure = undefined;
+      throw failure;
+    }
+  }
+}
+
 export class ContentStore {
   readonly root: string;
   /** Blob directories being made or made by this process. */
   private readonly dirMade = new Map<string, Promise<void>>();
-  /** Background writes of putSmall, their bytes, and the first that failed. */
-  private readonly pending = new Set<Promise<void>>();
-  private pendingBytes = 0;
-  private writeFailure: unknown;
+  /** Background writes of putSmall under way (in any batch), and their bytes. */
+  private readonly writing = new Set<Promise<void>>();
+  private writingBytes = 0;
+  private readonly deferred = new WriteBatch();
   private readonly tmpPrefix = `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-`;
   private tmpCount = 0;
   constructor(root: string) {
@@ -65,7 +89,7 @@ export class ContentStore {
 
   blobPath(sha256: string): string {
     if (!HEX64.test(sha256)) throw new Error(`invalid sha256 ${JSON.stringify(sha256)}`);
-    return path.join(this.root, 'sha256', sha256.slice(0, 2), sha256);
+    return path.join(this.root, 'blobs', 'sha256', sha256);
   }
 
   async has(sha256: string): Promise<boolean> {
@@ -97,11 +121,12 @@ export class ContentStore {
    * SMALL_BLOB): read into memory and hashed; the blob is then written to a
    * temporary file and renamed into place in the background, on the thread
    * pool, while the caller goes on decompressing (creating thousands of small
-   * files costs far more than their bytes). Callers must `flush()` before
-   * they record that the blob exists (a listing) or read it back. Like
-   * putStream, an existing blob is replaced (a corrupt one is repaired).
+   * files costs far more than their bytes). The write joins `batch`; callers
+   * must `batch.flush()` before they record that the blob exists (a listing)
+   * or read it back. Like putStream, an existing blob is replaced (a corrupt
+   * one is repaired).
    */
-  async putSmall(stream: AsyncIterable<Uint8Array>, size: number, what = 'blob'): Promise<{ sha256: string; size: number }> {
+  async putSmall(stream: AsyncIterable<Uint8Array>, size: number, batch: WriteBatch, what = 'blob'): Promise<{ sha256: string; size: number }> {
     const chunks: Uint8Array[] = [];
     let n = 0;
     const hash = createHash('sha256');
@@ -112,42 +137,63 @@ export class ContentStore {
       chunks.push(c);
     }
     const sum = hash.digest('hex');
-    while (this.pending.size >= MAX_PENDING_WRITES || this.pendingBytes >= MAX_PENDING_BYTES) await Promise.race(this.pending);
-    this.writeInBackground(this.blobPath(sum), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n));
+    while (this.writing.size >= MAX_PENDING_WRITES || this.writingBytes >= MAX_PENDING_BYTES) await Promise.race(this.writing);
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+    const dest = this.blobPath(sum);
+    batch.track(this.bounded(data.length, () => this.writeBlob(dest, data)));
     return { sha256: sum, size: n };
   }
 
-  private writeInBackground(dest: string, data: Uint8Array): void {
-    const dir = path.dirname(dest);
-    const write = async (): Promise<void> => {
-      let made = this.dirMade.get(dir);
-      if (!made) {
-        made = fs.mkdir(dir, { recursive: true }).then(() => undefined);
-        this.dirMade.set(dir, made);
-      }
-      await made;
-      await writeThenRename(path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`), dest, data);
-    };
-    this.pendingBytes += data.length;
-    const tracked: Promise<void> = write()
-      .catch((e: unknown) => {
-        this.writeFailure ??= e;
-      })
-      .finally(() => {
-        this.pending.delete(tracked);
-        this.pendingBytes -= data.length;
-      });
-    this.pending.add(tracked);
+  /** A batch of background writes, flushed together. */
+  batch(): WriteBatch {
+    return new WriteBatch();
   }
 
-  /** Waits for the background writes of putSmall; throws the first one that failed. */
-  async flush(): Promise<void> {
-    while (this.pending.size) await Promise.all(this.pending);
-    const failure = this.writeFailure;
-    if (failure !== undefined) {
-      this.writeFailure = undefined;
-      throw failure;
+  /** Runs `write`, counted against the bounds on bytes held for background writes. */
+  private bounded(bytes: number, write: () => Promise<void>): Promise<void> {
+    this.writingBytes += bytes;
+    const p = write();
+    const done: Promise<void> = p
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        this.writing.delete(done);
+        this.writingBytes -= bytes;
+      });
+    this.writing.add(done);
+    return p;
+  }
+
+  private async writeBlob(dest: string, data: Uint8Array): Promise<void> {
+    const dir = path.dirname(dest);
+    let made = this.dirMade.get(dir);
+    if (!made) {
+      made = fs.mkdir(dir, { recursive: true }).then(() => undefined);
+      this.dirMade.set(dir, made);
     }
+    await made;
+    await writeThenRename(path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`), dest, data);
+  }
+
+  /**
+   * Side data written once the current work has moved on (a parsed index is
+   * serialized after the packages it resolved start downloading). A cache
+   * write, so a failure only loses the cache entry; `settle()` waits for it.
+   */
+  putMetaLater(kind: string, key: string, value: unknown): void {
+    this.later(new Promise<void>((r) => setImmediate(r)).then(() => this.putMeta(kind, key, value)));
+  }
+
+  /** A cache write that `settle()` waits for. */
+  later(write: Promise<void>): void {
+    this.deferred.track(write);
+  }
+
+  /** Waits for the writes of putMetaLater and later() (their failures are dropped: they only cost a cache entry). */
+  async settle(): Promise<void> {
+    await this.deferred.flush().catch(() => undefined);
   }
 
   /** Store a stream; verifies expectedSha256 when given. The blob appears only once complete and verified. */

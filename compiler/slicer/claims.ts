@@ -4,6 +4,7 @@
 
 import type { PathInfo, Release, SliceDef } from '../release/model.js';
 import { sliceKey } from '../release/model.js';
+import { globMatch } from '../release/glob.js';
 import { ChiselError } from '../util/errors.js';
 import type { Selection } from './selection.js';
 
@@ -93,4 +94,23 @@ export function preferWinner(release: Release, path: string, selected: Set<strin
     });
   }
   return winner;
+}
+
+/**
+ * The package paths whose content a package's claims can take (copies and
+ * globs; buildTree decides), plus its copyright file (for the SBOM). A cold
+ * cut stores only these; another cut that needs more unpacks the package again.
+ */
+export function wantedContent(claims: Claim[], pkg: string): (path: string) => boolean {
+  const exact = new Set<string>([`/usr/share/doc/${pkg}/copyright`]);
+  const globs: string[] = [];
+  for (const c of claims) {
+    if (c.info.kind === 'copy') exact.add(trimSlash(c.info.info ?? c.path));
+    else if (c.info.kind === 'glob') globs.push(c.path);
+  }
+  return (path) => exact.has(path) || globs.some((g) => globMatch(g, path));
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }

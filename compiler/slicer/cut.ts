@@ -8,7 +8,7 @@ import { sortEntries, type Tree } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import { buildTree, type BuiltTree } from './build.js';
 import { addPackageMetadata } from './dpkgmeta.js';
-import { collectClaims } from './claims.js';
+import { collectClaims, wantedContent } from './claims.js';
 import { generateManifests } from './manifest.js';
 import { removeUntilMutate, runMutateScripts } from './mutate.js';
 import { select, selectedPackages, type Selection } from './selection.js';
@@ -86,13 +86,13 @@ export async function cut(req: CutRequest): Promise<CutResult> {
     req.onEvent?.({ kind: 'selected', slice: key, reason: selection.reasons.get(key) ?? '' });
   }
   const names = selectedPackages(selection);
+  const claims = collectClaims(selection);
   // Each package is fetched and unpacked as soon as it is resolved: the .debs
   // of one archive download while the index of another is still parsed.
   const packages = new Map<string, { pkg: ResolvedPackage; listing: DebListing }>();
   const settled = await Promise.allSettled(
     names.map(async (name) => {
-      const pinned = req.pinned?.get(name);
-      const pkg = pinned ?? (await source.resolve(name, release.packages.get(name)?.archive));
+      const pkg = req.pinned?.get(name) ?? (await source.resolve(name, release.packages.get(name)?.archive));
       req.onEvent?.({ kind: 'resolved', package: pkg });
       const label = `package ${pkg.name} ${pkg.version}`;
       let listing = await store.getMeta<DebListing>('deb-listing', pkg.sha256);
@@ -100,19 +100,20 @@ export async function cut(req: CutRequest): Promise<CutResult> {
       if (!cached) {
         await source.fetchDeb(pkg);
         req.onEvent?.({ kind: 'fetched', package: pkg.name });
-        listing = await unpackDeb(store, pkg.sha256, label);
+        listing = await unpackDeb(store, pkg.sha256, label, { keep: wantedContent(claims.get(pkg.name) ?? [], pkg.name) });
       }
       req.onEvent?.({ kind: 'unpacked', package: pkg.name, cached });
       packages.set(pkg.name, { pkg, listing: listing! });
     }),
   );
+  await store.settle();
   // The first failure in package order (not in time order), once nothing is left running.
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const claims = collectClaims(selection);
   const listings = new Map([...packages].map(([n, v]) => [n, v.listing]));
   let built = await buildTree(claims, listings, store);
-  // A warm listing whose content left the cache: unpack those packages again.
+  // Content the store lacks (a listing cached by a cut of other slices, or
+  // content that left the cache): unpack those packages again, keeping all.
   const missing = new Set(await missingContent(store, [...built.nodes.values()].flatMap((n) => (n.entry.sha256 ? [n.entry.sha256] : []))));
   if (missing.size > 0) {
     for (const { pkg } of packages.values()) {

@@ -1,8 +1,11 @@
-// Fetched packages -> listings. A .deb is decompressed at most once per cache:
-// every regular file's content goes into the content store (deduplicated by
-// sha256) and the full entry list is kept as side data keyed by the .deb's
-// sha256. A warm cut reads the listing and never decompresses the .deb again.
+// Fetched packages -> listings. The full entry list of a .deb (every regular
+// file with its sha256) is kept as side data keyed by the .deb's sha256, and
+// the content of the files a cut can take goes into the content store
+// (deduplicated by sha256). A warm cut of the same slices reads the listing
+// and never decompresses the .deb again; a cut that needs content the store
+// lacks unpacks the package again (cut.ts, missingContent).
 
+import { createHash } from 'node:crypto';
 import { readDebControl, readDebData, type DebEntry } from '../deb/index.js';
 import { SMALL_BLOB, type ContentStore } from '../cache/store.js';
 import { ChiselError } from '../util/errors.js';
@@ -23,7 +26,14 @@ export interface DebListing {
 
 const KIND = 'deb-listing';
 
-export async function unpackDeb(store: ContentStore, debSha256: string, label: string, opts: { force?: boolean } = {}): Promise<DebListing> {
+export interface UnpackOptions {
+  /** Unpack even when a listing is cached. */
+  force?: boolean;
+  /** The package paths whose content is stored (default: all); the others are only hashed. */
+  keep?: (path: string) => boolean;
+}
+
+export async function unpackDeb(store: ContentStore, debSha256: string, label: string, opts: UnpackOptions = {}): Promise<DebListing> {
   if (!opts.force) {
     const cached = await store.getMeta<DebListing>(KIND, debSha256);
     if (cached?.v === 1) return cached;
@@ -31,6 +41,7 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
   const debPath = store.blobPath(debSha256);
   const entries: ListedEntry[] = [];
   const byPath = new Map<string, ListedEntry>();
+  const writes = store.batch();
   try {
     const symlinks = new Set<string>();
     for await (const { entry, body } of readDebData(debPath, { label })) {
@@ -40,7 +51,12 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
       const listed: ListedEntry = { ...entry };
       if (entry.type === 'file' && body) {
         const what = `${label}: ${entry.path}`;
-        const { sha256 } = entry.size <= SMALL_BLOB ? await store.putSmall(body, entry.size, what) : await store.putStream(body, undefined, what);
+        const { sha256 } =
+          opts.keep && !opts.keep(entry.path)
+            ? await hashOnly(body)
+            : entry.size <= SMALL_BLOB
+              ? await store.putSmall(body, entry.size, writes, what)
+              : await store.putStream(body, undefined, what);
         listed.sha256 = sha256;
       } else if (entry.type === 'hardlink') {
         const target = byPath.get(entry.link!);
@@ -56,12 +72,12 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
       byPath.set(listed.path, listed);
     }
   } catch (e) {
-    await store.flush().catch(() => undefined);
+    await writes.flush().catch(() => undefined);
     if (e instanceof ChiselError) throw e;
     throw new ChiselError(`${label}: cannot read package: ${(e as Error).message}`, { code: 'bad-package', cause: e });
   }
-  // Every blob written before the listing says the package's content is in the store.
-  await store.flush();
+  // Every blob is written before the listing is.
+  await writes.flush();
   const ctl = await readDebControl(debPath, { label });
   const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}) };
   await store.putMeta(KIND, debSha256, listing);
@@ -87,4 +103,10 @@ export async function missingContent(store: ContentStore, sums: Iterable<string>
     if (!(await store.has(s))) missing.push(s);
   }));
   return missing;
+}
+
+async function hashOnly(body: AsyncIterable<Uint8Array>): Promise<{ sha256: string }> {
+  const hash = createHash('sha256');
+  for await (const c of body) hash.update(c);
+  return { sha256: hash.digest('hex') };
 }

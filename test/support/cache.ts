@@ -6,13 +6,11 @@ import { sha256Hex } from '../../compiler/cache/store.js';
 
 /** Every blob in the cache matches its name (temporary ".tmp-*" files, never read as blobs, aside). */
 export function cacheIsVerified(cacheDir: string): boolean {
-  const base = path.join(cacheDir, 'sha256');
+  const base = path.join(cacheDir, 'blobs', 'sha256');
   if (!existsSync(base)) return true;
-  for (const d of readdirSync(base)) {
-    for (const f of readdirSync(path.join(base, d))) {
-      if (f.startsWith('.')) continue;
-      if (sha256Hex(readFileSync(path.join(base, d, f))) !== f) return false;
-    }
+  for (const f of readdirSync(base)) {
+    if (f.startsWith('.')) continue;
+    if (sha256Hex(readFileSync(path.join(base, f))) !== f) return false;
   }
   return true;
 }

@@ -21,7 +21,8 @@ export interface TestPackage {
   rawNames?: boolean;
 }
 
-export type Fault = '404' | '401' | '500-once' | 'reset' | 'stall' | 'truncate' | 'tamper';
+/** 'redirect': a 302 to /moved/<path>, which serves the file. */
+export type Fault = '404' | '401' | '500-once' | 'reset' | 'stall' | 'truncate' | 'tamper' | 'redirect';
 
 interface Key {
   armoredPublicKey: string;
@@ -147,8 +148,8 @@ export class TestArchive {
     this.server = http.createServer((req, res) => {
       const p = decodeURIComponent((req.url ?? '/').replace(/^\/+/, '').split('?')[0]!);
       this.requests.push(p);
-      const f = this.faults.find((x) => x.re.test(p) && !(x.kind === '500-once' && x.used));
-      const body = this.files.get(p);
+      const f = p.startsWith('moved/') ? undefined : this.faults.find((x) => x.re.test(p) && !(x.kind === '500-once' && x.used));
+      const body = this.files.get(p.startsWith('moved/') ? p.slice('moved/'.length) : p);
       if (f) {
         f.used = true;
         switch (f.kind) {
@@ -172,6 +173,9 @@ export class TestArchive {
             res.writeHead(200, { 'content-length': String(body?.length ?? 10) });
             res.write(body?.subarray(0, Math.floor((body?.length ?? 10) / 2)) ?? 'x');
             res.socket?.destroy();
+            return;
+          case 'redirect':
+            res.writeHead(302, { location: `/moved/${p}` }).end();
             return;
           case 'tamper': {
             if (!body) break;

@@ -135,7 +135,9 @@ class WorkerIndexes implements IndexHost {
     private readonly store: ContentStore,
     private readonly onStoreError?: (e: unknown) => void,
   ) {
-    this.worker = new Worker(url);
+    // A small young generation: the parse makes short-lived garbage, and the
+    // default lets it pile up (40 MB more peak RSS, no faster).
+    this.worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     this.worker.on('message', (m: IndexReply) => this.onMessage(m));
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new Error(`index worker exited with code ${code}`)));

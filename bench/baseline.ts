@@ -3,12 +3,13 @@
 // name (found the way chisel-ts finds them), with one "deb" line per suite of
 // each archive of the release.
 
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveArchiveUrl } from '../compiler/archive/sources.js';
 import { loadRelease, resolveReleaseDir } from '../compiler/release/index.js';
 import { findExecutable } from '../compiler/deb/index.js';
 import { run } from './proc.js';
+import { discard } from './trash.js';
 
 export interface Baseline {
   tool: string;
@@ -39,10 +40,10 @@ export async function benchMmdebstrap(release: string, arch: string, packages: s
   if (!exe) return { tool, ms: null, rssMB: null, packages, skipped: 'not measured (install mmdebstrap)' };
   const { suite, lines } = await mirrorLines(release, arch);
   const out = path.join(work, 'mmdebstrap-root');
-  await fs.rm(out, { recursive: true, force: true });
+  await discard(out, work);
   const r = await run(exe, ['--quiet', '--variant=extract', `--architectures=${arch}`, `--include=${packages.join(',')}`, suite, out, ...lines]);
   const ok = r.status === 0 && existsSync(path.join(out, 'usr'));
-  await fs.rm(out, { recursive: true, force: true });
+  await discard(out, work);
   if (!ok) return { tool, ms: null, rssMB: null, packages, skipped: `failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` };
   return { tool, ms: r.ms, rssMB: r.rssMB, packages };
 }

@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { dirDigest } from './digest.js';
+import { discard } from './trash.js';
 import { chisel, median, type Run } from './proc.js';
 
 export type OutputKind = 'dir' | 'tar' | 'oci';
@@ -54,21 +55,21 @@ async function digestOf(kind: OutputKind, out: string, report: CutReport): Promi
 
 export async function cutOnce(spec: CutSpec, set: string, kind: OutputKind, cache: string, extra: string[] = []): Promise<{ run: Run; report: CutReport; digest: string }> {
   const out = path.join(spec.work, `out-${set}-${kind}`);
-  await fs.rm(out, { recursive: true, force: true });
-  await fs.rm(`${out}.tar`, { force: true });
+  await discard(out, spec.work);
+  await discard(`${out}.tar`, spec.work);
   const args = ['cut', '--release', spec.release, '--arch', spec.arch, '--cache-dir', cache, '--json', '--quiet', ...extra, ...outArgs(kind, out), set];
   const run = await chisel(args);
   if (run.status !== 0) throw new Error(`chisel-ts ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
   const report = JSON.parse(run.stdout) as CutReport;
   const digest = await digestOf(kind, out, report);
-  await fs.rm(out, { recursive: true, force: true });
-  await fs.rm(`${out}.tar`, { force: true });
+  await discard(out, spec.work);
+  await discard(`${out}.tar`, spec.work);
   return { run, report, digest };
 }
 
 /** Cold then warm cuts of one set into one kind of output; the cache is left in place for later stages. */
 export async function benchCut(spec: CutSpec, set: string, kind: OutputKind, cache: string): Promise<CutBench & { report: CutReport }> {
-  await fs.rm(cache, { recursive: true, force: true });
+  await discard(cache, spec.work);
   const cold = await cutOnce(spec, set, kind, cache);
   const warm: Array<{ run: Run; digest: string }> = [];
   for (let i = 0; i < spec.warmRuns; i++) warm.push(await cutOnce(spec, set, kind, cache, ['--offline']));

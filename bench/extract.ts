@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ContentStore } from '../compiler/cache/store.js';
 import { findExecutable, parseMemberName, readArMembers } from '../compiler/deb/index.js';
 import { missingContent, unpackDeb } from '../compiler/slicer/unpack.js';
+import { discard } from './trash.js';
 
 export interface ExtractBench {
   packages: number;
@@ -58,7 +59,7 @@ export async function decompressFloor(debPath: string): Promise<{ ms: number | n
 /** `debs`: sha256 -> path of the verified .deb (from a cut's cache). */
 export async function benchExtract(debs: Map<string, string>, work: string): Promise<ExtractBench> {
   const root = path.join(work, 'extract-store');
-  await fs.rm(root, { recursive: true, force: true });
+  await discard(root, work);
   const store = new ContentStore(root);
   let bytes = 0;
   for (const [sha, p] of debs) {
@@ -84,6 +85,6 @@ export async function benchExtract(debs: Map<string, string>, work: string): Pro
     if (missing.length) throw new Error(`warm extraction: ${missing.length} files missing from the store`);
   }
   const warmMs = performance.now() - t0;
-  await fs.rm(root, { recursive: true, force: true });
+  await discard(root, work);
   return { packages: debs.size, debMB: bytes / 1e6, floorMs, floorTools: [...tools].sort(), coldMs, warmMs };
 }

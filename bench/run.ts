@@ -12,6 +12,7 @@ import { mkdtempSync, promises as fs, readFileSync, readdirSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { benchIndexParse, cachedIndex, type IndexBench } from './archive.js';
+import { discard } from './trash.js';
 import { benchMmdebstrap, type Baseline } from './baseline.js';
 import { benchCut, benchIndexReuse, OUTPUT_KINDS, type CutBench, type CutSpec, type IndexReuse } from './cuts.js';
 import { benchExtract, type ExtractBench } from './extract.js';
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
         const { report, ...b } = await benchCut(spec, set, kind, cache);
         cuts.push(b);
         if (kind !== 'dir') {
-          await fs.rm(cache, { recursive: true, force: true });
+          await discard(cache, work);
           continue;
         }
         caches.push(cache);
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
     // 3. Extraction against the decompression floor.
     log(`extraction of ${debs.size} packages against the decompression floor`);
     const extract: ExtractBench = await benchExtract(debs, work);
-    for (const c of caches) await fs.rm(c, { recursive: true, force: true });
+    for (const c of caches) await discard(c, work);
 
     const results: Results = { machine: machine(), release, arch, validate, cuts, baselines, reuse, index: index ?? null, extract, cross, seconds: 0, targets: [] };
     results.seconds = (Date.now() - started) / 1000;

@@ -7,11 +7,11 @@
 // the sha256 of what it was derived from.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import fss, { constants as fsConstants, createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
@@ -51,6 +51,13 @@ async function writeThenRename(tmp: string, dest: string, data: Uint8Array): Pro
   }
 }
 
+/** Where packed content lives: a range of the pack blob. */
+export interface PackedAt {
+  pack: string;
+  offset: number;
+  size: number;
+}
+
 /** Background writes awaited together; `flush()` throws the first that failed. */
 export class WriteBatch {
   private readonly pending = new Set<Promise<void>>();
@@ -83,8 +90,65 @@ export class ContentStore {
   private readonly deferred = new WriteBatch();
   private readonly tmpPrefix = `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-`;
   private tmpCount = 0;
+  /** Content kept inside a pack (see registerPacked): sha256 -> where. */
+  private readonly packed = new Map<string, PackedAt>();
   constructor(root: string) {
     this.root = path.resolve(root);
+  }
+
+  /**
+   * Content that lives inside a pack blob (the small files of a package,
+   * stored together: one file instead of hundreds). Listings record where;
+   * a cut registers them before anything reads the content.
+   */
+  registerPacked(sha256: string, at: PackedAt): void {
+    this.packed.set(sha256, at);
+  }
+
+  /** Whether the content of sha256 is in the store (as a blob or in a pack). */
+  async hasContent(sha256: string): Promise<boolean> {
+    const at = this.packed.get(sha256);
+    return at ? this.has(at.pack) : this.has(sha256);
+  }
+
+  /** A file's content (a blob, or a range of its pack). */
+  readContentSync(sha256: string): Buffer {
+    const at = this.packed.get(sha256);
+    if (!at) return fss.readFileSync(this.blobPath(sha256));
+    const fd = fss.openSync(this.blobPath(at.pack), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(at.size);
+      let got = 0;
+      while (got < at.size) {
+        const n = fss.readSync(fd, buf, got, at.size - got, at.offset + got);
+        if (n === 0) throw new Error(`pack ${at.pack}: shorter than ${at.offset + at.size} bytes`);
+        got += n;
+      }
+      return buf;
+    } finally {
+      fss.closeSync(fd);
+    }
+  }
+
+  async readContent(sha256: string): Promise<Buffer> {
+    const at = this.packed.get(sha256);
+    if (!at) return fs.readFile(this.blobPath(sha256));
+    return this.readContentSync(sha256);
+  }
+
+  /** A file's content as a stream. */
+  contentStream(sha256: string): Readable {
+    const at = this.packed.get(sha256);
+    if (!at) return createReadStream(this.blobPath(sha256));
+    if (at.size === 0) return Readable.from([]);
+    return createReadStream(this.blobPath(at.pack), { start: at.offset, end: at.offset + at.size - 1 });
+  }
+
+  /** Writes a file's content to `dest` (a new file; copy_file_range for a whole blob). */
+  copyContentSync(sha256: string, dest: string): void {
+    const at = this.packed.get(sha256);
+    if (!at) fss.copyFileSync(this.blobPath(sha256), dest, fsConstants.COPYFILE_FICLONE);
+    else fss.writeFileSync(dest, this.readContentSync(sha256), { flag: 'wx' });
   }
 
   blobPath(sha256: string): string {
@@ -137,11 +201,24 @@ export class ContentStore {
       chunks.push(c);
     }
     const sum = hash.digest('hex');
-    while (this.writing.size >= MAX_PENDING_WRITES || this.writingBytes >= MAX_PENDING_BYTES) await Promise.race(this.writing);
+    await this.roomToWrite();
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
     const dest = this.blobPath(sum);
     batch.track(this.bounded(data.length, () => this.writeBlob(dest, data)));
     return { sha256: sum, size: n };
+  }
+
+  /** Store `data` in the background (joining `batch`, within the bounds on bytes held); returns its sha256. */
+  async putBufferLater(data: Uint8Array, batch: WriteBatch): Promise<string> {
+    const sum = sha256Hex(data);
+    await this.roomToWrite();
+    const dest = this.blobPath(sum);
+    batch.track(this.bounded(data.length, () => this.writeBlob(dest, data)));
+    return sum;
+  }
+
+  private async roomToWrite(): Promise<void> {
+    while (this.writing.size >= MAX_PENDING_WRITES || this.writingBytes >= MAX_PENDING_BYTES) await Promise.race(this.writing);
   }
 
   /** A batch of background writes, flushed together. */

@@ -5,7 +5,7 @@
 // or interrupted cut leaves no partial root. An existing non-empty target is
 // written in place (a cut on top of an existing root filesystem).
 
-import fss, { constants, promises as fs } from 'node:fs';
+import fss, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ContentStore } from '../cache/store.js';
 import type { Tree, TreeEntry } from '../tree/model.js';
@@ -92,7 +92,7 @@ async function writeInto(tree: Tree, store: ContentStore, root: string, opts: Wr
         dirs.push(e);
         break;
       case 'file':
-        fss.copyFileSync(store.blobPath(e.sha256!), dest, constants.COPYFILE_FICLONE);
+        store.copyContentSync(e.sha256!, dest);
         fss.chmodSync(dest, e.mode);
         break;
       case 'symlink':

@@ -5,7 +5,7 @@
 // on the way, so a damaged cache can never reach an output.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -64,7 +64,7 @@ export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions = 
     for (const e of tree.entries) {
       if (e.type === 'file') {
         const entry = pack.entry(header(e, mtime));
-        await pipeline(createReadStream(store.blobPath(e.sha256!)), verify(e), entry);
+        await pipeline(store.contentStream(e.sha256!), verify(e), entry);
       } else {
         await new Promise<void>((resolve, reject) => pack.entry(header(e, mtime), (err) => (err ? reject(err) : resolve())));
       }

@@ -2,7 +2,6 @@
 // its licence (from its machine-readable copyright file, read from the content
 // cache), the slices and the files it shipped; the distro from os-release.
 
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ContentStore } from '../cache/store.js';
 import { parseControlParagraph } from '../deb/index.js';
@@ -24,7 +23,7 @@ async function distroOf(a: ArchBuild, store: ContentStore, releaseDir: string): 
   const byPath = new Map(a.tree.entries.map((e) => [e.path, e]));
   const file = byPath.get('/usr/lib/os-release') ?? byPath.get('/etc/os-release');
   if (file?.type === 'file') {
-    const o = osRelease(await fs.readFile(store.blobPath(file.sha256!), 'utf8'));
+    const o = osRelease((await store.readContent(file.sha256!)).toString('utf8'));
     if (o.ID && o.VERSION_ID) return { id: o.ID, versionId: o.VERSION_ID, ...(o.VERSION_CODENAME ? { codename: o.VERSION_CODENAME } : {}) };
   }
   const m = /^([a-z]+)-(\d[\d.]*)$/.exec(path.basename(releaseDir));
@@ -45,7 +44,7 @@ export async function sbomInput(opts: { archs: ArchBuild[]; store: ContentStore;
       const f = parseControlParagraph(listing.control, pkg.name);
       const src = /^(\S+)(?:\s+\(([^)]+)\))?$/.exec(f.get('Source') ?? '');
       const copyright = listing.entries.find((e) => e.path === `/usr/share/doc/${pkg.name}/copyright` && e.sha256);
-      const lic = copyright ? licenseFromCopyright(await fs.readFile(opts.store.blobPath(copyright.sha256!), 'utf8')) : {};
+      const lic = copyright ? licenseFromCopyright((await opts.store.readContent(copyright.sha256!)).toString('utf8')) : {};
       packages.push({
         name: pkg.name,
         version: pkg.version,

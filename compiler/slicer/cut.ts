@@ -12,7 +12,7 @@ import { collectClaims, wantedContent } from './claims.js';
 import { generateManifests } from './manifest.js';
 import { removeUntilMutate, runMutateScripts } from './mutate.js';
 import { select, selectedPackages, type Selection } from './selection.js';
-import { missingContent, unpackDeb, type DebListing } from './unpack.js';
+import { cachedListing, missingContent, unpackDeb, type DebListing } from './unpack.js';
 
 /** What the cut needs to know about a package chosen from the archive. */
 export interface ResolvedPackage {
@@ -95,8 +95,8 @@ export async function cut(req: CutRequest): Promise<CutResult> {
       const pkg = req.pinned?.get(name) ?? (await source.resolve(name, release.packages.get(name)?.archive));
       req.onEvent?.({ kind: 'resolved', package: pkg });
       const label = `package ${pkg.name} ${pkg.version}`;
-      let listing = await store.getMeta<DebListing>('deb-listing', pkg.sha256);
-      const cached = listing?.v === 1;
+      let listing = await cachedListing(store, pkg.sha256);
+      const cached = listing !== undefined;
       if (!cached) {
         await source.fetchDeb(pkg);
         req.onEvent?.({ kind: 'fetched', package: pkg.name });

@@ -5,7 +5,6 @@
 // image's packages.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { ContentStore } from '../cache/store.js';
 import { ensureDir } from '../tree/edit.js';
 import { sortEntries, type Tree, type TreeEntry } from '../tree/model.js';
@@ -25,7 +24,7 @@ function md5sumsOf(listing: DebListing): Map<string, string> {
 
 async function md5OfBlob(store: ContentStore, sha256: string): Promise<string> {
   const h = createHash('md5');
-  for await (const chunk of createReadStream(store.blobPath(sha256))) h.update(chunk as Buffer);
+  for await (const chunk of store.contentStream(sha256)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 

@@ -3,7 +3,6 @@
 // directories. Written content goes into the content store; the tree keeps
 // references only.
 
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fromJS, hostModule, runScript, StarlarkError, type Value } from '../starlark/index.js';
 import { sliceKey } from '../release/model.js';
@@ -32,7 +31,7 @@ export async function runMutateScripts(sel: Selection, built: BuiltTree, store: 
         const node = nodeFor(path, 'content.read');
         if (!node.explicit) fail(`content.read: ${path} is not listed in the selected slices`);
         if (node.entry.type === 'dir') fail(`content.read: ${path} is a directory`);
-        const text = writes.get(node.entry.path) ?? readFileSync(store.blobPath(node.entry.sha256!), 'utf8');
+        const text = writes.get(node.entry.path) ?? store.readContentSync(node.entry.sha256!).toString('utf8');
         return text;
       },
       write: (args) => {

@@ -7,12 +7,15 @@
 
 import { createHash } from 'node:crypto';
 import { readDebControl, readDebData, type DebEntry } from '../deb/index.js';
-import { SMALL_BLOB, type ContentStore } from '../cache/store.js';
+import { SMALL_BLOB, type ContentStore, type WriteBatch } from '../cache/store.js';
 import { ChiselError } from '../util/errors.js';
 
 export interface ListedEntry extends DebEntry {
   /** Regular files and hard links: the content's sha256 in the store. */
   sha256?: string;
+  /** Content kept in a pack: the index in the listing's `packs`, and the offset there. */
+  pack?: number;
+  offset?: number;
 }
 
 export interface DebListing {
@@ -22,6 +25,70 @@ export interface DebListing {
   /** The control paragraph of the package (for dpkg status metadata). */
   control: string;
   md5sums?: string;
+  /** sha256s of the pack blobs that hold the package's small files. */
+  packs?: string[];
+}
+
+/** Files up to this size go into packs; a pack is closed once it holds this much. */
+const PACK_MEMBER_MAX = 1 << 20;
+const PACK_SIZE = 8 << 20;
+
+/** The small files of one package, concatenated into pack blobs (one file on disk instead of hundreds). */
+class PackWriter {
+  readonly packs: string[] = [];
+  private parts: Buffer[] = [];
+  private size = 0;
+  private readonly at = new Map<string, { pack: number; offset: number }>();
+  constructor(
+    private readonly store: ContentStore,
+    private readonly batch: WriteBatch,
+  ) {}
+
+  async add(body: AsyncIterable<Uint8Array>, size: number, what: string): Promise<{ sha256: string; pack: number; offset: number }> {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const hash = createHash('sha256');
+    for await (const c of body) {
+      n += c.length;
+      if (n > size) throw new Error(`${what}: more than the ${size} bytes declared`);
+      hash.update(c);
+      chunks.push(Buffer.from(c)); // a copy: the pack outlives the decoder's buffers
+    }
+    const sha256 = hash.digest('hex');
+    let where = this.at.get(sha256);
+    if (!where) {
+      where = { pack: this.packs.length, offset: this.size };
+      this.at.set(sha256, where);
+      this.parts.push(...chunks);
+      this.size += n;
+      if (this.size >= PACK_SIZE) await this.close();
+    }
+    return { sha256, ...where };
+  }
+
+  /** Writes the open pack (in the background, joining the batch). */
+  async close(): Promise<void> {
+    if (this.at.size === 0) return;
+    this.packs.push(await this.store.putBufferLater(Buffer.concat(this.parts, this.size), this.batch));
+    this.parts = [];
+    this.size = 0;
+    this.at.clear();
+  }
+}
+
+/** Tells the store where the packed content of a listing is (before anything reads it). */
+export function registerListing(store: ContentStore, listing: DebListing): DebListing {
+  if (!listing.packs) return listing;
+  for (const e of listing.entries) {
+    if (e.pack !== undefined && e.sha256) store.registerPacked(e.sha256, { pack: listing.packs[e.pack]!, offset: e.offset!, size: e.size });
+  }
+  return listing;
+}
+
+/** The cached listing of a .deb, registered with the store; undefined when there is none. */
+export async function cachedListing(store: ContentStore, debSha256: string): Promise<DebListing | undefined> {
+  const cached = await store.getMeta<DebListing>(KIND, debSha256);
+  return cached?.v === 1 ? registerListing(store, cached) : undefined;
 }
 
 const KIND = 'deb-listing';
@@ -35,13 +102,14 @@ export interface UnpackOptions {
 
 export async function unpackDeb(store: ContentStore, debSha256: string, label: string, opts: UnpackOptions = {}): Promise<DebListing> {
   if (!opts.force) {
-    const cached = await store.getMeta<DebListing>(KIND, debSha256);
-    if (cached?.v === 1) return cached;
+    const cached = await cachedListing(store, debSha256);
+    if (cached) return cached;
   }
   const debPath = store.blobPath(debSha256);
   const entries: ListedEntry[] = [];
   const byPath = new Map<string, ListedEntry>();
   const writes = store.batch();
+  const packer = new PackWriter(store, writes);
   try {
     const symlinks = new Set<string>();
     for await (const { entry, body } of readDebData(debPath, { label })) {
@@ -51,13 +119,11 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
       const listed: ListedEntry = { ...entry };
       if (entry.type === 'file' && body) {
         const what = `${label}: ${entry.path}`;
-        const { sha256 } =
-          opts.keep && !opts.keep(entry.path)
-            ? await hashOnly(body)
-            : entry.size <= SMALL_BLOB
-              ? await store.putSmall(body, entry.size, writes, what)
-              : await store.putStream(body, undefined, what);
-        listed.sha256 = sha256;
+        if (opts.keep && !opts.keep(entry.path)) listed.sha256 = (await hashOnly(body)).sha256;
+        else if (entry.size <= PACK_MEMBER_MAX) {
+          const { sha256, pack, offset } = await packer.add(body, entry.size, what);
+          Object.assign(listed, { sha256, pack, offset });
+        } else listed.sha256 = (entry.size <= SMALL_BLOB ? await store.putSmall(body, entry.size, writes, what) : await store.putStream(body, undefined, what)).sha256;
       } else if (entry.type === 'hardlink') {
         const target = byPath.get(entry.link!);
         if (!target || target.type !== 'file') {
@@ -65,6 +131,7 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
         }
         listed.sha256 = target.sha256!;
         listed.size = target.size;
+        if (target.pack !== undefined) Object.assign(listed, { pack: target.pack, offset: target.offset });
       } else if (body) {
         body.resume();
       }
@@ -77,11 +144,12 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
     throw new ChiselError(`${label}: cannot read package: ${(e as Error).message}`, { code: 'bad-package', cause: e });
   }
   // Every blob is written before the listing is.
+  await packer.close();
   await writes.flush();
   const ctl = await readDebControl(debPath, { label });
-  const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}) };
+  const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}), ...(packer.packs.length ? { packs: packer.packs } : {}) };
   await store.putMeta(KIND, debSha256, listing);
-  return listing;
+  return registerListing(store, listing);
 }
 
 /** A path under an earlier symlink of the package would be written through it (dpkg refuses that too). */
@@ -100,7 +168,7 @@ function refuseThroughSymlink(label: string, p: string, symlinks: Set<string>, b
 export async function missingContent(store: ContentStore, sums: Iterable<string>): Promise<string[]> {
   const missing: string[] = [];
   await Promise.all([...new Set(sums)].map(async (s) => {
-    if (!(await store.has(s))) missing.push(s);
+    if (!(await store.hasContent(s))) missing.push(s);
   }));
   return missing;
 }

@@ -389,7 +389,10 @@ describe('the index worker (the CLI parses Packages indexes on another thread)',
   it('stores the parsed index before the process exits; a later cut answers from it', async () => {
     const cache = tempDir('chisel-ts-img-cache-');
     const d = tempDir('chisel-ts-idx-');
+    const first = archive.requests.length;
     await cut(['--arch', 'amd64', '--root', path.join(d, 'a'), 'hello_bins'], { cache });
+    // The InRelease download starts while the slice files parse, and the archive takes it: one request.
+    expect(archive.requests.slice(first).filter((r) => r.endsWith('InRelease'))).toEqual(['dists/stable/InRelease']);
     expect(tables(cache).map((t) => [t.v, [...t.name].sort()])).toEqual([[2, ['data', 'hello']]]);
     // Without the per-name answers and the index file itself, only the stored table can answer.
     const [table] = readdirSync(path.join(cache, 'meta', 'packages-table'));

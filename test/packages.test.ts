@@ -22,6 +22,14 @@ describe('parsePackages', () => {
     expect(t.filename[2]).toBe('pool/main/g/gamma/gamma_1.0_amd64.deb');
   });
 
+  it('reads any architecture name and only plain decimal sizes', () => {
+    const t = parsePackages(TEXT.replace('Architecture: amd64', 'Architecture: mips64el').replace('Size: 500', 'Size: 0500'));
+    expect(t.arch).toEqual(['mips64el', 'amd64', 'amd64']);
+    expect(t.size[0]).toBe(500);
+    expect(() => parsePackages(TEXT.replace('Size: 400', 'Size: -400'))).toThrow(/stanza of beta lacks Size/);
+    expect(() => parsePackages(TEXT.replace('Size: 400', `Size: ${'9'.repeat(16)}`))).toThrow(/stanza of beta lacks Size/);
+  });
+
   it('reads CRLF line ends and trailing blanks the same', () => {
     expect(parsePackages(TEXT.replace(/\n/g, '\r\n'))).toEqual(parsePackages(TEXT));
     expect(parsePackages(TEXT.replace(/(?<=.)\n/g, ' \t\n'))).toEqual(parsePackages(TEXT));

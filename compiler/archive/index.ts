@@ -9,7 +9,7 @@ import { ChiselError, ExitCode } from '../util/errors.js';
 import { archiveError, downloadVerified } from './fetch.js';
 import { httpGetBuffer, type HttpOptions } from './http.js';
 import { indexHost, type IndexHost } from './indexhost.js';
-import { checkValidUntil, verifyInRelease, type InReleaseInfo } from './inrelease.js';
+import { checkValidUntil, preloadVerifier, verifyInRelease, type InReleaseInfo } from './inrelease.js';
 import type { IndexCompression } from './packages.js';
 import { resolveArchiveUrl } from './sources.js';
 import { compareVersions } from './version.js';
@@ -77,6 +77,39 @@ class Semaphore {
   }
 }
 
+function inReleaseRef(archive: string, suite: string): string {
+  return `${archive}_${suite}`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** InRelease downloads started before the archives are opened (see prefetchInReleases), by URL; each is used once. */
+const early = new Map<string, Promise<Buffer>>();
+
+/**
+ * Starts downloading the InRelease file of every suite of `archives` (an
+ * online cut calls it as soon as chisel.yaml is read, so the downloads run
+ * while the slice files parse). The archives later take these downloads
+ * instead of starting their own; errors surface there.
+ */
+export async function prefetchInReleases(archives: Iterable<ArchiveDef>, publicKeys: Map<string, PublicKeyDef>, opts: Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http'>): Promise<void> {
+  await Promise.all(
+    [...archives].map(async (def) => {
+      const keys = def.publicKeys.map((k) => publicKeys.get(k)!).filter(Boolean);
+      const { url } = await resolveArchiveUrl(def, keys, {
+        store: opts.store,
+        ...(opts.urlOverrides ? { overrides: opts.urlOverrides } : {}),
+        ...(opts.sourcesFiles ? { sourcesFiles: opts.sourcesFiles } : {}),
+        ...(opts.http ? { http: opts.http } : {}),
+      });
+      for (const suite of def.suites) {
+        if (!(await opts.store.getMeta('inrelease-ref', inReleaseRef(def.name, suite)))) preloadVerifier();
+        const download = httpGetBuffer(`${url}/dists/${suite}/InRelease`, opts.http);
+        download.catch(() => undefined); // reported by the archive that takes it
+        early.set(`${url}/dists/${suite}/InRelease`, download);
+      }
+    }),
+  ).catch(() => undefined); // a URL that cannot be resolved now fails again, with its message, when the archive opens
+}
+
 class Archive {
   private url?: Promise<string>;
   private indexes?: Promise<Index[]>;
@@ -105,7 +138,7 @@ class Archive {
   }
 
   private refKey(suite: string): string {
-    return `${this.def.name}_${suite}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    return inReleaseRef(this.def.name, suite);
   }
 
   private async inRelease(suite: string): Promise<InReleaseInfo> {
@@ -123,8 +156,12 @@ class Archive {
         });
       }
     } else {
+      // No InRelease of this suite in the cache yet: its signature will be checked, so load openpgp meanwhile.
+      if (!(await store.getMeta('inrelease-ref', this.refKey(suite)))) preloadVerifier();
       const url = `${await this.baseUrl()}/dists/${suite}/InRelease`;
-      bytes = await httpGetBuffer(url, this.opts.http).catch((e: unknown) => {
+      const started = early.get(url);
+      early.delete(url);
+      bytes = await (started ?? httpGetBuffer(url, this.opts.http)).catch((e: unknown) => {
         throw archiveError(e, `archive ${this.def.name} suite ${suite}: cannot fetch InRelease`);
       });
     }

@@ -107,6 +107,11 @@ function pgp(): Promise<typeof openpgp> {
   return import('openpgp');
 }
 
+/** Starts loading openpgp while an InRelease downloads, when its verdict will not be in the cache. */
+export function preloadVerifier(): void {
+  pgp().catch(() => undefined);
+}
+
 function readKeys(def: PublicKeyDef): Promise<openpgp.PublicKey[]> {
   let p = keyCache.get(def.armor);
   if (!p) {

@@ -80,6 +80,30 @@ function value(b: Buffer, start: number, end: number): string {
   return b.toString('latin1', start, end);
 }
 
+const COMMON_ARCHS = ['amd64', 'all', 'arm64', 'i386', 'armhf', 'ppc64el', 's390x', 'riscv64'].map((a) => ({ name: a, bytes: Buffer.from(a) }));
+
+/** The Architecture value, as a shared string when it is a common one (one string fewer per stanza to allocate and collect). */
+function archValue(b: Buffer, start: number, end: number): string {
+  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
+  while (end > start && (b[end - 1] === 32 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
+  for (const a of COMMON_ARCHS) if (end - start === a.bytes.length && b.compare(a.bytes, 0, a.bytes.length, start, end) === 0) return a.name;
+  return b.toString('latin1', start, end);
+}
+
+/** The Size value read from its digits (no string made); -1 unless it is a plain decimal number. */
+function sizeValue(b: Buffer, start: number, end: number): number {
+  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
+  while (end > start && (b[end - 1] === 32 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
+  if (start === end || end - start > 15) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /**
  * A Packages parser fed with chunks of the decompressed text, so the whole
  * text (57 MB for Debian's main) is never held at once. Scans line starts
@@ -150,15 +174,14 @@ export class PackagesParser {
         if (startsWith(b, pos, eol, F_VERSION)) this.version = value(b, pos + F_VERSION.length, eol);
         break;
       case 65: // A
-        if (startsWith(b, pos, eol, F_ARCH)) this.arch = value(b, pos + F_ARCH.length, eol);
+        if (startsWith(b, pos, eol, F_ARCH)) this.arch = archValue(b, pos + F_ARCH.length, eol);
         break;
       case 70: // F
         if (startsWith(b, pos, eol, F_FILENAME)) this.filename = value(b, pos + F_FILENAME.length, eol);
         break;
       case 83: // S
         if (startsWith(b, pos, eol, F_SIZE)) {
-          const v = value(b, pos + F_SIZE.length, eol);
-          this.size = /^[0-9]+$/.test(v) ? Number(v) : -1;
+          this.size = sizeValue(b, pos + F_SIZE.length, eol);
         } else if (startsWith(b, pos, eol, F_SHA256)) this.sha = value(b, pos + F_SHA256.length, eol).toLowerCase();
         break;
       default:

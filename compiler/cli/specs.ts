@@ -5,7 +5,8 @@ import path from 'node:path';
 import { build, checkOutputs, type BuildResult, type BuildSpec } from '../image/build.js';
 import type { Lockfile } from '../lock/index.js';
 import { sourceDateEpoch } from '../output/dir.js';
-import { loadRelease, resolveReleaseDir } from '../release/index.js';
+import { prefetchInReleases } from '../archive/index.js';
+import { loadRelease, resolveReleaseDir, type LoadOptions } from '../release/index.js';
 import { hostArch } from '../util/arch.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { releaseCacheDir, type Reporter } from './common.js';
@@ -27,7 +28,8 @@ export async function specFromSlices(slices: string[], flags: SpecFlags, report:
   const archs = parseArchs(flags.arch) ?? [hostArch()];
   const outputs = flagOutputs(flags);
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
-  const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
+  const access = accessSpec(flags, report);
+  const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const compression = parseCompression(flags.compression);
   const spec: BuildSpec = {
     release,
@@ -39,7 +41,7 @@ export async function specFromSlices(slices: string[], flags: SpecFlags, report:
     config: flagConfig(flags),
     nonroot: Boolean(flags.nonroot),
     ...sbomSpec(flags),
-    ...accessSpec(flags, report),
+    ...access,
   };
   return { spec, lockfile: path.resolve(flags.lockfile ?? 'chisel-ts.lock.json') };
 }
@@ -49,7 +51,8 @@ export async function specFromImageFile(file: string, flags: SpecFlags, report: 
   const outputs = { ...img.outputs, ...flagOutputs(flags) };
   const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
-  const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags) });
+  const access = accessSpec(flags, report);
+  const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const tag = flags.tag ?? img.tag;
   const compression = parseCompression(flags.compression) ?? img.compression;
   const spec: BuildSpec = {
@@ -70,10 +73,20 @@ export async function specFromImageFile(file: string, flags: SpecFlags, report: 
       ...(flags.sbomFormat === undefined && img.sbom?.format ? { sbomFormat: img.sbom.format } : {}),
       ...(img.sbom?.inImage ? { sbomInImage: true } : {}),
     }),
-    ...accessSpec(flags, report),
+    ...access,
   };
   const lockfile = flags.lockfile ?? path.join(path.dirname(img.file), `${path.basename(img.file).replace(/\.ya?ml$/, '')}.lock.json`);
   return { spec, lockfile: path.resolve(lockfile) };
+}
+
+/** An online build starts its InRelease downloads as soon as chisel.yaml is read. */
+function earlyDownloads(access: ReturnType<typeof accessSpec>): Pick<LoadOptions, 'onConfig'> {
+  if (access.offline) return {};
+  return {
+    onConfig: (cfg) => {
+      void prefetchInReleases(cfg.archives.values(), cfg.publicKeys, { store: access.store, ...(access.urlOverrides ? { urlOverrides: access.urlOverrides } : {}) });
+    },
+  };
 }
 
 export function specEpoch(spec: BuildSpec): number {

@@ -64,7 +64,16 @@ function sliceFiles(dir: string): string[] {
 export interface LoadOptions {
   /** Cache parsed files under this directory (see parsecache.ts); no caching when unset. */
   cacheDir?: string;
+  /**
+   * Called with chisel.yaml's settings before the slice files are parsed (a
+   * cut starts its InRelease downloads there); the parsing then yields to the
+   * event loop now and then, so that I/O goes on meanwhile.
+   */
+  onConfig?: (cfg: ChiselConfig) => void;
 }
+
+/** Slice files parsed between two turns of the event loop when onConfig is set. */
+const FILES_PER_TURN = 32;
 
 export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promise<Release> {
   const dir = path.resolve(dirArg);
@@ -117,6 +126,7 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
       if (chiselErrors === 0) cache.putConfig(chiselSha, parsed);
     };
   }
+  opts.onConfig?.(cfg);
   const format = cfg.format;
   const parsed = new Map<number, PackageDef | undefined>();
   const misses: number[] = [];
@@ -128,7 +138,9 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   });
   if (misses.length) {
     const { parseSliceFile } = await import('./slices.js');
+    let n = 0;
     for (const i of misses) {
+      if (opts.onConfig && ++n % FILES_PER_TURN === 0) await new Promise((r) => setImmediate(r));
       const before = errors.length;
       const pkg = parseSliceFile(files[i]!, texts[i]!, format, errors);
       capFileErrors(errors, before);

@@ -11,7 +11,7 @@ import { httpGetBuffer, type HttpOptions } from './http.js';
 import { indexHost, type IndexHost } from './indexhost.js';
 import { checkValidUntil, preloadVerifier, verifyInRelease, type InReleaseInfo } from './inrelease.js';
 import type { IndexCompression } from './packages.js';
-import { resolveArchiveUrl } from './sources.js';
+import { resolveArchiveUrl, type ResolveUrlOptions } from './sources.js';
 import { compareVersions } from './version.js';
 
 export { compareVersions } from './version.js';
@@ -77,6 +77,15 @@ class Semaphore {
   }
 }
 
+function urlOptions(opts: Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http'>): ResolveUrlOptions {
+  return {
+    store: opts.store,
+    ...(opts.urlOverrides ? { overrides: opts.urlOverrides } : {}),
+    ...(opts.sourcesFiles ? { sourcesFiles: opts.sourcesFiles } : {}),
+    ...(opts.http ? { http: opts.http } : {}),
+  };
+}
+
 function inReleaseRef(archive: string, suite: string): string {
   return `${archive}_${suite}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
@@ -94,12 +103,7 @@ export async function prefetchInReleases(archives: Iterable<ArchiveDef>, publicK
   await Promise.all(
     [...archives].map(async (def) => {
       const keys = def.publicKeys.map((k) => publicKeys.get(k)!).filter(Boolean);
-      const { url } = await resolveArchiveUrl(def, keys, {
-        store: opts.store,
-        ...(opts.urlOverrides ? { overrides: opts.urlOverrides } : {}),
-        ...(opts.sourcesFiles ? { sourcesFiles: opts.sourcesFiles } : {}),
-        ...(opts.http ? { http: opts.http } : {}),
-      });
+      const { url } = await resolveArchiveUrl(def, keys, urlOptions(opts));
       for (const suite of def.suites) {
         if (!(await opts.store.getMeta('inrelease-ref', inReleaseRef(def.name, suite)))) preloadVerifier();
         const download = httpGetBuffer(`${url}/dists/${suite}/InRelease`, opts.http);
@@ -125,12 +129,7 @@ class Archive {
   ) {}
 
   baseUrl(): Promise<string> {
-    this.url ??= resolveArchiveUrl(this.def, this.keys, {
-      store: this.opts.store,
-      ...(this.opts.urlOverrides ? { overrides: this.opts.urlOverrides } : {}),
-      ...(this.opts.sourcesFiles ? { sourcesFiles: this.opts.sourcesFiles } : {}),
-      ...(this.opts.http ? { http: this.opts.http } : {}),
-    }).then((r) => {
+    this.url ??= resolveArchiveUrl(this.def, this.keys, urlOptions(this.opts)).then((r) => {
       this.opts.onEvent?.({ kind: 'url', archive: this.def.name, url: r.url, from: r.from });
       return r.url;
     });

@@ -27,15 +27,15 @@ export interface IndexHost {
  * verified), else on the first load (an offline run usually answers from the
  * lookup cache and loads no index).
  */
-export function indexHost(store: ContentStore, opts: { eager?: boolean; onStoreError?: (e: unknown) => void } = {}): IndexHost {
+export function indexHost(store: ContentStore, opts: { eager?: boolean } = {}): IndexHost {
   const worker = new URL('./indexworker.js', import.meta.url);
-  if (!existsSync(fileURLToPath(worker))) return new LocalIndexes(store, opts.onStoreError);
+  if (!existsSync(fileURLToPath(worker))) return new LocalIndexes(store);
   let host: IndexHost | undefined;
   const started = (): IndexHost => {
     try {
-      host ??= new WorkerIndexes(worker, store, opts.onStoreError);
+      host ??= new WorkerIndexes(worker, store);
     } catch {
-      host ??= new LocalIndexes(store, opts.onStoreError); // a thread that cannot start (resource limits): work here
+      host ??= new LocalIndexes(store); // a thread that cannot start (resource limits): work here
     }
     return host;
   };
@@ -53,8 +53,8 @@ export type IndexAnswer = { id: number; ok: true; cached?: boolean; storing?: bo
 export type IndexReply =
   | IndexAnswer
   | { id: number; ok: false; error: SerializedError }
-  /** A fresh table was written to the parsed-index cache (or failed to be). */
-  | { id: number; stored: true; error?: SerializedError };
+  /** A fresh table was written to the parsed-index cache (or failed to be: that only costs the cache entry). */
+  | { id: number; stored: true };
 
 export interface SerializedError {
   name: string;
@@ -107,15 +107,12 @@ export class TableSet {
 
 class LocalIndexes implements IndexHost {
   private readonly set: TableSet;
-  constructor(
-    private readonly store: ContentStore,
-    private readonly onStoreError?: (e: unknown) => void,
-  ) {
+  constructor(private readonly store: ContentStore) {
     this.set = new TableSet(store);
   }
   async load(job: IndexJob): Promise<{ cached: boolean }> {
     const { cached, storing } = await this.set.load(job);
-    if (storing) this.store.later(storing.catch((e: unknown) => this.onStoreError?.(e)));
+    if (storing) this.store.later(storing);
     return { cached };
   }
   lookup(sha256: string, name: string): Promise<IndexRecord[]> {
@@ -133,7 +130,6 @@ class WorkerIndexes implements IndexHost {
   constructor(
     url: URL,
     private readonly store: ContentStore,
-    private readonly onStoreError?: (e: unknown) => void,
   ) {
     // A small young generation: the parse makes short-lived garbage, and the
     // default lets it pile up (40 MB more peak RSS, no faster).
@@ -168,7 +164,6 @@ class WorkerIndexes implements IndexHost {
   private onMessage(m: IndexReply): void {
     if ('stored' in m) {
       this.storing--;
-      if (m.error) this.onStoreError?.(deserializeError(m.error));
     } else {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);

@@ -19,10 +19,7 @@ port.on('message', (req: IndexRequest) => {
     set.load(req.job).then(
       ({ cached, storing }) => {
         reply({ id: req.id, ok: true, cached, storing: Boolean(storing) });
-        storing?.then(
-          () => reply({ id: req.id, stored: true }),
-          (e: unknown) => reply({ id: req.id, stored: true, error: serializeError(e) }),
-        );
+        storing?.finally(() => reply({ id: req.id, stored: true })).catch(() => undefined);
       },
       (e: unknown) => reply({ id: req.id, ok: false, error: serializeError(e) }),
     );

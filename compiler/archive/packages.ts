@@ -74,26 +74,37 @@ function startsWith(b: Buffer, pos: number, end: number, prefix: Buffer): boolea
 
 /** The field value of b[start, end): a fresh string (never a slice that keeps the whole text alive). */
 function value(b: Buffer, start: number, end: number): string {
-  // Skip the blank after the colon, drop a trailing '\r' / blanks.
-  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
-  while (end > start && (b[end - 1] === 32 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
+  start = valueStart(b, start, end);
+  end = valueEnd(b, start, end);
   return b.toString('latin1', start, end);
+}
+
+/** A value's range starts after the blanks that follow the colon ... */
+function valueStart(b: Buffer, start: number, end: number): number {
+  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
+  return start;
+}
+
+/** ... and ends before a trailing '\r' and blanks. */
+function valueEnd(b: Buffer, start: number, end: number): number {
+  while (end > start && (b[end - 1] === 32 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
+  return end;
 }
 
 const COMMON_ARCHS = ['amd64', 'all', 'arm64', 'i386', 'armhf', 'ppc64el', 's390x', 'riscv64'].map((a) => ({ name: a, bytes: Buffer.from(a) }));
 
 /** The Architecture value, as a shared string when it is a common one (one string fewer per stanza to allocate and collect). */
 function archValue(b: Buffer, start: number, end: number): string {
-  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
-  while (end > start && (b[end - 1] === 32 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
+  start = valueStart(b, start, end);
+  end = valueEnd(b, start, end);
   for (const a of COMMON_ARCHS) if (end - start === a.bytes.length && b.compare(a.bytes, 0, a.bytes.length, start, end) === 0) return a.name;
   return b.toString('latin1', start, end);
 }
 
 /** The Size value read from its digits (no string made); -1 unless it is a plain decimal number. */
 function sizeValue(b: Buffer, start: number, end: number): number {
-  while (start < end && (b[start] === 32 || b[start] === 9)) start++;
-  while (end > start && (b[end - 1] === 32 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
+  start = valueStart(b, start, end);
+  end = valueEnd(b, start, end);
   if (start === end || end - start > 15) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {

@@ -51,6 +51,20 @@ async function writeThenRename(tmp: string, dest: string, data: Uint8Array): Pro
   }
 }
 
+/** A stream of at most `size` bytes, read whole: its chunks and sha256 (`keep: false` hashes only). */
+export async function readSized(stream: AsyncIterable<Uint8Array>, size: number, what: string, opts: { keep?: boolean } = {}): Promise<{ chunks: Uint8Array[]; size: number; sha256: string }> {
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  const hash = createHash('sha256');
+  for await (const c of stream) {
+    n += c.length;
+    if (n > Math.max(size, 0)) throw new Error(`${what}: more than the ${size} bytes declared`);
+    hash.update(c);
+    if (opts.keep !== false) chunks.push(c);
+  }
+  return { chunks, size: n, sha256: hash.digest('hex') };
+}
+
 /** Where packed content lives: a range of the pack blob. */
 export interface PackedAt {
   pack: string;
@@ -191,30 +205,22 @@ export class ContentStore {
    * one is repaired).
    */
   async putSmall(stream: AsyncIterable<Uint8Array>, size: number, batch: WriteBatch, what = 'blob'): Promise<{ sha256: string; size: number }> {
-    const chunks: Uint8Array[] = [];
-    let n = 0;
-    const hash = createHash('sha256');
-    for await (const c of stream) {
-      n += c.length;
-      if (n > Math.max(size, 0)) throw new Error(`${what}: more than the ${size} bytes declared`);
-      hash.update(c);
-      chunks.push(c);
-    }
-    const sum = hash.digest('hex');
-    await this.roomToWrite();
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
-    const dest = this.blobPath(sum);
-    batch.track(this.bounded(data.length, () => this.writeBlob(dest, data)));
-    return { sha256: sum, size: n };
+    const { chunks, size: n, sha256 } = await readSized(stream, size, what);
+    await this.writeLater(sha256, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n), batch);
+    return { sha256, size: n };
   }
 
   /** Store `data` in the background (joining `batch`, within the bounds on bytes held); returns its sha256. */
   async putBufferLater(data: Uint8Array, batch: WriteBatch): Promise<string> {
     const sum = sha256Hex(data);
-    await this.roomToWrite();
-    const dest = this.blobPath(sum);
-    batch.track(this.bounded(data.length, () => this.writeBlob(dest, data)));
+    await this.writeLater(sum, data, batch);
     return sum;
+  }
+
+  private async writeLater(sha256: string, data: Uint8Array, batch: WriteBatch): Promise<void> {
+    await this.roomToWrite();
+    const dest = this.blobPath(sha256);
+    batch.track(this.bounded(data.length, () => this.writeBlob(dest, data)));
   }
 
   private async roomToWrite(): Promise<void> {

@@ -5,9 +5,8 @@
 // and never decompresses the .deb again; a cut that needs content the store
 // lacks unpacks the package again (cut.ts, missingContent).
 
-import { createHash } from 'node:crypto';
 import { readDebControl, readDebData, type DebEntry } from '../deb/index.js';
-import { SMALL_BLOB, type ContentStore, type WriteBatch } from '../cache/store.js';
+import { readSized, SMALL_BLOB, type ContentStore, type WriteBatch } from '../cache/store.js';
 import { ChiselError } from '../util/errors.js';
 
 export interface ListedEntry extends DebEntry {
@@ -45,21 +44,12 @@ class PackWriter {
   ) {}
 
   async add(body: AsyncIterable<Uint8Array>, size: number, what: string): Promise<{ sha256: string; pack: number; offset: number }> {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    const hash = createHash('sha256');
-    for await (const c of body) {
-      n += c.length;
-      if (n > size) throw new Error(`${what}: more than the ${size} bytes declared`);
-      hash.update(c);
-      chunks.push(Buffer.from(c)); // a copy: the pack outlives the decoder's buffers
-    }
-    const sha256 = hash.digest('hex');
+    const { chunks, size: n, sha256 } = await readSized(body, size, what);
     let where = this.at.get(sha256);
     if (!where) {
       where = { pack: this.packs.length, offset: this.size };
       this.at.set(sha256, where);
-      this.parts.push(...chunks);
+      this.parts.push(...chunks.map((c) => Buffer.from(c))); // copies: the pack outlives the decoder's buffers
       this.size += n;
       if (this.size >= PACK_SIZE) await this.close();
     }
@@ -119,7 +109,7 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
       const listed: ListedEntry = { ...entry };
       if (entry.type === 'file' && body) {
         const what = `${label}: ${entry.path}`;
-        if (opts.keep && !opts.keep(entry.path)) listed.sha256 = (await hashOnly(body)).sha256;
+        if (opts.keep && !opts.keep(entry.path)) listed.sha256 = (await readSized(body, entry.size, what, { keep: false })).sha256;
         else if (entry.size <= PACK_MEMBER_MAX) {
           const { sha256, pack, offset } = await packer.add(body, entry.size, what);
           Object.assign(listed, { sha256, pack, offset });
@@ -171,10 +161,4 @@ export async function missingContent(store: ContentStore, sums: Iterable<string>
     if (!(await store.hasContent(s))) missing.push(s);
   }));
   return missing;
-}
-
-async function hashOnly(body: AsyncIterable<Uint8Array>): Promise<{ sha256: string }> {
-  const hash = createHash('sha256');
-  for await (const c of body) hash.update(c);
-  return { sha256: hash.digest('hex') };
 }

@@ -81,6 +81,10 @@ describe('validate', () => {
     const conflict = run(['validate', '--release', dir], env);
     expect(conflict.code).toBe(1);
     expect(conflict.err).toMatch(/conflict on \/usr\/share\/doc\/libc6\/copyright/);
+    // Now every file is cached, and the checks that passed before must not be taken as passed for these files.
+    const again = run(['validate', '--release', dir], env);
+    expect(again.code).toBe(1);
+    expect(again.err).toBe(conflict.err);
   });
 
   it('checks key ids in its key worker, and a bad key id is never cached', () => {

@@ -6,7 +6,6 @@
 
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import lzma from '@napi-rs/lzma';
 import { ChiselError, ExitCode } from '../util/errors.js';
 
 const gunzip = promisify(zlib.gunzip);
@@ -51,7 +50,7 @@ export function tableRecord(t: PackageTable, i: number): IndexRecord {
 export async function decodeIndex(data: Uint8Array, comp: IndexCompression, what: string): Promise<Buffer> {
   try {
     if (comp === 'gz') return await gunzip(data);
-    if (comp === 'xz') return await lzma.xz.decompress(data);
+    if (comp === 'xz') return await (await import('@napi-rs/lzma')).default.xz.decompress(data);
     return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   } catch (e) {
     throw new ChiselError(`${what}: cannot decompress (${comp}): ${(e as Error).message}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE, cause: e });

@@ -7,7 +7,7 @@
 // the sha256 of what it was derived from.
 
 import { createHash, randomBytes } from 'node:crypto';
-import fss, { constants as fsConstants, createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import fss, { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -121,8 +121,12 @@ export class ContentStore {
 
   /** Whether the content of sha256 is in the store (as a blob or in a pack). */
   async hasContent(sha256: string): Promise<boolean> {
-    const at = this.packed.get(sha256);
-    return at ? this.has(at.pack) : this.has(sha256);
+    return this.has(this.contentBlob(sha256));
+  }
+
+  /** The blob that holds the content of sha256: its pack, or the blob of that name. */
+  contentBlob(sha256: string): string {
+    return this.packed.get(sha256)?.pack ?? sha256;
   }
 
   /** A file's content (a blob, or a range of its pack). */
@@ -131,14 +135,7 @@ export class ContentStore {
     if (!at) return fss.readFileSync(this.blobPath(sha256));
     const fd = fss.openSync(this.blobPath(at.pack), 'r');
     try {
-      const buf = Buffer.allocUnsafe(at.size);
-      let got = 0;
-      while (got < at.size) {
-        const n = fss.readSync(fd, buf, got, at.size - got, at.offset + got);
-        if (n === 0) throw new Error(`pack ${at.pack}: shorter than ${at.offset + at.size} bytes`);
-        got += n;
-      }
-      return buf;
+      return readRange(fd, at);
     } finally {
       fss.closeSync(fd);
     }
@@ -158,11 +155,9 @@ export class ContentStore {
     return createReadStream(this.blobPath(at.pack), { start: at.offset, end: at.offset + at.size - 1 });
   }
 
-  /** Writes a file's content to `dest` (a new file; copy_file_range for a whole blob). */
-  copyContentSync(sha256: string, dest: string): void {
-    const at = this.packed.get(sha256);
-    if (!at) fss.copyFileSync(this.blobPath(sha256), dest, fsConstants.COPYFILE_FICLONE);
-    else fss.writeFileSync(dest, this.readContentSync(sha256), { flag: 'wx' });
+  /** Reads many contents, keeping each pack open between reads (close() when done). */
+  contentReader(): ContentReader {
+    return new ContentReader(this, this.packed);
   }
 
   blobPath(sha256: string): string {
@@ -351,4 +346,51 @@ export class ContentStore {
       throw e;
     }
   }
+}
+
+/**
+ * Reads contents for a writer of many files: `blobFile` names a whole blob
+ * (copy it with copy_file_range), `read` returns the bytes (a packed file's
+ * range, read through a descriptor kept open for its pack). Synchronous: a
+ * root is hundreds of small reads, and each asynchronous one costs more in
+ * round trips than the read itself.
+ */
+export class ContentReader {
+  private readonly packs = new Map<string, number>();
+  constructor(
+    private readonly store: ContentStore,
+    private readonly packed: ReadonlyMap<string, PackedAt>,
+  ) {}
+
+  /** The blob file holding exactly this content, or undefined when it is packed. */
+  blobFile(sha256: string): string | undefined {
+    return this.packed.has(sha256) ? undefined : this.store.blobPath(sha256);
+  }
+
+  read(sha256: string): Buffer {
+    const at = this.packed.get(sha256);
+    if (!at) return fss.readFileSync(this.store.blobPath(sha256));
+    let fd = this.packs.get(at.pack);
+    if (fd === undefined) {
+      fd = fss.openSync(this.store.blobPath(at.pack), 'r');
+      this.packs.set(at.pack, fd);
+    }
+    return readRange(fd, at);
+  }
+
+  close(): void {
+    for (const fd of this.packs.values()) fss.closeSync(fd);
+    this.packs.clear();
+  }
+}
+
+function readRange(fd: number, at: PackedAt): Buffer {
+  const buf = Buffer.allocUnsafe(at.size);
+  let got = 0;
+  while (got < at.size) {
+    const n = fss.readSync(fd, buf, got, at.size - got, at.offset + got);
+    if (n === 0) throw new Error(`pack ${at.pack}: shorter than ${at.offset + at.size} bytes`);
+    got += n;
+  }
+  return buf;
 }

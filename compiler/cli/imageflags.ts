@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ContentStore, defaultCacheDir } from '../cache/store.js';
 import type { BuildResult, BuildSpec, Outputs } from '../image/build.js';
-import { COMPRESSIONS, type Compression } from '../output/compress.js';
+import { COMPRESSIONS, type Compression } from '../output/compression.js';
 import type { ImageConfig } from '../output/oci.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { collect, parseArchiveUrls, parseIgnore, type Reporter } from './common.js';
@@ -116,7 +116,7 @@ function pairs(flag: string, values: string[] | undefined): Record<string, strin
 
 export function parseCompression(v: string | undefined): Compression | undefined {
   if (v === undefined) return undefined;
-  if (!(COMPRESSIONS as string[]).includes(v)) throw new ChiselError(`--compression ${JSON.stringify(v)}: expected one of ${COMPRESSIONS.join(', ')}`, { code: 'usage', exitCode: ExitCode.USAGE });
+  if (!(COMPRESSIONS as readonly string[]).includes(v)) throw new ChiselError(`--compression ${JSON.stringify(v)}: expected one of ${COMPRESSIONS.join(', ')}`, { code: 'usage', exitCode: ExitCode.USAGE });
   return v as Compression;
 }
 

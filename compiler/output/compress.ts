@@ -7,10 +7,9 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Gzip } from 'fflate';
 import { zstdCompress } from '../util/zstd.js';
+import type { Compression } from './compression.js';
 
-export type Compression = 'gzip' | 'zstd' | 'none';
-
-export const COMPRESSIONS: Compression[] = ['gzip', 'zstd', 'none'];
+export { COMPRESSIONS, type Compression } from './compression.js';
 const CHUNK = 1 << 20;
 export const GZIP_LEVEL = 6;
 export const ZSTD_LEVEL = 3;

@@ -7,7 +7,7 @@
 
 import fss, { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ContentStore } from '../cache/store.js';
+import type { ContentReader, ContentStore } from '../cache/store.js';
 import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
@@ -56,11 +56,21 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
   }
 }
 
-// Synchronous calls: a root is thousands of small operations in a fixed
-// order, and each asynchronous one pays a round trip through the thread pool.
+// Synchronous calls: a root is hundreds of small operations in a fixed order,
+// and each asynchronous one costs a round trip through the thread pool (twice
+// the time of the whole write on a fast disk; on a slow one, where creating an
+// inode is the cost, writing in parallel measured no faster).
 async function writeInto(tree: Tree, store: ContentStore, root: string, opts: WriteDirOptions, existing: boolean): Promise<void> {
+  const reader = store.contentReader();
+  try {
+    writeEntries(tree, reader, root, opts.mtime ?? sourceDateEpoch(), existing);
+  } finally {
+    reader.close();
+  }
+}
+
+function writeEntries(tree: Tree, reader: ContentReader, root: string, mtime: number, existing: boolean): void {
   const asRoot = process.getuid?.() === 0;
-  const mtime = opts.mtime ?? sourceDateEpoch();
   const dirs: TreeEntry[] = [];
   const checked = new Set<string>([root]);
   const lstat = (p: string) => fss.lstatSync(p, { throwIfNoEntry: false });
@@ -81,6 +91,7 @@ async function writeInto(tree: Tree, store: ContentStore, root: string, opts: Wr
       const st = lstat(dest);
       if (st && !(st.isDirectory() && e.type === 'dir')) fss.rmSync(dest, { recursive: true, force: true });
     }
+    const owned = asRoot && (e.uid !== 0 || e.gid !== 0 || existing);
     switch (e.type) {
       case 'dir':
         try {
@@ -90,11 +101,11 @@ async function writeInto(tree: Tree, store: ContentStore, root: string, opts: Wr
         }
         checked.add(dest);
         dirs.push(e);
-        break;
+        if (owned) fss.lchownSync(dest, e.uid, e.gid);
+        continue;
       case 'file':
-        store.copyContentSync(e.sha256!, dest);
-        fss.chmodSync(dest, e.mode);
-        break;
+        writeFile(reader, e, dest, mtime, owned);
+        continue;
       case 'symlink':
         fss.symlinkSync(e.link!, dest);
         break;
@@ -102,11 +113,8 @@ async function writeInto(tree: Tree, store: ContentStore, root: string, opts: Wr
         fss.linkSync(path.join(root, e.link!), dest);
         break;
     }
-    if (asRoot && (e.uid !== 0 || e.gid !== 0 || existing)) {
-      fss.lchownSync(dest, e.uid, e.gid);
-      if (e.type === 'file' && e.mode & 0o6000) fss.chmodSync(dest, e.mode); // chown clears setuid/setgid
-    }
-    if (e.type !== 'dir') fss.lutimesSync(dest, mtime, mtime);
+    if (owned) fss.lchownSync(dest, e.uid, e.gid);
+    fss.lutimesSync(dest, mtime, mtime);
   }
   // Directory modes and times last, deepest first, so restrictive modes do not block writing.
   for (const d of dirs.reverse()) {
@@ -115,4 +123,22 @@ async function writeInto(tree: Tree, store: ContentStore, root: string, opts: Wr
     fss.lutimesSync(dest, mtime, mtime);
   }
   fss.chmodSync(root, 0o755);
+}
+
+/** A new regular file: content, owner, then mode (chown clears setuid/setgid), then times, all on one descriptor. */
+function writeFile(reader: ContentReader, e: TreeEntry, dest: string, mtime: number, owned: boolean): void {
+  const blob = reader.blobFile(e.sha256!);
+  if (blob) fss.copyFileSync(blob, dest, fss.constants.COPYFILE_EXCL | fss.constants.COPYFILE_FICLONE);
+  const fd = fss.openSync(dest, blob ? 'r+' : 'wx', 0o600);
+  try {
+    if (!blob) {
+      const data = reader.read(e.sha256!);
+      for (let off = 0; off < data.length; ) off += fss.writeSync(fd, data, off);
+    }
+    if (owned) fss.fchownSync(fd, e.uid, e.gid);
+    fss.fchmodSync(fd, e.mode);
+    fss.futimesSync(fd, mtime, mtime);
+  } finally {
+    fss.closeSync(fd);
+  }
 }

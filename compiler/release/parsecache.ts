@@ -1,8 +1,9 @@
 // A cache of parsed release files, keyed by each file's sha256: a file whose
 // bytes have not changed since the last run is not parsed again (YAML, schema,
-// key decoding). Only files that parsed without errors are cached; the
-// release-wide checks always run. One JSON document per release directory,
-// written atomically; a missing, stale or unreadable cache is simply rebuilt.
+// key decoding). Only files that parsed without errors are cached. The
+// release-wide checks run again unless the same files passed them last time.
+// One JSON document per release directory, written atomically; a missing,
+// stale or unreadable cache is simply rebuilt.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -31,6 +32,8 @@ interface CacheDoc {
   dir: string;
   chisel?: { sha: string; cfg: CachedConfig };
   files: Record<string, { sha: string; pkg: CachedPackage }>;
+  /** The sha256 of the inputs (chisel.yaml, each file and its sha) that last passed the release-wide checks. */
+  passed?: string;
 }
 
 export function sha256(text: string): string {
@@ -92,6 +95,16 @@ export class ParseCache {
     if (!this.file) return;
     const slices = [...pkg.slices.values()].map((s) => ({ ...s, contents: [...s.contents] }));
     this.doc.files[file] = { sha, pkg: { ...pkg, slices } };
+    this.changed = true;
+  }
+
+  passedChecks(inputs: string): boolean {
+    return this.doc.passed === inputs;
+  }
+
+  putPassedChecks(inputs: string): void {
+    if (!this.file || this.doc.passed === inputs) return;
+    this.doc.passed = inputs;
     this.changed = true;
   }
 

@@ -5,7 +5,7 @@
 // and never decompresses the .deb again; a cut that needs content the store
 // lacks unpacks the package again (cut.ts, missingContent).
 
-import { readDebControl, readDebData, type DebEntry } from '../deb/index.js';
+import type { DebEntry } from '../deb/index.js';
 import { readSized, SMALL_BLOB, type ContentStore, type WriteBatch } from '../cache/store.js';
 import { ChiselError } from '../util/errors.js';
 
@@ -27,6 +27,9 @@ export interface DebListing {
   /** sha256s of the pack blobs that hold the package's small files. */
   packs?: string[];
 }
+
+/** The .deb reader (and tar-stream under it), loaded only when a package is unpacked: a warm cut reads listings. */
+const loadDeb = (): Promise<typeof import('../deb/index.js')> => import('../deb/index.js');
 
 /** Files up to this size go into packs; a pack is closed once it holds this much. */
 const PACK_MEMBER_MAX = 1 << 20;
@@ -102,7 +105,7 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
   const packer = new PackWriter(store, writes);
   try {
     const symlinks = new Set<string>();
-    for await (const { entry, body } of readDebData(debPath, { label })) {
+    for await (const { entry, body } of (await loadDeb()).readDebData(debPath, { label })) {
       if (symlinks.size) refuseThroughSymlink(label, entry.path, symlinks, byPath);
       if (entry.type === 'symlink') symlinks.add(entry.path);
       else symlinks.delete(entry.path);
@@ -136,7 +139,7 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
   // Every blob is written before the listing is.
   await packer.close();
   await writes.flush();
-  const ctl = await readDebControl(debPath, { label });
+  const ctl = await (await loadDeb()).readDebControl(debPath, { label });
   const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}), ...(packer.packs.length ? { packs: packer.packs } : {}) };
   await store.putMeta(KIND, debSha256, listing);
   return registerListing(store, listing);
@@ -156,9 +159,19 @@ function refuseThroughSymlink(label: string, p: string, symlinks: Set<string>, b
 
 /** The sha256s among `sums` whose content is missing from the store. */
 export async function missingContent(store: ContentStore, sums: Iterable<string>): Promise<string[]> {
+  // One check per blob: a pack holds the content of hundreds of files.
+  const byBlob = new Map<string, string[]>();
+  for (const s of new Set(sums)) {
+    const blob = store.contentBlob(s);
+    const list = byBlob.get(blob);
+    if (list) list.push(s);
+    else byBlob.set(blob, [s]);
+  }
   const missing: string[] = [];
-  await Promise.all([...new Set(sums)].map(async (s) => {
-    if (!(await store.hasContent(s))) missing.push(s);
-  }));
+  await Promise.all(
+    [...byBlob].map(async ([blob, held]) => {
+      if (!(await store.has(blob))) missing.push(...held);
+    }),
+  );
   return missing;
 }

@@ -28,18 +28,26 @@ export interface Tree {
 }
 
 /** Byte-wise comparison of paths such that a parent sorts before its children
- *  and siblings sort by name: compare component by component. */
+ *  and siblings sort by name: as if compared component by component, with
+ *  "/" below every other byte. No allocation: trees sort thousands of paths. */
 export function comparePaths(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
-  const n = Math.min(pa.length, pb.length);
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = pa[i]!;
-    const y = pb[i]!;
-    if (x !== y) return Buffer.compare(Buffer.from(x), Buffer.from(y));
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === SLASH) return -1;
+    if (y === SLASH) return 1;
+    // UTF-8 byte order is code point order; UTF-16 code units agree with it
+    // except that a surrogate (a code point above U+FFFF) sorts after U+E000-U+FFFF.
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx !== sy) return sx ? 1 : -1;
+    return x - y;
   }
-  return pa.length - pb.length;
+  return a.length - b.length;
 }
+const SLASH = 0x2f;
 
 export function sortEntries(entries: TreeEntry[]): TreeEntry[] {
   return entries.sort((a, b) => comparePaths(a.path, b.path));

@@ -1,18 +1,20 @@
 // zstd through a pinned WASM build of the reference library, so compressed
 // bytes do not change with the Node version.
 
-import zstd from '@bokuweb/zstd-wasm';
-
-let ready: Promise<void> | undefined;
+// Loaded on first use: most commands never touch zstd.
+type Zstd = typeof import('@bokuweb/zstd-wasm');
+let ready: Promise<Zstd> | undefined;
+const load = (): Promise<Zstd> =>
+  (ready ??= import('@bokuweb/zstd-wasm').then(async (m) => {
+    const zstd = (m as Zstd & { default?: Zstd }).default ?? m; // a CommonJS module
+    await zstd.init();
+    return zstd;
+  }));
 
 export async function zstdCompress(data: Uint8Array, level = 19): Promise<Buffer> {
-  ready ??= zstd.init();
-  await ready;
-  return Buffer.from(zstd.compress(data, level));
+  return Buffer.from((await load()).compress(data, level));
 }
 
 export async function zstdDecompress(data: Uint8Array): Promise<Buffer> {
-  ready ??= zstd.init();
-  await ready;
-  return Buffer.from(zstd.decompress(data));
+  return Buffer.from((await load()).decompress(data));
 }

@@ -1,0 +1,47 @@
+// The order of paths in a tree: every output (directory, tarball, layers,
+// manifests) is written in this order, so it must be byte-wise and stable.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { comparePaths } from '../compiler/tree/model.js';
+
+/** The definition: component by component, each compared as UTF-8 bytes. */
+function byComponents(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return Buffer.compare(Buffer.from(pa[i]!), Buffer.from(pb[i]!));
+  }
+  return pa.length - pb.length;
+}
+
+describe('comparePaths', () => {
+  it.each([
+    ['/a', '/a/b', -1], // a parent before its children
+    ['/a/z', '/a-b', -1], // ...and before a sibling that extends its name
+    ['/a-b', '/a/z', 1],
+    ['/a.conf', '/a/b', 1],
+    ['/usr/lib', '/usr/lib64', -1],
+    ['/B', '/a', -1], // bytes, not locale
+    ['/é', '/z', 1], // U+00E9 is 0xC3 0xA9 in UTF-8
+    ['/\uffff', '/\u{10000}', -1], // a code point above U+FFFF sorts last in UTF-8
+    ['/\ue000', '/\u{1f600}', -1],
+    ['/x', '/x', 0],
+  ])('%s vs %s', (a, b, want) => {
+    expect(Math.sign(comparePaths(a, b))).toBe(want);
+    expect(Math.sign(byComponents(a, b))).toBe(want);
+  });
+
+  it('agrees with the component-wise byte order on any paths', () => {
+    const piece = fc.constantFrom('a', 'b', '-', '.', '/', 'é', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{1f600}', 'Z', '0');
+    const clean = (parts: string[]) => `/${parts.join('')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+    const pathArb = fc.array(piece, { minLength: 1, maxLength: 10 }).map(clean);
+    fc.assert(
+      fc.property(pathArb, pathArb, fc.boolean(), (a, rest, nested) => {
+        const b = nested ? clean([a, rest]) : rest;
+        expect(Math.sign(comparePaths(a, b))).toBe(Math.sign(byComponents(a, b)));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+});

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ContentStore } from '../cache/store.js';
-import { ChiselError, type Location } from '../util/errors.js';
+import { deserializeError, type SerializedError } from '../util/errors.js';
 import { loadIndexTable, storeTable, type IndexJob } from './indextable.js';
 import { indexByName, tableRecord, type IndexRecord, type PackageTable } from './packages.js';
 
@@ -55,26 +55,6 @@ export type IndexReply =
   | { id: number; ok: false; error: SerializedError }
   /** A fresh table was written to the parsed-index cache (or failed to be: that only costs the cache entry). */
   | { id: number; stored: true };
-
-export interface SerializedError {
-  name: string;
-  message: string;
-  chisel?: { code: string; exitCode: number; hint?: string; location?: Location };
-}
-
-export function serializeError(e: unknown): SerializedError {
-  const err = e instanceof Error ? e : new Error(String(e));
-  const out: SerializedError = { name: err.name, message: err.message };
-  if (e instanceof ChiselError) out.chisel = { code: e.code, exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.location ? { location: e.location } : {}) };
-  return out;
-}
-
-function deserializeError(s: SerializedError): Error {
-  if (s.chisel) return new ChiselError(s.message, s.chisel);
-  const e = new Error(s.message);
-  e.name = s.name;
-  return e;
-}
 
 /** Tables of loaded indexes, by sha256, with their name -> rows maps (shared by both hosts). */
 export class TableSet {

@@ -3,7 +3,8 @@
 
 import { parentPort } from 'node:worker_threads';
 import { ContentStore } from '../cache/store.js';
-import { serializeError, TableSet, type IndexReply, type IndexRequest } from './indexhost.js';
+import { serializeError } from '../util/errors.js';
+import { TableSet, type IndexReply, type IndexRequest } from './indexhost.js';
 
 const sets = new Map<string, TableSet>();
 const port = parentPort!;

@@ -60,3 +60,24 @@ export class ChiselErrors extends Error {
     this.errors = errors;
   }
 }
+
+/** An error as it crosses to or from a worker thread (ChiselError keeps its code, exit code, hint and place). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  chisel?: { code: string; exitCode: number; hint?: string; location?: Location };
+}
+
+export function serializeError(e: unknown): SerializedError {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const out: SerializedError = { name: err.name, message: err.message };
+  if (e instanceof ChiselError) out.chisel = { code: e.code, exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.location ? { location: e.location } : {}) };
+  return out;
+}
+
+export function deserializeError(s: SerializedError): Error {
+  if (s.chisel) return new ChiselError(s.message, s.chisel);
+  const e = new Error(s.message);
+  e.name = s.name;
+  return e;
+}

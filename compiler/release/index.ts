@@ -70,6 +70,13 @@ export interface LoadOptions {
    * event loop now and then, so that I/O goes on meanwhile.
    */
   onConfig?: (cfg: ChiselConfig) => void;
+  /**
+   * Decode chisel.yaml's public keys on this thread, for a command that loads
+   * openpgp here anyway (a cut verifies InRelease files): one openpgp instead
+   * of two, and no thread to start. Otherwise a worker thread decodes them
+   * while the slice files are parsed.
+   */
+  keysHere?: boolean;
 }
 
 /** Slice files parsed between two turns of the event loop when onConfig is set. */
@@ -115,7 +122,7 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   if (!cfg) {
     const { readChiselYaml } = await import('./chisel.js');
     const before = errors.length;
-    const read = readChiselYaml(chiselFile, chiselText, errors);
+    const read = readChiselYaml(chiselFile, chiselText, errors, { keysHere: Boolean(opts.keysHere) });
     capFileErrors(errors, before);
     if (!read) throw new ChiselErrors(errors);
     const parsed = read.cfg;

@@ -4,7 +4,8 @@
 //
 // Loading openpgp and decoding a release's keys takes ~40 ms of CPU: when the
 // compiled worker (keyworker.js) is there, it runs on another thread while
-// the loader parses the slice files.
+// the loader parses the slice files (unless the command loads openpgp on the
+// main thread anyway: see LoadOptions.keysHere).
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,11 +17,15 @@ export interface KeyIdResult {
   error?: string;
 }
 
-/** The primary key id of each armored key, in order (in a worker thread when available). */
-export async function armoredKeyIds(armors: string[]): Promise<KeyIdResult[]> {
+/**
+ * The primary key id of each armored key, in order: in a worker thread when
+ * available, or on this thread with `here` (for a command that loads openpgp
+ * here anyway: one openpgp instead of two, and no thread to start).
+ */
+export async function armoredKeyIds(armors: string[], opts: { here?: boolean } = {}): Promise<KeyIdResult[]> {
   if (armors.length === 0) return [];
   const worker = new URL('./keyworker.js', import.meta.url);
-  if (!existsSync(fileURLToPath(worker))) return Promise.all(armors.map(armoredKeyId));
+  if (opts.here || !existsSync(fileURLToPath(worker))) return Promise.all(armors.map(armoredKeyId));
   try {
     return await new Promise<KeyIdResult[]>((resolve, reject) => {
       const w = new Worker(worker, { workerData: armors });

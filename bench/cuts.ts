@@ -22,13 +22,15 @@ export interface CutReport {
 export interface CutBench {
   set: string;
   output: OutputKind;
+  /** Median of the cold runs (each with an empty cache). */
   coldMs: number;
+  coldRuns: number[];
   coldRssMB: number | null;
   warmMs: number;
   warmRuns: number[];
   warmRssMB: number | null;
   digest: string;
-  /** Every warm run gave the cold run's digest. */
+  /** Every cold and warm run gave the first cold run's digest. */
   sameDigest: boolean;
   packages: number;
   files: number;
@@ -40,6 +42,7 @@ export interface CutSpec {
   release: string;
   arch: string;
   work: string;
+  coldRuns: number;
   warmRuns: number;
 }
 
@@ -67,24 +70,29 @@ export async function cutOnce(spec: CutSpec, set: string, kind: OutputKind, cach
   return { run, report, digest };
 }
 
-/** Cold then warm cuts of one set into one kind of output; the cache is left in place for later stages. */
+/** Cold cuts (each from an empty cache), then warm cuts, of one set into one kind of output; the last cold run's cache is left in place for later stages. */
 export async function benchCut(spec: CutSpec, set: string, kind: OutputKind, cache: string): Promise<CutBench & { report: CutReport }> {
-  await discard(cache, spec.work);
-  const cold = await cutOnce(spec, set, kind, cache);
+  const colds: Array<{ run: Run; report: CutReport; digest: string }> = [];
+  for (let i = 0; i < Math.max(1, spec.coldRuns); i++) {
+    await discard(cache, spec.work);
+    colds.push(await cutOnce(spec, set, kind, cache));
+  }
+  const cold = colds[0]!;
   const warm: Array<{ run: Run; digest: string }> = [];
   for (let i = 0; i < spec.warmRuns; i++) warm.push(await cutOnce(spec, set, kind, cache, ['--offline']));
-  const rss = warm.map((w) => w.run.rssMB ?? 0);
+  const maxRss = (runs: Run[]) => (runs.some((r) => (r.rssMB ?? 0) > 0) ? Math.max(...runs.map((r) => r.rssMB ?? 0)) : null);
   const arch = cold.report.archs[0]!;
   return {
     set,
     output: kind,
-    coldMs: cold.run.ms,
-    coldRssMB: cold.run.rssMB,
+    coldMs: median(colds.map((c) => c.run.ms)),
+    coldRuns: colds.map((c) => Math.round(c.run.ms)),
+    coldRssMB: maxRss(colds.map((c) => c.run)),
     warmMs: median(warm.map((w) => w.run.ms)),
     warmRuns: warm.map((w) => Math.round(w.run.ms)),
-    warmRssMB: rss.some((r) => r > 0) ? Math.max(...rss) : null,
+    warmRssMB: maxRss(warm.map((w) => w.run)),
     digest: cold.digest,
-    sameDigest: warm.every((w) => w.digest === cold.digest),
+    sameDigest: [...colds, ...warm].every((w) => w.digest === cold.digest),
     packages: arch.packages.length,
     files: arch.files,
     ...(kind === 'tar' ? { diffId: `sha256:${cold.report.tar!.diffId}` } : kind === 'oci' ? { diffId: cold.report.image!.manifests[0]!.diffId } : {}),

@@ -91,7 +91,7 @@ export function renderMarkdown(r: Results): string {
   for (const t of r.targets) L.push(`| ${t.name} | ${t.measured} | ${t.target} | ${t.pass === null ? 'not measured' : t.pass ? 'pass' : 'FAIL'} |`);
   L.push('', '## Load + full validation (`chisel-ts validate`, wall, median)', '', '| release | empty cache | parse cache warm |', '|---|---:|---:|');
   for (const v of r.validate) L.push(`| ${path.basename(v.release)} | ${ms(v.coldMs.median)} | ${ms(v.warmMs.median)} |`);
-  L.push('', '## Cuts (wall, peak RSS; cold = empty cache, warm = median, `--offline`)', '');
+  L.push('', `## Cuts (wall, median; peak RSS; cold = empty cache, ${r.cuts[0]?.coldRuns.length ?? 0} runs; warm = \`--offline\`, ${r.cuts[0]?.warmRuns.length ?? 0} runs; mmdebstrap: median of its runs)`, '');
   L.push('| set | output | packages | files | cold | cold RSS | warm | warm RSS | mmdebstrap | cold / mmdebstrap | same digest |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of r.cuts) {
     const b = r.baselines[c.set];

@@ -2,7 +2,7 @@
 // with a pass / fail line for every target of issue 8.
 //
 //   node dist/bench/run.js [--json] [--write FILE.md] [--sets base,python3,java]
-//                          [--warm-runs N] [--validate-runs N] [--release debian-13] [--arch amd64]
+//                          [--cold-runs N] [--warm-runs N] [--validate-runs N] [--release debian-13] [--arch amd64]
 //
 // Every cut is a child process of the real CLI (wall time, peak RSS); the
 // output of every timed run is digested and compared with the cold run's.
@@ -47,10 +47,11 @@ async function main(): Promise<void> {
   const sets = opt(args, '--sets', 'base,python3,java').split(',');
   const release = opt(args, '--release', 'debian-13');
   const arch = opt(args, '--arch', 'amd64');
-  const warmRuns = Number(opt(args, '--warm-runs', '3'));
-  const validateRuns = Number(opt(args, '--validate-runs', '3'));
+  const warmRuns = Number(opt(args, '--warm-runs', '5'));
+  const validateRuns = Number(opt(args, '--validate-runs', '5'));
+  const coldRuns = Number(opt(args, '--cold-runs', '3'));
   const work = mkdtempSync(path.join(tmpdir(), 'chisel-ts-bench-'));
-  const spec: CutSpec = { release, arch, work, warmRuns };
+  const spec: CutSpec = { release, arch, work, coldRuns, warmRuns };
   const started = Date.now();
   try {
     // 1. Load + full validation of every release.
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     const caches: string[] = [];
     for (const set of sets) {
       for (const kind of OUTPUT_KINDS) {
-        log(`cut ${set} -> ${kind}: cold, then ${warmRuns} warm`);
+        log(`cut ${set} -> ${kind}: ${coldRuns} cold, then ${warmRuns} warm`);
         const cache = path.join(work, `cache-${set}-${kind}`);
         const { report, ...b } = await benchCut(spec, set, kind, cache);
         cuts.push(b);
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
           }
         }
         log(`mmdebstrap ${set} (${report.archs[0]!.packages.length} packages)`);
-        baselines[set] = await benchMmdebstrap(release, arch, report.archs[0]!.packages.map((p) => p.name), work);
+        baselines[set] = await benchMmdebstrap(release, arch, report.archs[0]!.packages.map((p) => p.name), work, coldRuns);
       }
     }
     const cross = sets.map((set) => {

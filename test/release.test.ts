@@ -149,6 +149,16 @@ describe('compatibility with the chisel-releases corpus', () => {
       expect(r.packages.size).toBeGreaterThan(90);
     });
   }
+  it('a release loaded from the parse cache equals the release parsed afresh, positions included', async () => {
+    const cacheDir = tempDir('chisel-ts-parse-cache-');
+    const fresh = await loadRelease(path.join(CORPUS, 'ubuntu-24.04'), { cacheDir });
+    const cached = await loadRelease(path.join(CORPUS, 'ubuntu-24.04'), { cacheDir });
+    expect(cached).toEqual(fresh);
+    const slice = cached.packages.get('libc6')!.slices.get('libs')!;
+    expect(slice.pos?.file).toBe(path.join(CORPUS, 'ubuntu-24.04', 'slices', 'libc6.yaml'));
+    expect([...slice.contents.values()][0]!.pos).toMatchObject({ file: slice.pos!.file, line: expect.any(Number), col: expect.any(Number) });
+  });
+
   for (const name of ['debian-13', 'debian-12']) {
     it(`our ${name} loads with zero errors`, async () => {
       const r = await loadRelease(resolveReleaseDir(name));

@@ -28,7 +28,8 @@ export function checkRelease(release: Release, errors: ChiselError[]): void {
       errors.push(new ChiselError(`package ${pkg.name} pins archive "${pkg.archive}", which the release does not define (archives: ${[...release.archives.keys()].join(', ')})`, { code: 'archive', location: { file: pkg.file, line: 1, col: 1 } }));
     }
     for (const slice of pkg.slices.values()) {
-      for (const [path, info] of slice.contents) refs.push({ path, info, slice, key: sliceKey(pkg.name, slice.name) });
+      const key = sliceKey(pkg.name, slice.name);
+      for (const [path, info] of slice.contents) refs.push({ path, info, slice, key });
     }
   }
   checkPaths(release, refs, errors);
@@ -119,6 +120,12 @@ class PathTrie {
       const seg = segs[k]!;
       if (seg.includes('**')) {
         node.collect(out);
+        return;
+      }
+      if (!node.wildChildren && !isGlob(seg)) {
+        // The common case: a literal segment and no glob siblings.
+        const c = node.children?.get(seg);
+        if (c) walk(c, k + 1);
         return;
       }
       for (const c of node.next(seg)) walk(c, k + 1);
@@ -290,11 +297,14 @@ function checkEssentials(release: Release, errors: ChiselError[]): void {
     for (const slice of pkg.slices.values()) {
       const key = sliceKey(pkg.name, slice.name);
       const list: string[] = [];
-      for (const [i, e] of [...pkg.essential, ...slice.essential].entries()) {
+      const all = pkg.essential.length ? [...pkg.essential, ...slice.essential] : slice.essential;
+      for (let i = 0; i < all.length; i++) {
+        const e = all[i]!;
         const fromPkg = i < pkg.essential.length;
         if (e.slice === key) continue; // a slice listing itself is reported where it is parsed
-        const ref = parseSliceKey(e.slice)!;
-        if (!release.packages.get(ref.package)?.slices.has(ref.slice)) {
+        // Checked by the parser: "<package>_<slice>", and neither name holds "_".
+        const cut = e.slice.indexOf('_');
+        if (!release.packages.get(e.slice.slice(0, cut))?.slices.has(e.slice.slice(cut + 1))) {
           if (!fromPkg || slice === [...pkg.slices.values()][0]) {
             errors.push(at(fromPkg ? { file: pkg.file, line: 1, col: 1 } : slice.pos, `${fromPkg ? `package ${pkg.name}` : `slice ${key}`} refers to missing slice ${e.slice}`, 'essential', key));
           }

@@ -10,12 +10,22 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VERSION } from '../version.js';
 import type { ChiselConfig } from './chisel.js';
-import type { PackageDef, PathInfo, SliceDef } from './model.js';
+import type { PackageDef, PathInfo, SliceDef, SourcePos } from './model.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
-interface CachedSlice extends Omit<SliceDef, 'contents'> {
-  contents: Array<[string, PathInfo]>;
+/** A position; `file` is left out when it is the package's own file (thousands of times the same path otherwise). */
+interface CachedPos {
+  file?: string;
+  line: number;
+  col: number;
+}
+interface CachedPath extends Omit<PathInfo, 'pos'> {
+  pos?: CachedPos;
+}
+interface CachedSlice extends Omit<SliceDef, 'contents' | 'pos'> {
+  pos?: CachedPos;
+  contents: Array<[string, CachedPath]>;
 }
 interface CachedPackage extends Omit<PackageDef, 'slices'> {
   slices: CachedSlice[];
@@ -34,6 +44,15 @@ interface CacheDoc {
   files: Record<string, { sha: string; pkg: CachedPackage }>;
   /** The sha256 of the inputs (chisel.yaml, each file and its sha) that last passed the release-wide checks. */
   passed?: string;
+}
+
+function shortPos(p: SourcePos | undefined, own: string): { pos?: CachedPos } {
+  if (!p) return {};
+  return { pos: p.file === own ? { line: p.line, col: p.col } : p };
+}
+
+function fullPos(p: CachedPos, own: string): SourcePos {
+  return { file: p.file ?? own, line: p.line, col: p.col };
 }
 
 export function sha256(text: string): string {
@@ -85,15 +104,26 @@ export class ParseCache {
     this.used.add(file);
     const e = this.doc.files[file];
     if (!e || e.sha !== sha) return undefined;
+    const own = e.pkg.file;
     const slices = new Map<string, SliceDef>();
-    for (const s of e.pkg.slices) slices.set(s.name, { ...s, contents: new Map(s.contents) });
+    for (const s of e.pkg.slices) {
+      const { pos, contents, ...rest } = s;
+      const paths = new Map<string, PathInfo>();
+      for (const [k, v] of contents) {
+        const { pos: at, ...info } = v;
+        paths.set(k, at ? { ...info, pos: fullPos(at, own) } : info);
+      }
+      slices.set(s.name, pos ? { ...rest, pos: fullPos(pos, own), contents: paths } : { ...rest, contents: paths });
+    }
     return { ...e.pkg, slices };
   }
 
   putPackage(file: string, sha: string, pkg: PackageDef): void {
     this.used.add(file);
     if (!this.file) return;
-    const slices = [...pkg.slices.values()].map((s) => ({ ...s, contents: [...s.contents] }));
+    const slices = [...pkg.slices.values()].map(
+      (s): CachedSlice => ({ ...s, ...shortPos(s.pos, pkg.file), contents: [...s.contents].map(([k, v]): [string, CachedPath] => [k, { ...v, ...shortPos(v.pos, pkg.file) }]) }),
+    );
     this.doc.files[file] = { sha, pkg: { ...pkg, slices } };
     this.changed = true;
   }

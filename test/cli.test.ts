@@ -87,7 +87,7 @@ describe('validate', () => {
     expect(again.err).toBe(conflict.err);
   });
 
-  it('checks key ids in its key worker, and a bad key id is never cached', () => {
+  it('checks key ids, and a bad key id is never cached', () => {
     const dir = tempDir('chisel-ts-cli-rel-');
     cpSync(U2404, dir, { recursive: true });
     const chisel = path.join(dir, 'chisel.yaml');

@@ -79,14 +79,10 @@ export async function specFromImageFile(file: string, flags: SpecFlags, report: 
   return { spec, lockfile: path.resolve(lockfile) };
 }
 
-/**
- * An online build starts its InRelease downloads as soon as chisel.yaml is
- * read, and decodes the release's keys with the openpgp it loads to verify them.
- */
-function earlyDownloads(access: ReturnType<typeof accessSpec>): Pick<LoadOptions, 'onConfig' | 'keysHere'> {
+/** An online build starts its InRelease downloads as soon as chisel.yaml is read. */
+function earlyDownloads(access: ReturnType<typeof accessSpec>): Pick<LoadOptions, 'onConfig'> {
   if (access.offline) return {};
   return {
-    keysHere: true,
     onConfig: (cfg) => {
       void prefetchInReleases(cfg.archives.values(), cfg.publicKeys, { store: access.store, ...(access.urlOverrides ? { urlOverrides: access.urlOverrides } : {}) });
     },

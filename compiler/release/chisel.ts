@@ -49,11 +49,10 @@ export async function parseChiselYaml(file: string, text: string, errors: Chisel
 }
 
 /**
- * chisel.yaml, with the check of its armored keys under way (in a worker
- * thread when one is available, so that it runs while the slice files are
- * parsed): `keysChecked` resolves once key errors, if any, are in `errors`.
+ * chisel.yaml, with the check of its armored keys under way (openpgp loads
+ * meanwhile): `keysChecked` resolves once key errors, if any, are in `errors`.
  */
-export function readChiselYaml(file: string, text: string, errors: ChiselError[], opts: { keysHere?: boolean } = {}): { cfg: ChiselConfig; keysChecked: Promise<void> } | undefined {
+export function readChiselYaml(file: string, text: string, errors: ChiselError[]): { cfg: ChiselConfig; keysChecked: Promise<void> } | undefined {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
   if (syntax.length) {
@@ -141,10 +140,7 @@ export function readChiselYaml(file: string, text: string, errors: ChiselError[]
 
   const keys = Object.entries(raw['public-keys'] ?? {});
   for (const [name, k] of keys) cfg.publicKeys.set(name, { name, id: k.id.toUpperCase(), armor: k.armor, pos: y.pos(['public-keys', name], true) });
-  const keysChecked = armoredKeyIds(
-    keys.map(([, k]) => k.armor),
-    { here: Boolean(opts.keysHere) },
-  ).then((ids) =>
+  const keysChecked = armoredKeyIds(keys.map(([, k]) => k.armor)).then((ids) =>
     ids.forEach((got, i) => {
       const [name, k] = keys[i]!;
       if (got.error) errors.push(y.error(['public-keys', name, 'armor'], `public key ${name}: ${got.error}`, 'public-key'));

@@ -70,13 +70,6 @@ export interface LoadOptions {
    * event loop now and then, so that I/O goes on meanwhile.
    */
   onConfig?: (cfg: ChiselConfig) => void;
-  /**
-   * Decode chisel.yaml's public keys on this thread, for a command that loads
-   * openpgp here anyway (a cut verifies InRelease files): one openpgp instead
-   * of two, and no thread to start. Otherwise a worker thread decodes them
-   * while the slice files are parsed.
-   */
-  keysHere?: boolean;
 }
 
 /** Slice files parsed between two turns of the event loop when onConfig is set. */
@@ -117,12 +110,12 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   // The parsers (and yaml, ajv, openpgp behind them) are loaded only when some file is not cached.
   const chiselSha = sha256(chiselText);
   let cfg: ChiselConfig | undefined = cache.getConfig(chiselSha);
-  // The keys of a chisel.yaml not in the cache are checked while the slice files are parsed.
+  // The keys of a chisel.yaml not in the cache are checked once openpgp has loaded.
   let keysChecked: (() => Promise<void>) | undefined;
   if (!cfg) {
     const { readChiselYaml } = await import('./chisel.js');
     const before = errors.length;
-    const read = readChiselYaml(chiselFile, chiselText, errors, { keysHere: Boolean(opts.keysHere) });
+    const read = readChiselYaml(chiselFile, chiselText, errors);
     capFileErrors(errors, before);
     if (!read) throw new ChiselErrors(errors);
     const parsed = read.cfg;

@@ -1,6 +1,10 @@
 // The Packages index parser: fields kept, stanza errors, CRLF, and the same
 // table whatever the chunking of the decompressed stream.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -67,5 +71,33 @@ describe('parsePackages', () => {
     const bad = gzipSync(big);
     bad[bad.length >> 1] ^= 0xff;
     await expect(parsePackagesIndex(bad, 'gz', 'main/Packages.gz')).rejects.toThrow(/main\/Packages\.gz: (cannot decompress \(gz\)|line \d+)/);
+  });
+});
+
+describe('the index worker thread (compiled: dist/, which `npm test` builds)', () => {
+  type Host = typeof import('../compiler/archive/indexhost.js');
+  type Store = typeof import('../compiler/cache/store.js');
+  const load = async () => ({
+    host: (await import(path.resolve(__dirname, '../dist/compiler/archive/indexhost.js'))) as Host,
+    store: (await import(path.resolve(__dirname, '../dist/compiler/cache/store.js'))) as Store,
+  });
+
+  it('is ended when idle, and a later lookup loads the index again from the cache', async () => {
+    const { host, store: storeMod } = await load();
+    const store = new storeMod.ContentStore(mkdtempSync(path.join(tmpdir(), 'chisel-ts-idx-')));
+    const index = gzipSync(Buffer.from(TEXT));
+    const sha256 = await store.putBuffer(index);
+    const job = { sha256, comp: 'gz' as const, what: 'test index' };
+    const h = host.indexHost(store);
+    await h.load(job);
+    expect((await h.lookup(sha256, 'beta')).map((r) => r.version)).toEqual(['1.0-4']);
+    // Idle: the worker ends; the next lookup goes to a new one, which loads the index again.
+    await sleep(600);
+    expect((await h.lookup(sha256, 'gamma')).map((r) => r.name)).toEqual(['gamma']);
+    // Once more, with nothing left to load it from: only a released worker can fail here.
+    await sleep(600);
+    rmSync(path.join(store.root, 'blobs'), { recursive: true });
+    rmSync(path.join(store.root, 'meta'), { recursive: true, force: true });
+    await expect(h.lookup(sha256, 'alpha')).rejects.toThrow(/test index: --offline, and the cache does not hold this index/);
   });
 });

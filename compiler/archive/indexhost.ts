@@ -32,6 +32,7 @@ export function indexHost(store: ContentStore, opts: { eager?: boolean } = {}): 
   if (!existsSync(fileURLToPath(worker))) return new LocalIndexes(store);
   let host: IndexHost | undefined;
   const started = (): IndexHost => {
+    if (host instanceof WorkerIndexes && host.released) host = undefined;
     try {
       host ??= new WorkerIndexes(worker, store);
     } catch {
@@ -40,9 +41,20 @@ export function indexHost(store: ContentStore, opts: { eager?: boolean } = {}): 
     return host;
   };
   if (opts.eager) started();
+  // A worker released when idle comes back without tables: the indexes asked
+  // for before are loaded again (from the parsed-index cache) before a lookup.
+  const jobs = new Map<string, IndexJob>();
   return {
-    load: (job) => started().load(job),
-    lookup: (sha256, name) => started().lookup(sha256, name),
+    load: (job) => {
+      jobs.set(job.sha256, job);
+      return started().load(job);
+    },
+    lookup: (sha256, name) => {
+      const h = started();
+      const job = jobs.get(sha256);
+      if (h instanceof WorkerIndexes && job && !h.asked.has(sha256)) void h.load(job).catch(() => undefined);
+      return h.lookup(sha256, name);
+    },
   };
 }
 
@@ -100,8 +112,21 @@ class LocalIndexes implements IndexHost {
   }
 }
 
+/**
+ * A worker with nothing to do for this long is ended, and its tables freed
+ * (a cut asks its lookups in one burst, then unpacks for seconds: the java set
+ * peaks 40 MB lower). A later request starts a new one, which reads the
+ * tables back from the parsed-index cache.
+ */
+const IDLE_RELEASE_MS = 250;
+
 class WorkerIndexes implements IndexHost {
   private readonly worker: Worker;
+  /** Ended after being idle (not a failure): the next request goes to a new worker. */
+  released = false;
+  /** Indexes this worker was asked to load. */
+  readonly asked = new Set<string>();
+  private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: IndexAnswer) => void; reject: (e: Error) => void }>();
   /** Cache writes the worker has still to do (the process must not exit before they end). */
@@ -116,7 +141,9 @@ class WorkerIndexes implements IndexHost {
     this.worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     this.worker.on('message', (m: IndexReply) => this.onMessage(m));
     this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => this.fail(new Error(`index worker exited with code ${code}`)));
+    this.worker.on('exit', (code) => {
+      if (!this.released) this.fail(new Error(`index worker exited with code ${code}`));
+    });
     // after the listeners (adding a 'message' listener refs the worker again)
     this.worker.unref();
   }
@@ -124,6 +151,7 @@ class WorkerIndexes implements IndexHost {
   load(job: IndexJob): Promise<{ cached: boolean }> {
     const { timeoutMs, retries, backoffMs } = job.http ?? {};
     const http = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(retries !== undefined ? { retries } : {}), ...(backoffMs !== undefined ? { backoffMs } : {}) };
+    this.asked.add(job.sha256);
     return this.ask({ op: 'load', job: { ...job, http } }).then((r) => ({ cached: Boolean(r.cached) }));
   }
 
@@ -133,6 +161,7 @@ class WorkerIndexes implements IndexHost {
 
   private ask(req: { op: 'load'; job: IndexJob } | { op: 'lookup'; sha256: string; name: string }): Promise<IndexAnswer> {
     if (this.failed) return Promise.reject(this.failed);
+    if (this.released) return Promise.reject(new Error('index worker released'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
@@ -155,10 +184,20 @@ class WorkerIndexes implements IndexHost {
     this.busy();
   }
 
-  /** Keep the process alive while the worker owes an answer or a cache write. */
+  /** Keep the process alive while the worker owes an answer or a cache write; end it once idle for a while. */
   private busy(): void {
-    if (this.waiting.size > 0 || this.storing > 0) this.worker.ref();
-    else this.worker.unref();
+    clearTimeout(this.idleTimer);
+    if (this.waiting.size > 0 || this.storing > 0) {
+      this.worker.ref();
+      return;
+    }
+    this.worker.unref();
+    if (this.failed) return;
+    this.idleTimer = setTimeout(() => {
+      this.released = true;
+      void this.worker.terminate();
+    }, IDLE_RELEASE_MS);
+    this.idleTimer.unref();
   }
 
   private fail(e: Error): void {

@@ -63,6 +63,8 @@ describe('fast path of slice files', () => {
     ['a BOM', `\ufeffpackage: mypkg\nslices:\n  bins:\n    contents:\n      /a:\n`],
     ['a BOM before a key on line 1', `\ufeff{package: mypkg, slices: {bins: {contents: {/a: }}}}\n`],
     ['unicode in a hint', `package: mypkg\nslices:\n  bins:\n    hint: Größe\n    contents:\n      /é:\n`],
+    ['a ! in a comment line', `package: mypkg\nslices:\n  # find -path '*test*' ! -path '*src*'\n  bins:\n    contents:\n      /a:\n`],
+    ['a ! on a # line of a block scalar', `package: mypkg\nslices:\n  bins:\n    contents:\n      /a:\n    mutate: |\n      # not !tagged\n      x = 1\n`],
   ];
   it.each(accepted)('takes %s', (_name, text) => {
     const quick = parseSliceFast(FILE, text, 'v3');
@@ -76,6 +78,8 @@ describe('fast path of slice files', () => {
   const declined: Array<[string, string, boolean]> = [
     ['an anchor and alias', `package: mypkg\nslices:\n  bins:\n    contents:\n      /a: &x {mode: 0755}\n      /b: *x\n`, true],
     ['a tag', `${base}      /usr/bin/a: {text: !!str 12}\n`, true],
+    ['a tag at the start of a line', `${base}      /usr/bin/a:\n        text:\n          !!str 12\n`, true],
+    ['a ! after a comment on a content line', `${base}      /usr/bin/a: # really!\n`, true],
     ['a %YAML directive', `%YAML 1.2\n---\n${base}      /a:\n`, true],
     ['CRLF line ends', `${base}      /a:\n`.replace(/\n/g, '\r\n'), true],
     ['a flow map over two lines', `package: mypkg\nslices:\n  bins:\n    essential: {\n      mypkg_libs: }\n  libs:\n`, true],

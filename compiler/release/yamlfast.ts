@@ -12,7 +12,7 @@
 //
 // The fast path declines (NeedsFullParse):
 //  * files over 64 KiB (YamlFile bounds their token count), a BOM but at the start, directives
-//    (%YAML may change the schema), tags (!), anchors, control characters
+//    (%YAML may change the schema), tags (a ! but on a # line), anchors, control characters
 //    (CR and NEL too: the two parsers break lines differently), U+2028/9,
 //    escaped NULs, nesting deeper than MAX_YAML_DEPTH, flow
 //    collections and plain or quoted scalars over more than one line (the
@@ -34,11 +34,18 @@ import { MAX_YAML_DEPTH } from './yamltext.js';
 
 /** Larger files go to YamlFile, which counts their tokens first. */
 const FAST_MAX_BYTES = 64 * 1024;
-const DECLINE_CHARS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ufeff!]/;
+const DECLINE_CHARS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ufeff]/;
+/**
+ * A "!" that may start a tag: on a line whose first character (after the
+ * indentation) is not "#". On a "#" line it is text to both parsers (a
+ * comment, or a block scalar's content).
+ */
+const MAYBE_TAG = /^ *(?:[^#\n ][^\n]*)?!/m;
 
 /** Whether the text holds something the fast path declines (see above); cheap substring tests first. */
 function declines(text: string): boolean {
   if (DECLINE_CHARS.test(text)) return true;
+  if (text.includes('!') && MAYBE_TAG.test(text)) return true;
   if (text.includes('\\') && /\\(?:0|x00|u0000|U00000000)/.test(text)) return true;
   if (text.includes('#') && /["'\]}]#/.test(text)) return true;
   if (text.startsWith('%') || text.includes('\n%')) return true;

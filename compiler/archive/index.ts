@@ -90,6 +90,11 @@ function inReleaseRef(archive: string, suite: string): string {
   return `${archive}_${suite}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
+/** No InRelease of this suite in the cache yet: its signature will be checked, so openpgp starts loading now. */
+async function preloadVerifierIfNew(store: ContentStore, archive: string, suite: string): Promise<void> {
+  if (!(await store.getMeta('inrelease-ref', inReleaseRef(archive, suite)))) preloadVerifier();
+}
+
 /** InRelease downloads started before the archives are opened (see prefetchInReleases), by URL; each is used once. */
 const early = new Map<string, Promise<Buffer>>();
 
@@ -105,7 +110,7 @@ export async function prefetchInReleases(archives: Iterable<ArchiveDef>, publicK
       const keys = def.publicKeys.map((k) => publicKeys.get(k)!).filter(Boolean);
       const { url } = await resolveArchiveUrl(def, keys, urlOptions(opts));
       for (const suite of def.suites) {
-        if (!(await opts.store.getMeta('inrelease-ref', inReleaseRef(def.name, suite)))) preloadVerifier();
+        await preloadVerifierIfNew(opts.store, def.name, suite);
         const download = httpGetBuffer(`${url}/dists/${suite}/InRelease`, opts.http);
         download.catch(() => undefined); // reported by the archive that takes it
         early.set(`${url}/dists/${suite}/InRelease`, download);
@@ -155,11 +160,10 @@ class Archive {
         });
       }
     } else {
-      // No InRelease of this suite in the cache yet: its signature will be checked, so load openpgp meanwhile.
-      if (!(await store.getMeta('inrelease-ref', this.refKey(suite)))) preloadVerifier();
       const url = `${await this.baseUrl()}/dists/${suite}/InRelease`;
       const started = early.get(url);
       early.delete(url);
+      if (!started) await preloadVerifierIfNew(store, this.def.name, suite); // else prefetchInReleases did
       bytes = await (started ?? httpGetBuffer(url, this.opts.http)).catch((e: unknown) => {
         throw archiveError(e, `archive ${this.def.name} suite ${suite}: cannot fetch InRelease`);
       });

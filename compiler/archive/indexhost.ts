@@ -31,30 +31,21 @@ export function indexHost(store: ContentStore, opts: { eager?: boolean } = {}): 
   const worker = new URL('./indexworker.js', import.meta.url);
   if (!existsSync(fileURLToPath(worker))) return new LocalIndexes(store);
   let host: IndexHost | undefined;
+  // Every index asked for, so that a worker started after an idle one ended can load it again.
+  const jobs = new Map<string, IndexJob>();
   const started = (): IndexHost => {
     if (host instanceof WorkerIndexes && host.released) host = undefined;
     try {
-      host ??= new WorkerIndexes(worker, store);
+      host ??= new WorkerIndexes(worker, store, jobs);
     } catch {
       host ??= new LocalIndexes(store); // a thread that cannot start (resource limits): work here
     }
     return host;
   };
   if (opts.eager) started();
-  // A worker released when idle comes back without tables: the indexes asked
-  // for before are loaded again (from the parsed-index cache) before a lookup.
-  const jobs = new Map<string, IndexJob>();
   return {
-    load: (job) => {
-      jobs.set(job.sha256, job);
-      return started().load(job);
-    },
-    lookup: (sha256, name) => {
-      const h = started();
-      const job = jobs.get(sha256);
-      if (h instanceof WorkerIndexes && job && !h.asked.has(sha256)) void h.load(job).catch(() => undefined);
-      return h.lookup(sha256, name);
-    },
+    load: (job) => started().load(job),
+    lookup: (sha256, name) => started().lookup(sha256, name),
   };
 }
 
@@ -125,7 +116,7 @@ class WorkerIndexes implements IndexHost {
   /** Ended after being idle (not a failure): the next request goes to a new worker. */
   released = false;
   /** Indexes this worker was asked to load. */
-  readonly asked = new Set<string>();
+  private readonly asked = new Set<string>();
   private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: IndexAnswer) => void; reject: (e: Error) => void }>();
@@ -135,6 +126,8 @@ class WorkerIndexes implements IndexHost {
   constructor(
     url: URL,
     private readonly store: ContentStore,
+    /** Every index the host was asked for (shared by the workers it starts one after another). */
+    private readonly jobs: Map<string, IndexJob>,
   ) {
     // A small young generation: the parse makes short-lived garbage, and the
     // default lets it pile up (40 MB more peak RSS, no faster).
@@ -151,11 +144,15 @@ class WorkerIndexes implements IndexHost {
   load(job: IndexJob): Promise<{ cached: boolean }> {
     const { timeoutMs, retries, backoffMs } = job.http ?? {};
     const http = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(retries !== undefined ? { retries } : {}), ...(backoffMs !== undefined ? { backoffMs } : {}) };
+    this.jobs.set(job.sha256, job);
     this.asked.add(job.sha256);
     return this.ask({ op: 'load', job: { ...job, http } }).then((r) => ({ cached: Boolean(r.cached) }));
   }
 
   async lookup(sha256: string, name: string): Promise<IndexRecord[]> {
+    // A worker started after an idle one ended has no tables: it loads the index again (from the parsed-index cache) first.
+    const job = this.jobs.get(sha256);
+    if (job && !this.asked.has(sha256)) void this.load(job).catch(() => undefined);
     return (await this.ask({ op: 'lookup', sha256, name })).rows ?? [];
   }
 

@@ -158,13 +158,9 @@ class TrieNode {
     return c;
   }
 
+  /** Children `seg` may match (candidates() walks a literal segment with no glob siblings itself). */
   next(seg: string): TrieNode[] {
     if (!this.children) return NONE;
-    if (!this.wildChildren && !isGlob(seg)) {
-      // The common case: a literal segment and no glob siblings.
-      const c = this.children.get(seg);
-      return c ? [c] : NONE;
-    }
     let out = this.memo?.get(seg);
     if (out) return out;
     out = [];

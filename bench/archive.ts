@@ -75,8 +75,15 @@ export async function benchIndexParse(path: string, runs = 3, name = path): Prom
  * used), found through the cached InRelease of `archive`/`suite`, with the
  * file name it has in the archive (for its compression).
  */
-export async function cachedIndex(cache: string, archive: string, suite: string, file: string): Promise<{ path: string; name: string } | undefined> {
-  const ref = JSON.parse(await fs.readFile(path.join(cache, 'meta', 'inrelease-ref', `${archive}_${suite}.json`), 'utf8').catch(() => '{}')) as { sha256?: string };
+export async function cachedIndex(
+  cache: string,
+  archive: string,
+  suite: string,
+  file: string,
+): Promise<{ path: string; name: string } | undefined> {
+  const ref = JSON.parse(
+    await fs.readFile(path.join(cache, 'meta', 'inrelease-ref', `${archive}_${suite}.json`), 'utf8').catch(() => '{}'),
+  ) as { sha256?: string };
   if (!ref.sha256) return undefined;
   const text = await fs.readFile(path.join(cache, 'blobs', 'sha256', ref.sha256), 'utf8');
   const files = parseReleaseFields(cleartextBody(text)).files;
@@ -84,7 +91,13 @@ export async function cachedIndex(cache: string, archive: string, suite: string,
     const e = files.get(name);
     if (!e) continue;
     const p = path.join(cache, 'blobs', 'sha256', e.sha256);
-    if (await fs.access(p).then(() => true, () => false)) return { path: p, name };
+    if (
+      await fs.access(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { path: p, name };
   }
   return undefined;
 }

@@ -46,10 +46,25 @@ export async function benchMmdebstrap(release: string, arch: string, packages: s
   let rssMB: number | null = null;
   for (let i = 0; i < Math.max(1, runs); i++) {
     await discard(out, work);
-    const r = await run(exe, ['--quiet', '--variant=extract', `--architectures=${arch}`, `--include=${packages.join(',')}`, suite, out, ...lines]);
+    const r = await run(exe, [
+      '--quiet',
+      '--variant=extract',
+      `--architectures=${arch}`,
+      `--include=${packages.join(',')}`,
+      suite,
+      out,
+      ...lines,
+    ]);
     const ok = r.status === 0 && existsSync(path.join(out, 'usr'));
     await discard(out, work);
-    if (!ok) return { tool, ms: null, rssMB: null, packages, skipped: `failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+    if (!ok)
+      return {
+        tool,
+        ms: null,
+        rssMB: null,
+        packages,
+        skipped: `failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      };
     times.push(r.ms);
     if (r.rssMB !== null) rssMB = Math.max(rssMB ?? 0, r.rssMB);
   }

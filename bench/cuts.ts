@@ -56,11 +56,30 @@ async function digestOf(kind: OutputKind, out: string, report: CutReport): Promi
   return report.image!.digest;
 }
 
-export async function cutOnce(spec: CutSpec, set: string, kind: OutputKind, cache: string, extra: string[] = []): Promise<{ run: Run; report: CutReport; digest: string }> {
+export async function cutOnce(
+  spec: CutSpec,
+  set: string,
+  kind: OutputKind,
+  cache: string,
+  extra: string[] = [],
+): Promise<{ run: Run; report: CutReport; digest: string }> {
   const out = path.join(spec.work, `out-${set}-${kind}`);
   await discard(out, spec.work);
   await discard(`${out}.tar`, spec.work);
-  const args = ['cut', '--release', spec.release, '--arch', spec.arch, '--cache-dir', cache, '--json', '--quiet', ...extra, ...outArgs(kind, out), set];
+  const args = [
+    'cut',
+    '--release',
+    spec.release,
+    '--arch',
+    spec.arch,
+    '--cache-dir',
+    cache,
+    '--json',
+    '--quiet',
+    ...extra,
+    ...outArgs(kind, out),
+    set,
+  ];
   const run = await chisel(args);
   if (run.status !== 0) throw new Error(`chisel-ts ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
   const report = JSON.parse(run.stdout) as CutReport;
@@ -95,7 +114,11 @@ export async function benchCut(spec: CutSpec, set: string, kind: OutputKind, cac
     sameDigest: [...colds, ...warm].every((w) => w.digest === cold.digest),
     packages: arch.packages.length,
     files: arch.files,
-    ...(kind === 'tar' ? { diffId: `sha256:${cold.report.tar!.diffId}` } : kind === 'oci' ? { diffId: cold.report.image!.manifests[0]!.diffId } : {}),
+    ...(kind === 'tar'
+      ? { diffId: `sha256:${cold.report.tar!.diffId}` }
+      : kind === 'oci'
+        ? { diffId: cold.report.image!.manifests[0]!.diffId }
+        : {}),
     report: cold.report,
   };
 }

@@ -27,14 +27,20 @@ export interface DebBenchResult {
   backend: DecompressBackend;
 }
 
-export async function benchDebRead(debPath: string, opts: { backend?: DecompressBackend; xzThreads?: number } = {}): Promise<DebBenchResult> {
+export async function benchDebRead(
+  debPath: string,
+  opts: { backend?: DecompressBackend; xzThreads?: number } = {},
+): Promise<DebBenchResult> {
   const fl = await decompressFloor(debPath);
   let rss = process.memoryUsage().rss;
   const t0 = performance.now();
   let entries = 0;
   let files = 0;
   let bytes = 0;
-  for await (const { body } of readDebData(debPath, { backend: opts.backend ?? 'auto', ...(opts.xzThreads !== undefined ? { xzThreads: opts.xzThreads } : {}) })) {
+  for await (const { body } of readDebData(debPath, {
+    backend: opts.backend ?? 'auto',
+    ...(opts.xzThreads !== undefined ? { xzThreads: opts.xzThreads } : {}),
+  })) {
     entries++;
     if (!body) continue;
     files++;
@@ -68,6 +74,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error('usage: node dist/bench/deb.js DEB [auto|library|subprocess] [xzThreads]');
     process.exit(2);
   }
-  const r = await benchDebRead(deb, { backend: (backend as DecompressBackend | undefined) ?? 'auto', ...(threads ? { xzThreads: Number(threads) } : {}) });
+  const r = await benchDebRead(deb, {
+    backend: (backend as DecompressBackend | undefined) ?? 'auto',
+    ...(threads ? { xzThreads: Number(threads) } : {}),
+  });
   console.log(JSON.stringify(r));
 }

@@ -14,7 +14,12 @@ async function walk(root: string, rel: string, out: string[]): Promise<void> {
     const st = await fs.lstat(p);
     const head = `${r}\0${st.mode.toString(8)}\0${st.uid}:${st.gid}\0${Math.floor(st.mtimeMs / 1000)}`;
     if (st.isSymbolicLink()) out.push(`${head}\0->${await fs.readlink(p)}`);
-    else if (st.isFile()) out.push(`${head}\0${st.nlink > 1 ? `n${st.nlink}` : ''}\0${createHash('sha256').update(await fs.readFile(p)).digest('hex')}`);
+    else if (st.isFile())
+      out.push(
+        `${head}\0${st.nlink > 1 ? `n${st.nlink}` : ''}\0${createHash('sha256')
+          .update(await fs.readFile(p))
+          .digest('hex')}`,
+      );
     else if (st.isDirectory()) {
       out.push(`${head}\0dir`);
       await walk(root, r, out);

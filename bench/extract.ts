@@ -81,7 +81,10 @@ export async function benchExtract(debs: Map<string, string>, work: string): Pro
   t0 = performance.now();
   for (const sha of debs.keys()) {
     const listing = await unpackDeb(store, sha, sha.slice(0, 12));
-    const missing = await missingContent(store, listing.entries.flatMap((e) => (e.sha256 ? [e.sha256] : [])));
+    const missing = await missingContent(
+      store,
+      listing.entries.flatMap((e) => (e.sha256 ? [e.sha256] : [])),
+    );
     if (missing.length) throw new Error(`warm extraction: ${missing.length} files missing from the store`);
   }
   const warmMs = performance.now() - t0;

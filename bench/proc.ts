@@ -54,7 +54,13 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): P
         kb = m ? Number(m[1]) : 0;
       }
       rmSync(tmp, { recursive: true, force: true });
-      resolve({ ms, rssMB: kb ? (kb * 1024) / 1e6 : null, status, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+      resolve({
+        ms,
+        rssMB: kb ? (kb * 1024) / 1e6 : null,
+        status,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
     });
   });
 }

@@ -53,5 +53,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const release = process.argv[2] ?? path.resolve(ROOT, '..', 'shared', 'corpus', 'chisel-releases', 'ubuntu-24.04');
   const r = benchRelease(release, Number(process.argv[3] ?? 5));
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-  process.stdout.write(`validate ${path.basename(release)}: cold ${r.coldMs.median} ms, warm ${r.warmMs.median} ms (target ${r.targetMs} ms)\n`);
+  process.stdout.write(
+    `validate ${path.basename(release)}: cold ${r.coldMs.median} ms, warm ${r.warmMs.median} ms (target ${r.targetMs} ms)\n`,
+  );
 }

@@ -31,7 +31,8 @@ export interface Results {
   targets: Target[];
 }
 
-const ms = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
+const ms = (x: number | null | undefined): string =>
+  x === null || x === undefined ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`;
 const mb = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${Math.round(x)} MB`);
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 
@@ -41,7 +42,12 @@ export function targets(r: Results): Target[] {
   const out: Target[] = [];
   const cut = (set: string, output: string) => r.cuts.find((c) => c.set === set && c.output === output);
   const v = r.validate.find((x) => path.basename(x.release) === 'ubuntu-24.04');
-  out.push({ name: 'validate ubuntu-24.04 (empty cache)', measured: v ? ms(v.coldMs.median) : '-', target: '< 500 ms', pass: v ? v.coldMs.median < 500 : null });
+  out.push({
+    name: 'validate ubuntu-24.04 (empty cache)',
+    measured: v ? ms(v.coldMs.median) : '-',
+    target: '< 500 ms',
+    pass: v ? v.coldMs.median < 500 : null,
+  });
   const base = cut('base', 'dir');
   const mm = r.baselines.base;
   out.push({
@@ -50,13 +56,22 @@ export function targets(r: Results): Target[] {
     target: '<= 0.5×',
     pass: base && mm?.ms ? base.coldMs <= 0.5 * mm.ms : null,
   });
-  out.push({ name: 'warm cut base (dir)', measured: base ? ms(base.warmMs) : '-', target: '< 300 ms', pass: base ? base.warmMs < 300 : null });
+  out.push({
+    name: 'warm cut base (dir)',
+    measured: base ? ms(base.warmMs) : '-',
+    target: '< 300 ms',
+    pass: base ? base.warmMs < 300 : null,
+  });
   const py = cut('python3', 'dir');
   out.push({ name: 'warm cut python3 (dir)', measured: py ? ms(py.warmMs) : '-', target: '< 1 s', pass: py ? py.warmMs < 1000 : null });
   const changed = r.reuse.flatMap((x) => x.changed);
   out.push({
     name: 'warm online cut, unchanged InRelease: no index downloaded or parsed',
-    measured: r.reuse.length ? (changed.length ? `${changed.length} files written: ${changed.slice(0, 3).join(', ')}` : `0 blobs, 0 parsed indexes written (${r.reuse.length} cuts)`) : '-',
+    measured: r.reuse.length
+      ? changed.length
+        ? `${changed.length} files written: ${changed.slice(0, 3).join(', ')}`
+        : `0 blobs, 0 parsed indexes written (${r.reuse.length} cuts)`
+      : '-',
     target: 'none',
     pass: r.reuse.length ? changed.length === 0 : null,
   });
@@ -76,7 +91,12 @@ export function targets(r: Results): Target[] {
   const java = r.cuts.filter((c) => c.set === 'java');
   const rss = java.flatMap((c) => [c.coldRssMB ?? 0, c.warmRssMB ?? 0]);
   const peak = rss.length ? Math.max(...rss) : 0;
-  out.push({ name: 'peak RSS, java (every cut, cold and warm)', measured: peak ? mb(peak) : '-', target: '< 300 MB', pass: peak ? peak < 300 : null });
+  out.push({
+    name: 'peak RSS, java (every cut, cold and warm)',
+    measured: peak ? mb(peak) : '-',
+    target: '< 300 MB',
+    pass: peak ? peak < 300 : null,
+  });
   const same = r.cuts.every((c) => c.sameDigest) && r.reuse.every((x) => x.sameDigest) && r.cross.every((c) => c.ok);
   out.push({ name: 'every timed run gives the same output digest', measured: same ? 'yes' : 'NO', target: 'yes', pass: same });
   return out;
@@ -86,13 +106,30 @@ export function renderMarkdown(r: Results): string {
   const m = r.machine;
   const L: string[] = [];
   L.push(`# chisel-ts benchmark`, '');
-  L.push(`Measured ${m.date} by \`npm run bench\` on ${m.os}, ${m.nproc} cores (${m.cpu}), Node.js ${m.node}; ${r.release} ${r.arch}; the whole run took ${Math.round(r.seconds)} s.`, '');
+  L.push(
+    `Measured ${m.date} by \`npm run bench\` on ${m.os}, ${m.nproc} cores (${m.cpu}), Node.js ${m.node}; ${r.release} ${r.arch}; the whole run took ${Math.round(r.seconds)} s.`,
+    '',
+  );
   L.push('## Targets', '', '| target | measured | goal | result |', '|---|---|---|---|');
-  for (const t of r.targets) L.push(`| ${t.name} | ${t.measured} | ${t.target} | ${t.pass === null ? 'not measured' : t.pass ? 'pass' : 'FAIL'} |`);
-  L.push('', '## Load + full validation (`chisel-ts validate`, wall, median)', '', '| release | empty cache | parse cache warm |', '|---|---:|---:|');
+  for (const t of r.targets)
+    L.push(`| ${t.name} | ${t.measured} | ${t.target} | ${t.pass === null ? 'not measured' : t.pass ? 'pass' : 'FAIL'} |`);
+  L.push(
+    '',
+    '## Load + full validation (`chisel-ts validate`, wall, median)',
+    '',
+    '| release | empty cache | parse cache warm |',
+    '|---|---:|---:|',
+  );
   for (const v of r.validate) L.push(`| ${path.basename(v.release)} | ${ms(v.coldMs.median)} | ${ms(v.warmMs.median)} |`);
-  L.push('', `## Cuts (wall, median; peak RSS; cold = empty cache, ${r.cuts[0]?.coldRuns.length ?? 0} runs; warm = \`--offline\`, ${r.cuts[0]?.warmRuns.length ?? 0} runs; mmdebstrap: median of its runs)`, '');
-  L.push('| set | output | packages | files | cold | cold RSS | warm | warm RSS | mmdebstrap | cold / mmdebstrap | same digest |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  L.push(
+    '',
+    `## Cuts (wall, median; peak RSS; cold = empty cache, ${r.cuts[0]?.coldRuns.length ?? 0} runs; warm = \`--offline\`, ${r.cuts[0]?.warmRuns.length ?? 0} runs; mmdebstrap: median of its runs)`,
+    '',
+  );
+  L.push(
+    '| set | output | packages | files | cold | cold RSS | warm | warm RSS | mmdebstrap | cold / mmdebstrap | same digest |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  );
   for (const c of r.cuts) {
     const b = r.baselines[c.set];
     L.push(
@@ -100,12 +137,15 @@ export function renderMarkdown(r: Results): string {
     );
   }
   L.push('', 'Warm online cuts (InRelease fetched again, unchanged):', '');
-  for (const x of r.reuse) L.push(`* ${x.set}: ${ms(x.ms)}; blobs / parsed indexes written: ${x.changed.length}; same digest: ${x.sameDigest ? 'yes' : 'NO'}`);
+  for (const x of r.reuse)
+    L.push(`* ${x.set}: ${ms(x.ms)}; blobs / parsed indexes written: ${x.changed.length}; same digest: ${x.sameDigest ? 'yes' : 'NO'}`);
   L.push('', '## Index decode + parse', '');
   const ix = r.index;
   if (ix) {
     L.push('| index | compressed | text | packages | decode | parse | cached form load |', '|---|---:|---:|---:|---:|---:|---:|');
-    L.push(`| ${ix.path} | ${(ix.compressedBytes / 1e6).toFixed(1)} MB | ${(ix.bytes / 1e6).toFixed(1)} MB | ${ix.packages} | ${ms(ix.decodeMs)} (${ix.decodeMBps.toFixed(0)} MB/s) | ${ms(ix.parseMs)} (${ix.parseMBps.toFixed(0)} MB/s) | ${ms(ix.cacheLoadMs)} |`);
+    L.push(
+      `| ${ix.path} | ${(ix.compressedBytes / 1e6).toFixed(1)} MB | ${(ix.bytes / 1e6).toFixed(1)} MB | ${ix.packages} | ${ms(ix.decodeMs)} (${ix.decodeMBps.toFixed(0)} MB/s) | ${ms(ix.parseMs)} (${ix.parseMBps.toFixed(0)} MB/s) | ${ms(ix.cacheLoadMs)} |`,
+    );
   } else L.push('not measured (no index in the cache)');
   const e = r.extract;
   L.push('', '## Extraction against the decompression floor (sequential)', '');

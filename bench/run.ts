@@ -57,7 +57,10 @@ async function main(): Promise<void> {
     // 1. Load + full validation of every release.
     const corpus = path.resolve(ROOT, '..', 'shared', 'corpus', 'chisel-releases');
     const releaseDirs = [
-      ...readdirSync(corpus, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(corpus, d.name)).sort(),
+      ...readdirSync(corpus, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => path.join(corpus, d.name))
+        .sort(),
       path.join(ROOT, 'slices', 'debian-12'),
       path.join(ROOT, 'slices', 'debian-13'),
     ];
@@ -98,7 +101,13 @@ async function main(): Promise<void> {
           }
         }
         log(`mmdebstrap ${set} (${report.archs[0]!.packages.length} packages)`);
-        baselines[set] = await benchMmdebstrap(release, arch, report.archs[0]!.packages.map((p) => p.name), work, coldRuns);
+        baselines[set] = await benchMmdebstrap(
+          release,
+          arch,
+          report.archs[0]!.packages.map((p) => p.name),
+          work,
+          coldRuns,
+        );
       }
     }
     const cross = sets.map((set) => {
@@ -111,7 +120,20 @@ async function main(): Promise<void> {
     const extract: ExtractBench = await benchExtract(debs, work);
     for (const c of caches) await discard(c, work);
 
-    const results: Results = { machine: machine(), release, arch, validate, cuts, baselines, reuse, index: index ?? null, extract, cross, seconds: 0, targets: [] };
+    const results: Results = {
+      machine: machine(),
+      release,
+      arch,
+      validate,
+      cuts,
+      baselines,
+      reuse,
+      index: index ?? null,
+      extract,
+      cross,
+      seconds: 0,
+      targets: [],
+    };
     results.seconds = (Date.now() - started) / 1000;
     results.targets = targets(results);
     const md = renderMarkdown(results);

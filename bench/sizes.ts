@@ -28,12 +28,36 @@ export function measure(release: string, set: string, cacheDir: string): SetSize
   const work = mkdtempSync(path.join(tmpdir(), 'chisel-ts-sizes-'));
   try {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [BIN, 'cut', '--release', release, '--cache-dir', cacheDir, '--root', path.join(work, 'root'), '--oci', path.join(work, 'oci'), '--json', set], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'cut',
+        '--release',
+        release,
+        '--cache-dir',
+        cacheDir,
+        '--root',
+        path.join(work, 'root'),
+        '--oci',
+        path.join(work, 'oci'),
+        '--json',
+        set,
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`cut ${release} ${set}: ${r.stderr}`);
     const seconds = (Date.now() - t0) / 1000;
     const report = JSON.parse(r.stdout) as { archs: Array<{ packages: unknown[] }> };
     const du = (p: string) => Number(execFileSync('du', ['-sk', p], { encoding: 'utf8' }).split('\t')[0]);
-    return { release, set, rootKiB: du(path.join(work, 'root')), layerKiB: du(path.join(work, 'oci', 'blobs')), packages: report.archs[0]!.packages.length, seconds };
+    return {
+      release,
+      set,
+      rootKiB: du(path.join(work, 'root')),
+      layerKiB: du(path.join(work, 'oci', 'blobs')),
+      packages: report.archs[0]!.packages.length,
+      seconds,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -55,6 +79,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   process.stdout.write('| release | set | packages | root (du) | gzip layer | limit |\n|---|---|---:|---:|---:|---:|\n');
   for (const r of rows) {
     const limit = LIMITS_MIB[r.set];
-    process.stdout.write(`| ${r.release} | ${r.set} | ${r.packages} | ${mib(r.rootKiB)} MiB | ${mib(r.layerKiB)} MiB | ${limit !== undefined ? `${limit} MiB${r.rootKiB / 1024 > limit ? ' (over)' : ''}` : '-'} |\n`);
+    process.stdout.write(
+      `| ${r.release} | ${r.set} | ${r.packages} | ${mib(r.rootKiB)} MiB | ${mib(r.layerKiB)} MiB | ${limit !== undefined ? `${limit} MiB${r.rootKiB / 1024 > limit ? ' (over)' : ''}` : '-'} |\n`,
+    );
   }
 }

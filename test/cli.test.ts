@@ -16,7 +16,10 @@ const U2404 = path.join(CORPUS, 'ubuntu-24.04');
 
 function run(args: string[], env: Record<string, string> = {}): { code: number; out: string; err: string } {
   const cache = env.XDG_CACHE_HOME ?? tempDir('chisel-ts-cli-cache-');
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cache, CI: 'true', ...env } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: cache, CI: 'true', ...env },
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -97,13 +100,23 @@ describe('validate', () => {
     for (let i = 0; i < 2; i++) {
       const r = run(['validate', '--release', dir], { XDG_CACHE_HOME: cache });
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/chisel\.yaml:\d+:\d+: public key ubuntu-archive-key-2018: id 871920D1991BC93D does not match the armored key's id 871920D1991BC93C/);
+      expect(r.err).toMatch(
+        /chisel\.yaml:\d+:\d+: public key ubuntu-archive-key-2018: id 871920D1991BC93D does not match the armored key's id 871920D1991BC93C/,
+      );
     }
     // A key that cannot be decoded.
-    writeFileSync(chisel, good.replace(/(ubuntu-archive-key-2018:\n.*\n    armor: \|\n)(?: {6}.*\n|\n)+/, '$1      -----BEGIN PGP PUBLIC KEY BLOCK-----\n\n      AAAA\n      -----END PGP PUBLIC KEY BLOCK-----\n'));
+    writeFileSync(
+      chisel,
+      good.replace(
+        /(ubuntu-archive-key-2018:\n.*\n {4}armor: \|\n)(?: {6}.*\n|\n)+/,
+        '$1      -----BEGIN PGP PUBLIC KEY BLOCK-----\n\n      AAAA\n      -----END PGP PUBLIC KEY BLOCK-----\n',
+      ),
+    );
     const r = run(['validate', '--release', dir]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/chisel\.yaml:\d+:\d+: public key ubuntu-archive-key-2018: (cannot decode the armored key|the armored block holds no public key packet)/);
+    expect(r.err).toMatch(
+      /chisel\.yaml:\d+:\d+: public key ubuntu-archive-key-2018: (cannot decode the armored key|the armored block holds no public key packet)/,
+    );
   });
 
   it('names an unknown release and how to fix it', () => {
@@ -118,7 +131,10 @@ describe('info and find', () => {
   it('info prints a slice as YAML (and --json)', () => {
     const r = run(['info', '--release', U2404, 'libc6_libs']);
     expect(r.code).toBe(0);
-    const doc = parseYaml(r.out) as { package: string; slices: Record<string, { contents: Record<string, unknown>; essential?: string[] }> };
+    const doc = parseYaml(r.out) as {
+      package: string;
+      slices: Record<string, { contents: Record<string, unknown>; essential?: string[] }>;
+    };
     expect(doc.package).toBe('libc6');
     expect(Object.keys(doc.slices)).toEqual(['libs']);
     expect(doc.slices.libs!.contents).toHaveProperty(['/usr/lib/*-linux-*/libc.so.*']);

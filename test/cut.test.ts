@@ -124,7 +124,12 @@ const cases: Case[] = [
     name: 'copy from another path of the package; setuid dropped when the slice does not ask for it',
     slices: { pkga: A('  one:\n    contents:\n      /etc/renamed: {copy: /etc/conf}\n      /bin/tool:\n') },
     request: ['pkga_one'],
-    tree: { '/bin/': 'dir 0755', '/bin/tool': `file 0755 ${sha8('#!tool')}`, '/etc/': 'dir 0755', '/etc/renamed': `file 0644 ${sha8('conf\n')}` },
+    tree: {
+      '/bin/': 'dir 0755',
+      '/bin/tool': `file 0755 ${sha8('#!tool')}`,
+      '/etc/': 'dir 0755',
+      '/etc/renamed': `file 0644 ${sha8('conf\n')}`,
+    },
   },
   {
     name: 'setuid kept when the slice asks with mode: on the path',
@@ -134,9 +139,20 @@ const cases: Case[] = [
   },
   {
     name: 'text, make and symlink paths with default and explicit modes',
-    slices: { pkga: A('  one:\n    contents:\n      /etc/motd: {text: "hi\\n"}\n      /etc/secret: {text: "s", mode: 0600}\n      /srv/x/: {make: true, mode: 0700}\n      /l: {symlink: /etc/motd}\n') },
+    slices: {
+      pkga: A(
+        '  one:\n    contents:\n      /etc/motd: {text: "hi\\n"}\n      /etc/secret: {text: "s", mode: 0600}\n      /srv/x/: {make: true, mode: 0700}\n      /l: {symlink: /etc/motd}\n',
+      ),
+    },
     request: ['pkga_one'],
-    tree: { '/etc/': 'dir 0755', '/etc/motd': `file 0644 ${sha8('hi\n')}`, '/etc/secret': `file 0600 ${sha8('s')}`, '/l': 'symlink /etc/motd', '/srv/': 'dir 0755', '/srv/x/': 'dir 0700' },
+    tree: {
+      '/etc/': 'dir 0755',
+      '/etc/motd': `file 0644 ${sha8('hi\n')}`,
+      '/etc/secret': `file 0600 ${sha8('s')}`,
+      '/l': 'symlink /etc/motd',
+      '/srv/': 'dir 0755',
+      '/srv/x/': 'dir 0700',
+    },
   },
   {
     name: 'an explicitly listed directory wins over the implicit parent',
@@ -166,7 +182,9 @@ const cases: Case[] = [
   {
     name: 'arch-specific paths and essentials',
     slices: {
-      pkga: A('  one:\n    essential: [pkgb_one]\n    v3-essential: {pkgc_one: {arch: arm64}}\n    contents:\n      /etc/conf: {arch: arm64}\n      /dir/file: {arch: [amd64, i386]}\n'),
+      pkga: A(
+        '  one:\n    essential: [pkgb_one]\n    v3-essential: {pkgc_one: {arch: arm64}}\n    contents:\n      /etc/conf: {arch: arm64}\n      /dir/file: {arch: [amd64, i386]}\n',
+      ),
       pkgb: B('  one:\n    contents:\n      /etc/b.conf:\n'),
       pkgc: 'package: pkgc\nslices:\n  one:\n    contents:\n      /var/lib/c/data:\n',
     },
@@ -188,12 +206,20 @@ const cases: Case[] = [
       ),
     },
     request: ['pkga_one', 'pkga_two'],
-    tree: { '/dir/': 'dir 0750', '/dir/sub/': 'dir 0755', '/dir/sub/deep': `file 0644 ${sha8('deep')}`, '/etc/': 'dir 0755', '/etc/copy': `file 0644 ${sha8('data2')}` },
+    tree: {
+      '/dir/': 'dir 0750',
+      '/dir/sub/': 'dir 0755',
+      '/dir/sub/deep': `file 0644 ${sha8('deep')}`,
+      '/etc/': 'dir 0755',
+      '/etc/copy': `file 0644 ${sha8('data2')}`,
+    },
   },
   {
     name: 'mutate scripts run dependencies first and may list directories',
     slices: {
-      pkga: A('  one:\n    contents:\n      /etc/conf: {mutable: true}\n    mutate: |\n      content.write("/etc/conf", content.read("/etc/conf") + "more\\n")\n  two:\n    essential: [pkga_one]\n    contents:\n      /dir/*:\n      /etc/list: {text: "", mutable: true}\n    mutate: |\n      content.write("/etc/list", ",".join(content.list("/dir/")) + content.read("/etc/conf"))\n'),
+      pkga: A(
+        '  one:\n    contents:\n      /etc/conf: {mutable: true}\n    mutate: |\n      content.write("/etc/conf", content.read("/etc/conf") + "more\\n")\n  two:\n    essential: [pkga_one]\n    contents:\n      /dir/*:\n      /etc/list: {text: "", mutable: true}\n    mutate: |\n      content.write("/etc/list", ",".join(content.list("/dir/")) + content.read("/etc/conf"))\n',
+      ),
     },
     request: ['pkga_two'],
     subset: true,
@@ -207,7 +233,11 @@ const cases: Case[] = [
   },
   {
     name: 'mutate cannot read a path outside the selection',
-    slices: { pkga: A('  one:\n    contents:\n      /etc/motd: {text: "x", mutable: true}\n    mutate: |\n      content.write("/etc/motd", content.read("/etc/conf"))\n') },
+    slices: {
+      pkga: A(
+        '  one:\n    contents:\n      /etc/motd: {text: "x", mutable: true}\n    mutate: |\n      content.write("/etc/motd", content.read("/etc/conf"))\n',
+      ),
+    },
     request: ['pkga_one'],
     error: /\/etc\/conf is not part of the selected slices/,
   },
@@ -251,7 +281,10 @@ describe('cut rules', () => {
 
 describe('cut', () => {
   it('gives the same tree whatever the order of the request', async () => {
-    const slices = { pkga: A('  one:\n    contents:\n      /dir/**:\n  two:\n    contents:\n      /etc/conf:\n'), pkgb: B('  one:\n    contents:\n      /etc/b.conf:\n') };
+    const slices = {
+      pkga: A('  one:\n    contents:\n      /dir/**:\n  two:\n    contents:\n      /etc/conf:\n'),
+      pkgb: B('  one:\n    contents:\n      /etc/b.conf:\n'),
+    };
     const releaseDir = writeRelease(archive, slices);
     const one = await cutTo({ releaseDir, slices: ['pkga_one', 'pkgb_one', 'pkga_two'] });
     const two = await cutTo({ releaseDir, slices: ['pkga_two', 'pkgb_one', 'pkga_one'] });
@@ -261,7 +294,9 @@ describe('cut', () => {
 
   it('writes manifest.wall as zstd jsonwall', async () => {
     const slices = {
-      pkga: A('  one:\n    contents:\n      /dir/file:\n      /dir/hard:\n      /dir/link:\n      /etc/conf: {mutable: true}\n      /tmp/gone: {text: "x", until: mutate}\n    mutate: |\n      content.write("/etc/conf", "new")\n  manifest:\n    contents:\n      /var/lib/chisel/**: {generate: manifest}\n'),
+      pkga: A(
+        '  one:\n    contents:\n      /dir/file:\n      /dir/hard:\n      /dir/link:\n      /etc/conf: {mutable: true}\n      /tmp/gone: {text: "x", until: mutate}\n    mutate: |\n      content.write("/etc/conf", "new")\n  manifest:\n    contents:\n      /var/lib/chisel/**: {generate: manifest}\n',
+      ),
     };
     const releaseDir = writeRelease(archive, slices);
     const { root, result } = await cutTo({ releaseDir, slices: ['pkga_one', 'pkga_manifest'] });
@@ -275,10 +310,34 @@ describe('cut', () => {
     expect(recs).toContainEqual({ kind: 'package', name: 'pkga', version: '1.0', sha256: deb.sha256, arch: 'amd64' });
     expect(recs).toContainEqual({ kind: 'slice', name: 'pkga_one' });
     const sum = (s: string) => require('node:crypto').createHash('sha256').update(s).digest('hex');
-    expect(recs).toContainEqual({ kind: 'path', path: '/dir/file', mode: '0644', slices: ['pkga_one'], sha256: sum('data1'), size: 5, inode: 1 });
-    expect(recs).toContainEqual({ kind: 'path', path: '/dir/hard', mode: '0644', slices: ['pkga_one'], sha256: sum('data1'), size: 5, inode: 1 });
+    expect(recs).toContainEqual({
+      kind: 'path',
+      path: '/dir/file',
+      mode: '0644',
+      slices: ['pkga_one'],
+      sha256: sum('data1'),
+      size: 5,
+      inode: 1,
+    });
+    expect(recs).toContainEqual({
+      kind: 'path',
+      path: '/dir/hard',
+      mode: '0644',
+      slices: ['pkga_one'],
+      sha256: sum('data1'),
+      size: 5,
+      inode: 1,
+    });
     expect(recs).toContainEqual({ kind: 'path', path: '/dir/link', mode: '0777', slices: ['pkga_one'], link: 'file' });
-    expect(recs).toContainEqual({ kind: 'path', path: '/etc/conf', mode: '0644', slices: ['pkga_one'], sha256: sum('conf\n'), final_sha256: sum('new'), size: 3 });
+    expect(recs).toContainEqual({
+      kind: 'path',
+      path: '/etc/conf',
+      mode: '0644',
+      slices: ['pkga_one'],
+      sha256: sum('conf\n'),
+      final_sha256: sum('new'),
+      size: 3,
+    });
     expect(recs).toContainEqual({ kind: 'path', path: '/var/lib/chisel/manifest.wall', mode: '0644', slices: ['pkga_manifest'] });
     expect(recs).toContainEqual({ kind: 'content', slice: 'pkga_one', path: '/dir/file' });
     expect(recs.some((r) => r.path === '/tmp/gone')).toBe(false);

@@ -11,7 +11,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanTarPath, readDebControl, readDebData, type ReadDebOptions } from '../compiler/deb/index.js';
 import type { DecompressBackend } from '../compiler/deb/decompress.js';
 import { ChiselError } from '../compiler/util/errors.js';
-import { buildAr, buildControlTar, buildDeb, buildTar, compress, controlText, dataEntries, type DebCompression, type TarEntrySpec } from './support/debbuild.js';
+import {
+  buildAr,
+  buildControlTar,
+  buildDeb,
+  buildTar,
+  compress,
+  controlText,
+  dataEntries,
+  type DebCompression,
+  type TarEntrySpec,
+} from './support/debbuild.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'chisel-deb-hostile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,20 +63,44 @@ async function debWithData(dataName: string, data: Buffer): Promise<Buffer> {
 
 describe('unsafe names', () => {
   const cases: Array<[string, TarEntrySpec[], RegExp]> = [
-    ['../ prefix', [{ name: '../etc/passwd', type: 'file', mode: 0o644, content: Buffer.from('x') }], /evil_1\.0_amd64: unsafe path in package: "\.\.\/etc\/passwd" has a "\.\." component/],
-    ['.. in the middle', [{ name: './usr/../../etc/x', type: 'file', mode: 0o644 }], /unsafe path in package: "\.\/usr\/\.\.\/\.\.\/etc\/x"/],
+    [
+      '../ prefix',
+      [{ name: '../etc/passwd', type: 'file', mode: 0o644, content: Buffer.from('x') }],
+      /evil_1\.0_amd64: unsafe path in package: "\.\.\/etc\/passwd" has a "\.\." component/,
+    ],
+    [
+      '.. in the middle',
+      [{ name: './usr/../../etc/x', type: 'file', mode: 0o644 }],
+      /unsafe path in package: "\.\/usr\/\.\.\/\.\.\/etc\/x"/,
+    ],
     ['.. as a directory', [{ name: './a/../', type: 'directory', mode: 0o755 }], /unsafe path/],
     ['symlink named ..', [{ name: './..', type: 'symlink', mode: 0o777, linkname: '/' }], /unsafe path in package: "\.\/\.\."/],
-    ['hard link target outside', [
-      { name: './a', type: 'file', mode: 0o644, content: Buffer.from('x') },
-      { name: './b', type: 'link', mode: 0o644, linkname: '../../etc/shadow' },
-    ], /unsafe path in package: "\.\.\/\.\.\/etc\/shadow"/],
-    ['hard link to an unknown file', [{ name: './b', type: 'link', mode: 0o644, linkname: './etc/shadow' }], /hard link \/b points to \/etc\/shadow, which is not an earlier regular file in data\.tar\.gz/],
-    ['hard link to a directory', [
-      { name: './d/', type: 'directory', mode: 0o755 },
-      { name: './b', type: 'link', mode: 0o644, linkname: './d' },
-    ], /hard link \/b points to \/d/],
-    ['long PAX name with ..', [{ name: `./${'y'.repeat(120)}/../../../root/.ssh/authorized_keys`, type: 'file', mode: 0o600 }], /unsafe path/],
+    [
+      'hard link target outside',
+      [
+        { name: './a', type: 'file', mode: 0o644, content: Buffer.from('x') },
+        { name: './b', type: 'link', mode: 0o644, linkname: '../../etc/shadow' },
+      ],
+      /unsafe path in package: "\.\.\/\.\.\/etc\/shadow"/,
+    ],
+    [
+      'hard link to an unknown file',
+      [{ name: './b', type: 'link', mode: 0o644, linkname: './etc/shadow' }],
+      /hard link \/b points to \/etc\/shadow, which is not an earlier regular file in data\.tar\.gz/,
+    ],
+    [
+      'hard link to a directory',
+      [
+        { name: './d/', type: 'directory', mode: 0o755 },
+        { name: './b', type: 'link', mode: 0o644, linkname: './d' },
+      ],
+      /hard link \/b points to \/d/,
+    ],
+    [
+      'long PAX name with ..',
+      [{ name: `./${'y'.repeat(120)}/../../../root/.ssh/authorized_keys`, type: 'file', mode: 0o600 }],
+      /unsafe path/,
+    ],
   ];
   it.each(cases)('%s', async (_name, entries, re) => {
     const deb = await debWithData('data.tar.gz', await compress(await buildTar(entries), 'gz'));
@@ -114,10 +148,15 @@ describe('unsafe names', () => {
         const p = cleanTarPath(name);
         expect(p.startsWith('/')).toBe(true);
         expect(p === '/' || !p.endsWith('/')).toBe(true);
-        expect(p.split('/').slice(1).filter((c) => c === '' || c === '.' || c === '..')).toEqual(p === '/' ? [''] : []);
+        expect(
+          p
+            .split('/')
+            .slice(1)
+            .filter((c) => c === '' || c === '.' || c === '..'),
+        ).toEqual(p === '/' ? [''] : []);
         expect(cleanTarPath(p)).toBe(p);
-        expect(cleanTarPath('./' + name)).toBe(p);
-        expect(cleanTarPath('/' + name)).toBe(p);
+        expect(cleanTarPath(`./${name}`)).toBe(p);
+        expect(cleanTarPath(`/${name}`)).toBe(p);
       }),
     );
   });
@@ -125,7 +164,7 @@ describe('unsafe names', () => {
   it('non-UTF-8 names are refused unless latin1 is asked for (GNU tar, long names)', async () => {
     const root = path.join(tmp, 'gnu-root');
     mkdirSync(path.join(root, 'usr', 'share'), { recursive: true });
-    const latin1 = Buffer.concat([Buffer.from(path.join(root, 'usr', 'share') + '/caf'), Buffer.from([0xe9])]);
+    const latin1 = Buffer.concat([Buffer.from(`${path.join(root, 'usr', 'share')}/caf`), Buffer.from([0xe9])]);
     writeFileSync(latin1, 'latin1');
     const long = path.join(root, 'usr', 'share', 'L'.repeat(180));
     writeFileSync(long, 'gnu longname');
@@ -156,7 +195,10 @@ describe.each(combos)('broken data.tar.%s (backend %s)', (comp, backend) => {
   it('truncated member', async () => {
     const data = await good;
     const deb = await debWithData(member, data.subarray(0, Math.floor(data.length / 2)));
-    await expectError(drain(deb, { backend }), new RegExp(`^evil_1\\.0_amd64: corrupt ${member.replace(/\./g, '\\.')}: .*(end|EOF|truncat|incomplete|unexpected)`, 'i'));
+    await expectError(
+      drain(deb, { backend }),
+      new RegExp(`^evil_1\\.0_amd64: corrupt ${member.replace(/\./g, '\\.')}: .*(end|EOF|truncat|incomplete|unexpected)`, 'i'),
+    );
   });
 
   // Known gap: fzstd (the zstd library fallback on Node < 22.15, used only
@@ -167,28 +209,50 @@ describe.each(combos)('broken data.tar.%s (backend %s)', (comp, backend) => {
   it.skipIf(noChecksum)('corrupt bytes in the middle', async () => {
     const data = Buffer.from(await good);
     for (let i = Math.floor(data.length / 2); i < Math.floor(data.length / 2) + 64; i++) data[i] = data[i]! ^ 0x5a;
-    await expectError(drain(await debWithData(member, data), { backend }), new RegExp(`^evil_1\\.0_amd64: corrupt ${member.replace(/\./g, '\\.')}: `));
+    await expectError(
+      drain(await debWithData(member, data), { backend }),
+      new RegExp(`^evil_1\\.0_amd64: corrupt ${member.replace(/\./g, '\\.')}: `),
+    );
   });
 
   it('not compressed at all', async () => {
-    await expectError(drain(await debWithData(member, Buffer.from('this is not compressed data, just text\n'.repeat(10))), { backend }), new RegExp(`corrupt ${member.replace(/\./g, '\\.')}: `));
+    await expectError(
+      drain(await debWithData(member, Buffer.from('this is not compressed data, just text\n'.repeat(10))), { backend }),
+      new RegExp(`corrupt ${member.replace(/\./g, '\\.')}: `),
+    );
   });
 
   it('size bomb: maxTotalBytes and maxEntryBytes', async () => {
     const bomb = await compress(await buildTar(dataEntries([{ path: '/zeros', content: Buffer.alloc(8 << 20) }])), comp);
     expect(bomb.length).toBeLessThan(64 << 10);
     const deb = await debWithData(member, bomb);
-    await expectError(drain(deb, { backend, maxTotalBytes: 1 << 20 }), new RegExp(`^evil_1\\.0_amd64: ${member.replace(/\./g, '\\.')} expands to more than 1048576 bytes \\(maxTotalBytes\\)`));
-    await expectError(drain(deb, { backend, maxEntryBytes: 1 << 20 }), /^evil_1\.0_amd64: \/zeros in data\.tar\.\w+ is 8388608 bytes, more than 1048576 \(maxEntryBytes\)/);
+    await expectError(
+      drain(deb, { backend, maxTotalBytes: 1 << 20 }),
+      new RegExp(`^evil_1\\.0_amd64: ${member.replace(/\./g, '\\.')} expands to more than 1048576 bytes \\(maxTotalBytes\\)`),
+    );
+    await expectError(
+      drain(deb, { backend, maxEntryBytes: 1 << 20 }),
+      /^evil_1\.0_amd64: \/zeros in data\.tar\.\w+ is 8388608 bytes, more than 1048576 \(maxEntryBytes\)/,
+    );
     expect(await drain(deb, { backend })).toContain('/zeros');
   });
 });
 
 describe('broken containers', () => {
-  const good = () => buildDeb({ package: 'evil', version: '1.0', arch: 'amd64', compression: 'xz', files: [{ path: '/a', content: Buffer.alloc(100_000, 1) }] });
+  const good = () =>
+    buildDeb({
+      package: 'evil',
+      version: '1.0',
+      arch: 'amd64',
+      compression: 'xz',
+      files: [{ path: '/a', content: Buffer.alloc(100_000, 1) }],
+    });
 
   it('not an ar archive', async () => {
-    await expectError(drain(Buffer.from('PK\x03\x04 not a deb at all')), /^evil_1\.0_amd64: not a Debian package \(no ar archive signature\)/);
+    await expectError(
+      drain(Buffer.from('PK\x03\x04 not a deb at all')),
+      /^evil_1\.0_amd64: not a Debian package \(no ar archive signature\)/,
+    );
   });
 
   it('first member is not debian-binary', async () => {
@@ -245,7 +309,10 @@ describe('broken containers', () => {
   it('control.tar without control file', async () => {
     const deb = buildAr([
       { name: 'debian-binary', data: Buffer.from('2.0\n') },
-      { name: 'control.tar.gz', data: await compress(await buildTar([{ name: './md5sums', type: 'file', mode: 0o644, content: Buffer.from('') }]), 'gz') },
+      {
+        name: 'control.tar.gz',
+        data: await compress(await buildTar([{ name: './md5sums', type: 'file', mode: 0o644, content: Buffer.from('') }]), 'gz'),
+      },
     ]);
     await expectError(readDebControl(writeTmp(deb), { label: 'evil' }), /^evil: control\.tar has no control file/);
   });

@@ -46,7 +46,11 @@ describe.each(PACKAGES)('real package %s', (pkg) => {
     for (const e of entries) {
       if (e.type !== 'file') continue;
       files++;
-      expect(sums.get(e.path), e.path).toBe(createHash('sha256').update(readFileSync(path.join(dir, e.path))).digest('hex'));
+      expect(sums.get(e.path), e.path).toBe(
+        createHash('sha256')
+          .update(readFileSync(path.join(dir, e.path)))
+          .digest('hex'),
+      );
     }
     expect(files).toBeGreaterThan(0);
   });

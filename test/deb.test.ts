@@ -65,7 +65,14 @@ const SUFFIX: Record<DebCompression, string> = { gz: '.gz', xz: '.xz', zst: '.zs
 describe.each(COMPRESSIONS)('built deb, data.tar%s', (comp) => {
   let debPath = '';
   const built = (async () => {
-    const buf = await buildDeb({ package: 'hello', version: '1.0-1', arch: 'amd64', files: [...FILES, ...SPECIALS], compression: comp, control: { Section: 'misc' } });
+    const buf = await buildDeb({
+      package: 'hello',
+      version: '1.0-1',
+      arch: 'amd64',
+      files: [...FILES, ...SPECIALS],
+      compression: comp,
+      control: { Section: 'misc' },
+    });
     debPath = writeTmp(buf, `hello-${comp}.deb`);
     return debPath;
   })();
@@ -78,7 +85,12 @@ describe.each(COMPRESSIONS)('built deb, data.tar%s', (comp) => {
     const info = spawnSync('dpkg-deb', ['-I', deb], { encoding: 'utf8' });
     expect(info.status, info.stderr).toBe(0);
     expect(info.stdout).toContain('Package: hello');
-    expect(execFileSync('ar', ['t', deb], { encoding: 'utf8' }).split('\n')).toEqual(['debian-binary', 'control.tar.gz', `data.tar${SUFFIX[comp]}`, '']);
+    expect(execFileSync('ar', ['t', deb], { encoding: 'utf8' }).split('\n')).toEqual([
+      'debian-binary',
+      'control.tar.gz',
+      `data.tar${SUFFIX[comp]}`,
+      '',
+    ]);
   });
 
   it.each<DecompressBackend>(['auto', 'library'])('reads the same entries as dpkg-deb | tar -tv (backend %s)', async (backend) => {
@@ -170,7 +182,15 @@ describe('consumer behaviour', () => {
   });
 
   it.each(['xz', 'zst'] as const)('breaking out early kills the %s child process', async (comp) => {
-    const deb = writeTmp(await buildDeb({ package: 'x', version: '1', arch: 'all', files: [{ path: '/big', content: pseudoRandom(20 << 20, 7) }], compression: comp }));
+    const deb = writeTmp(
+      await buildDeb({
+        package: 'x',
+        version: '1',
+        arch: 'all',
+        files: [{ path: '/big', content: pseudoRandom(20 << 20, 7) }],
+        compression: comp,
+      }),
+    );
     const children = () => spawnSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' }).stdout.trim();
     for await (const { entry, body } of readDebData(deb, { backend: 'subprocess' })) {
       if (body) {
@@ -185,7 +205,15 @@ describe('consumer behaviour', () => {
   });
 
   it('an AbortSignal stops the read and kills the child', async () => {
-    const deb = writeTmp(await buildDeb({ package: 'x', version: '1', arch: 'all', files: [{ path: '/big', content: pseudoRandom(20 << 20, 9) }], compression: 'xz' }));
+    const deb = writeTmp(
+      await buildDeb({
+        package: 'x',
+        version: '1',
+        arch: 'all',
+        files: [{ path: '/big', content: pseudoRandom(20 << 20, 9) }],
+        compression: 'xz',
+      }),
+    );
     const children = () => spawnSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' }).stdout.trim();
     const ac = new AbortController();
     const run = (async () => {
@@ -204,7 +232,8 @@ describe('consumer behaviour', () => {
     const buf = await buildDeb({ package: 'x', version: '1', arch: 'all', files: FILES.slice(0, 4), compression: 'gz' });
     const { Readable } = await import('node:stream');
     const fromStream: string[] = [];
-    for await (const { entry } of readDebData(Readable.from([buf.subarray(0, 100), buf.subarray(100, 101), buf.subarray(101)]))) fromStream.push(entry.path);
+    for await (const { entry } of readDebData(Readable.from([buf.subarray(0, 100), buf.subarray(100, 101), buf.subarray(101)])))
+      fromStream.push(entry.path);
     expect(fromStream).toEqual((await readAll(buf)).entries.map((e) => e.path));
     const ctl = await readDebControl(Readable.from([buf]));
     expect(ctl.fields.get('Package')).toBe('x');

@@ -16,13 +16,17 @@ const asRoot = process.getuid?.() === 0;
 
 function cutSet(release: string, set: string): string {
   const root = path.join(work, `${release}-${set}`);
-  const r = spawnSync(process.execPath, [CLI, 'cut', '--release', release, '--cache-dir', cache, '--root', root, set], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'cut', '--release', release, '--cache-dir', cache, '--root', root, set], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`cut ${release} ${set} failed (${r.status}):\n${r.stderr}`);
   return root;
 }
 
 function run(root: string, args: string[], opts: { proc?: boolean } = {}): string {
-  const cmd = opts.proc ? ['/usr/bin/unshare', '--mount', '--pid', '--fork', `--mount-proc=${root}/proc`, '/usr/sbin/chroot', root, ...args] : ['/usr/sbin/chroot', root, ...args];
+  const cmd = opts.proc
+    ? ['/usr/bin/unshare', '--mount', '--pid', '--fork', `--mount-proc=${root}/proc`, '/usr/sbin/chroot', root, ...args]
+    : ['/usr/sbin/chroot', root, ...args];
   if (opts.proc) mkdirSync(path.join(root, 'proc'), { recursive: true });
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } });
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
@@ -70,7 +74,10 @@ describe.skipIf(!asRoot)('Debian releases against the real archive', () => {
         const root = cutSet(rel.name, 'cc');
         expect(duKiB(root)).toBeLessThanOrEqual(LIMIT_KIB.cc!);
         const src = path.join(work, 'hello.cc');
-        writeFileSync(src, '#include <iostream>\n#include <string>\nint main(){std::string s("cc ok");std::cout<<s<<std::endl;return 0;}\n');
+        writeFileSync(
+          src,
+          '#include <iostream>\n#include <string>\nint main(){std::string s("cc ok");std::cout<<s<<std::endl;return 0;}\n',
+        );
         execFileSync('g++', ['-O2', '-o', path.join(root, 'hello'), src]);
         expect(run(root, ['/hello'])).toContain('cc ok');
         expect(missingNeeded(root)).toEqual([]);
@@ -92,7 +99,11 @@ describe.skipIf(!asRoot)('Debian releases against the real archive', () => {
 
       it('nodejs: crypto, zlib and https load', () => {
         const root = cutSet(rel.name, 'nodejs');
-        const out = run(root, ['/usr/bin/node', '-e', 'const c=require("crypto");require("zlib");require("https");console.log("node ok", c.createHash("sha256").update("x").digest("hex").slice(0,8))']);
+        const out = run(root, [
+          '/usr/bin/node',
+          '-e',
+          'const c=require("crypto");require("zlib");require("https");console.log("node ok", c.createHash("sha256").update("x").digest("hex").slice(0,8))',
+        ]);
         expect(out).toContain('node ok 2d711642');
         expect(missingNeeded(root)).toEqual([]);
       });
@@ -101,9 +112,14 @@ describe.skipIf(!asRoot)('Debian releases against the real archive', () => {
         const root = cutSet(rel.name, 'java');
         if (rel.java) expect(duKiB(root)).toBeLessThanOrEqual(rel.java);
         const src = path.join(work, 'Hello.java');
-        writeFileSync(src, 'public class Hello { public static void main(String[] a) { System.out.println("java ok " + Runtime.version().feature()); } }\n');
+        writeFileSync(
+          src,
+          'public class Hello { public static void main(String[] a) { System.out.println("java ok " + Runtime.version().feature()); } }\n',
+        );
         execFileSync('javac', ['--release', '17', '-d', path.join(root, 'app'), src]);
-        const java = execFileSync('sh', ['-c', `ls -d ${root}/usr/lib/jvm/*/bin/java | head -n1`], { encoding: 'utf8' }).trim().slice(root.length);
+        const java = execFileSync('sh', ['-c', `ls -d ${root}/usr/lib/jvm/*/bin/java | head -n1`], { encoding: 'utf8' })
+          .trim()
+          .slice(root.length);
         expect(run(root, [java, '-version'], { proc: true })).toMatch(/openjdk version "(17|21)/);
         expect(run(root, [java, '-cp', '/app', 'Hello'], { proc: true })).toMatch(/java ok (17|21)/);
         expect(missingNeeded(root, 'x86_64-linux-gnu', ['libjvm.so'])).toEqual([]);
@@ -119,7 +135,11 @@ describe.skipIf(!asRoot)('Debian releases against the real archive', () => {
 
   it('a second identical cut succeeds --offline', () => {
     const root = path.join(work, 'offline');
-    const r = spawnSync(process.execPath, [CLI, 'cut', '--offline', '--release', 'debian-13', '--cache-dir', cache, '--root', root, 'base'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'cut', '--offline', '--release', 'debian-13', '--cache-dir', cache, '--root', root, 'base'],
+      { encoding: 'utf8' },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     copyFileSync(path.join(work, 'hello-dyn.c'), path.join(root, 'x.c'));

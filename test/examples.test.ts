@@ -53,7 +53,9 @@ function runImage(layout: string, tag: string, extraArgs: string[], work: string
   return r.stdout.trim();
 }
 
-const examples = readdirSync(EXAMPLES).filter((n) => existsSync(path.join(EXAMPLES, n, 'image.yaml'))).sort();
+const examples = readdirSync(EXAMPLES)
+  .filter((n) => existsSync(path.join(EXAMPLES, n, 'image.yaml')))
+  .sort();
 
 describe('examples', () => {
   it('every example has an expected output here', () => {
@@ -70,14 +72,21 @@ describe('examples', () => {
       // The committed lockfile must match the example's inputs (slices,
       // release definitions, config, files); when only Debian has moved on
       // since it was written, re-lock as a user would and go on.
-      expect(existsSync(path.join(dir, 'image.lock.json')), `examples/${name}/image.lock.json is missing: run chisel-ts lock image.yaml there`).toBe(true);
+      expect(
+        existsSync(path.join(dir, 'image.lock.json')),
+        `examples/${name}/image.lock.json is missing: run chisel-ts lock image.yaml there`,
+      ).toBe(true);
       const check = JSON.parse(chiselStatus(['lock', '--check', '--json', 'image.yaml', '--cache-dir', cache], dir).stdout);
       if (!check.upToDate) {
-        expect(check.diff.inputs, `examples/${name}/image.lock.json is stale for its inputs: run chisel-ts lock image.yaml there`).toEqual([]);
+        expect(check.diff.inputs, `examples/${name}/image.lock.json is stale for its inputs: run chisel-ts lock image.yaml there`).toEqual(
+          [],
+        );
         chisel(['lock', 'image.yaml', '--cache-dir', cache], dir);
       }
       const lock = JSON.parse(readFileSync(path.join(dir, 'image.lock.json'), 'utf8'));
-      const report = JSON.parse(chisel(['build', 'image.yaml', '--locked', '--cache-dir', cache, '--oci', path.join(work, 'layout'), '--json'], dir));
+      const report = JSON.parse(
+        chisel(['build', 'image.yaml', '--locked', '--cache-dir', cache, '--oci', path.join(work, 'layout'), '--json'], dir),
+      );
       expect(report.image.digest).toBe(lock.outputs.image);
       expect(existsSync(path.join(dir, 'out', 'image.oci.tar'))).toBe(true);
       const out = runImage(path.join(work, 'layout'), 'latest', ex.args, work);
@@ -128,7 +137,9 @@ describe('example Dockerfiles', () => {
           const from = /--from=(\S+)/.exec(i.args)?.[1];
           const parts = i.args.replace(/--from=\S+\s*/, '').split(/\s+/);
           if (from) expect(stages, `${name}:${i.line} COPY --from=${from}`).toContain(from);
-          else for (const src of parts.slice(0, -1)) expect(existsSync(path.join(ROOT, src)), `${name}:${i.line} ${src} in the build context`).toBe(true);
+          else
+            for (const src of parts.slice(0, -1))
+              expect(existsSync(path.join(ROOT, src)), `${name}:${i.line} ${src} in the build context`).toBe(true);
         }
         if (i.op === 'ENTRYPOINT' || i.op === 'CMD') expect(() => JSON.parse(i.args), `${name}:${i.line}`).not.toThrow();
         if (i.op === 'RUN') {

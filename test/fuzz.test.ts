@@ -30,7 +30,8 @@ const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED)
 const TEST_TIMEOUT = SECONDS * 1000 * 3 + 60_000; // the run, shrinking a failure, and slack
 
 function report(name: string, stats: fc.RunDetails<unknown>): void {
-  if (stats.failed) throw new Error(`${fc.defaultReportMessage(stats)}\n${(stats.errorInstance as Error)?.stack ?? String(stats.errorInstance)}`);
+  if (stats.failed)
+    throw new Error(`${fc.defaultReportMessage(stats)}\n${(stats.errorInstance as Error)?.stack ?? String(stats.errorInstance)}`);
   process.stdout.write(`fuzz ${name}: ${stats.numRuns} runs${stats.interrupted ? ' (time limit)' : ''}, seed ${stats.seed}\n`);
 }
 
@@ -48,12 +49,14 @@ const IMAGE_FILE = '/fuzz/image.yaml';
 /** Throws unless `e` is one of the project's errors, each located in `file` at line/col >= 1. */
 function checkError(e: unknown, file: string): void {
   const list = e instanceof ChiselErrors ? e.errors : [e];
-  if (!(e instanceof ChiselErrors) && !(e instanceof ChiselError)) throw new Error(`not a ChiselError: ${(e as Error)?.stack ?? String(e)}`);
+  if (!(e instanceof ChiselErrors) && !(e instanceof ChiselError))
+    throw new Error(`not a ChiselError: ${(e as Error)?.stack ?? String(e)}`);
   for (const x of list) {
     if (!(x instanceof ChiselError)) throw new Error(`not a ChiselError in ChiselErrors: ${String(x)}`);
     const loc = x.location;
     if (loc?.file !== undefined && loc.file !== file) throw new Error(`error names ${loc.file}, not ${file}: ${x.message}`);
-    if (loc?.line !== undefined && !(loc.line >= 1 && (loc.col ?? 1) >= 1)) throw new Error(`bad position ${loc.line}:${loc.col}: ${x.message}`);
+    if (loc?.line !== undefined && !(loc.line >= 1 && (loc.col ?? 1) >= 1))
+      throw new Error(`bad position ${loc.line}:${loc.col}: ${x.message}`);
     if (x.message.length > 2000) throw new Error(`message of ${x.message.length} characters`);
   }
 }
@@ -82,7 +85,14 @@ function fuzzSliceFile(text: string, format: Format): void {
       if (bad) throw new Error(`path ${JSON.stringify(p)} accepted: ${bad}`);
     }
   }
-  const release: Release = { dir: '/fuzz', format, archives: new Map(), publicKeys: new Map(), packages: new Map([[pkg.name, pkg]]), sets: new Map() };
+  const release: Release = {
+    dir: '/fuzz',
+    format,
+    archives: new Map(),
+    publicKeys: new Map(),
+    packages: new Map([[pkg.name, pkg]]),
+    sets: new Map(),
+  };
   const more: ChiselError[] = [];
   checkRelease(release, more);
   for (const e of more) if (!(e instanceof ChiselError)) throw new Error(`checkRelease: not a ChiselError: ${String(e)}`);
@@ -126,20 +136,131 @@ function fuzzImage(text: string): void {
 }
 
 const KEYS = [
-  'package', 'archive', 'essential', 'v3-essential', 'slices', 'contents', 'hint', 'mutate',
-  'copy', 'make', 'text', 'symlink', 'generate', 'mode', 'mutable', 'until', 'arch', 'prefer', 'uid', 'gid',
-  'bins', 'libs', 'config', 'Bad_Name', 'mypkg_bins', 'mypkg_libs', 'libc6_libs', 'other_x',
-  '/usr/bin/x', '/usr/bin/', '/usr/lib/*-linux-*/lib*.so.*', '/etc/**', '/x/**', '/a/../b', 'rel/path', '/a//b', '/',
-  'format', 'archives', 'v2-archives', 'public-keys', 'maintenance', 'standard', 'end-of-life', 'version', 'suites',
-  'components', 'priority', 'default', 'pro', 'url', 'sets', 'id', 'armor', 'toString', 'constructor', 'hasOwnProperty',
-  'release', 'archs', 'tag', 'nonroot', 'compression', 'source-date-epoch', 'files', 'src', 'dest', 'outputs', 'root',
-  'oci', 'push', 'sbom', 'user', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'ports',
+  'package',
+  'archive',
+  'essential',
+  'v3-essential',
+  'slices',
+  'contents',
+  'hint',
+  'mutate',
+  'copy',
+  'make',
+  'text',
+  'symlink',
+  'generate',
+  'mode',
+  'mutable',
+  'until',
+  'arch',
+  'prefer',
+  'uid',
+  'gid',
+  'bins',
+  'libs',
+  'config',
+  'Bad_Name',
+  'mypkg_bins',
+  'mypkg_libs',
+  'libc6_libs',
+  'other_x',
+  '/usr/bin/x',
+  '/usr/bin/',
+  '/usr/lib/*-linux-*/lib*.so.*',
+  '/etc/**',
+  '/x/**',
+  '/a/../b',
+  'rel/path',
+  '/a//b',
+  '/',
+  'format',
+  'archives',
+  'v2-archives',
+  'public-keys',
+  'maintenance',
+  'standard',
+  'end-of-life',
+  'version',
+  'suites',
+  'components',
+  'priority',
+  'default',
+  'pro',
+  'url',
+  'sets',
+  'id',
+  'armor',
+  'toString',
+  'constructor',
+  'hasOwnProperty',
+  'release',
+  'archs',
+  'tag',
+  'nonroot',
+  'compression',
+  'source-date-epoch',
+  'files',
+  'src',
+  'dest',
+  'outputs',
+  'root',
+  'oci',
+  'push',
+  'sbom',
+  'user',
+  'entrypoint',
+  'cmd',
+  'env',
+  'workdir',
+  'labels',
+  'ports',
 ];
 const WORDS = [
-  ...KEYS, 'v1', 'v2', 'v3', 'manifest', 'mutate', 'amd64', 'arm64', 'all', 'mypkg', 'ubuntu', 'fips', 'gzip', 'zstd',
-  '0755', '0o755', '07777', '99999', '-1', '1.5', '.inf', '.nan', '~', 'null', 'true', 'yes', '2025-01-01', '2025-13-45',
-  '24.04', '22.10', '', ' ', '*', '**', '?', 'a\0b', '\t', 'é', '\u2028', '0x1f', '8080/tcp', 'http://x', 'ftp://x',
-  '0123456789ABCDEF', 'a=b',
+  ...KEYS,
+  'v1',
+  'v2',
+  'v3',
+  'manifest',
+  'mutate',
+  'amd64',
+  'arm64',
+  'all',
+  'mypkg',
+  'ubuntu',
+  'fips',
+  'gzip',
+  'zstd',
+  '0755',
+  '0o755',
+  '07777',
+  '99999',
+  '-1',
+  '1.5',
+  '.inf',
+  '.nan',
+  '~',
+  'null',
+  'true',
+  'yes',
+  '2025-01-01',
+  '2025-13-45',
+  '24.04',
+  '22.10',
+  '',
+  ' ',
+  '*',
+  '**',
+  '?',
+  'a\0b',
+  '\t',
+  'é',
+  '\u2028',
+  '0x1f',
+  '8080/tcp',
+  'http://x',
+  'ftp://x',
+  '0123456789ABCDEF',
+  'a=b',
 ];
 
 const scalar = fc.oneof(
@@ -165,10 +286,36 @@ const { value } = fc.letrec<{ value: unknown }>((tie) => ({
 /** Slice files shaped like the real thing, with random values in every field. */
 const pathInfo = fc.oneof(
   fc.constant(null),
-  fc.dictionary(fc.constantFrom('copy', 'make', 'text', 'symlink', 'generate', 'mode', 'mutable', 'until', 'arch', 'prefer', 'uid', 'gid'), fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })), { maxKeys: 4, noNullPrototype: true }),
+  fc.dictionary(
+    fc.constantFrom('copy', 'make', 'text', 'symlink', 'generate', 'mode', 'mutable', 'until', 'arch', 'prefer', 'uid', 'gid'),
+    fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })),
+    { maxKeys: 4, noNullPrototype: true },
+  ),
 );
-const pathKey = fc.oneof(fc.constantFrom('/usr/bin/x', '/usr/bin/', '/usr/lib/*-linux-*/lib*.so.*', '/etc/**', '/x/**', '/a/../b', 'rel', '/a//b', '/', '/usr/bin/?x', '/d/'), fc.string({ maxLength: 8 }).map((s) => `/${s}`));
-const essential = fc.oneof(fc.array(fc.constantFrom('mypkg_bins', 'libc6_libs', 'bad', 'other_x', 'mypkg_libs'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('mypkg_bins', 'libc6_libs', 'bad'), fc.oneof(fc.constant(null), fc.record({ arch: fc.oneof(scalar, fc.array(scalar, { maxLength: 2 })) })), { maxKeys: 2, noNullPrototype: true }));
+const pathKey = fc.oneof(
+  fc.constantFrom(
+    '/usr/bin/x',
+    '/usr/bin/',
+    '/usr/lib/*-linux-*/lib*.so.*',
+    '/etc/**',
+    '/x/**',
+    '/a/../b',
+    'rel',
+    '/a//b',
+    '/',
+    '/usr/bin/?x',
+    '/d/',
+  ),
+  fc.string({ maxLength: 8 }).map((s) => `/${s}`),
+);
+const essential = fc.oneof(
+  fc.array(fc.constantFrom('mypkg_bins', 'libc6_libs', 'bad', 'other_x', 'mypkg_libs'), { maxLength: 3 }),
+  fc.dictionary(
+    fc.constantFrom('mypkg_bins', 'libc6_libs', 'bad'),
+    fc.oneof(fc.constant(null), fc.record({ arch: fc.oneof(scalar, fc.array(scalar, { maxLength: 2 })) })),
+    { maxKeys: 2, noNullPrototype: true },
+  ),
+);
 const sliceDoc = fc.record(
   {
     package: fc.oneof(fc.constant('mypkg'), fc.constant('mypkg'), scalar),
@@ -177,7 +324,19 @@ const sliceDoc = fc.record(
     'v3-essential': essential,
     slices: fc.dictionary(
       fc.constantFrom('bins', 'libs', 'config', 'Bad', 'ab', 'a--b'),
-      fc.oneof(fc.constant(null), fc.record({ hint: scalar, essential, 'v3-essential': essential, contents: fc.dictionary(pathKey, pathInfo, { maxKeys: 6, noNullPrototype: true }), mutate: scalar }, { requiredKeys: [] })),
+      fc.oneof(
+        fc.constant(null),
+        fc.record(
+          {
+            hint: scalar,
+            essential,
+            'v3-essential': essential,
+            contents: fc.dictionary(pathKey, pathInfo, { maxKeys: 6, noNullPrototype: true }),
+            mutate: scalar,
+          },
+          { requiredKeys: [] },
+        ),
+      ),
       { maxKeys: 3, noNullPrototype: true },
     ),
   },
@@ -185,14 +344,59 @@ const sliceDoc = fc.record(
 );
 
 /** Valid slice files (mostly), written out in every style the yaml library can write: the fast path must agree with the full parser on them. */
-const goodScalar = fc.oneof(fc.constantFrom('a', 'x y', 'é', 'a: b', '#x', 'a #b', '"q"', "'q'", '- x', '{x}', '[x]', 'yes', 'null', '0755', '1e3', '@x', '%x', 'a\tb', ' lead', 'trail ', 'multi\nline', 'multi\n\nline\n', ''), fc.string({ maxLength: 12 }));
-const goodPath = fc.oneof(fc.constantFrom('/usr/bin/x', '/usr/lib/*-linux-*/lib*.so.*', '/etc/**', '/usr/share/a b', '/é', '/a#b', '/a:b', '/x/', '/usr/bin/?x'), fc.stringMatching(/^(\/[a-z0-9._+-]{1,6}){1,3}\/?$/));
+const goodScalar = fc.oneof(
+  fc.constantFrom(
+    'a',
+    'x y',
+    'é',
+    'a: b',
+    '#x',
+    'a #b',
+    '"q"',
+    "'q'",
+    '- x',
+    '{x}',
+    '[x]',
+    'yes',
+    'null',
+    '0755',
+    '1e3',
+    '@x',
+    '%x',
+    'a\tb',
+    ' lead',
+    'trail ',
+    'multi\nline',
+    'multi\n\nline\n',
+    '',
+  ),
+  fc.string({ maxLength: 12 }),
+);
+const goodPath = fc.oneof(
+  fc.constantFrom('/usr/bin/x', '/usr/lib/*-linux-*/lib*.so.*', '/etc/**', '/usr/share/a b', '/é', '/a#b', '/a:b', '/x/', '/usr/bin/?x'),
+  fc.stringMatching(/^(\/[a-z0-9._+-]{1,6}){1,3}\/?$/),
+);
 const goodInfo = fc.oneof(
   { arbitrary: fc.constant(null), weight: 3 },
   { arbitrary: fc.record({ copy: fc.constantFrom('/usr/bin/y', '/a/b') }, { requiredKeys: [] }), weight: 1 },
-  { arbitrary: fc.record({ text: goodScalar, mutable: fc.boolean(), mode: fc.integer({ min: 0, max: 0o7777 }) }, { requiredKeys: ['text'] }), weight: 1 },
+  {
+    arbitrary: fc.record(
+      { text: goodScalar, mutable: fc.boolean(), mode: fc.integer({ min: 0, max: 0o7777 }) },
+      { requiredKeys: ['text'] },
+    ),
+    weight: 1,
+  },
   { arbitrary: fc.record({ symlink: fc.constantFrom('/usr/bin/x', 'busybox', '../lib/x') }), weight: 1 },
-  { arbitrary: fc.record({ arch: fc.oneof(fc.constantFrom('amd64', 'arm64'), fc.subarray(['amd64', 'arm64', 'riscv64', 's390x'], { minLength: 1 })), until: fc.constant('mutate') }, { requiredKeys: [] }), weight: 1 },
+  {
+    arbitrary: fc.record(
+      {
+        arch: fc.oneof(fc.constantFrom('amd64', 'arm64'), fc.subarray(['amd64', 'arm64', 'riscv64', 's390x'], { minLength: 1 })),
+        until: fc.constant('mutate'),
+      },
+      { requiredKeys: [] },
+    ),
+    weight: 1,
+  },
   { arbitrary: fc.record({ mode: fc.integer({ min: 0, max: 0o7777 }), prefer: fc.constant('otherpkg') }, { requiredKeys: [] }), weight: 1 },
 );
 const goodSlice = fc.record(
@@ -208,7 +412,10 @@ const goodSliceDoc = fc.record(
     package: fc.constant('mypkg'),
     archive: fc.constantFrom('ubuntu', 'debian'),
     essential: fc.subarray(['libc6_libs', 'base-files_base']),
-    slices: fc.dictionary(fc.constantFrom('bins', 'libs', 'config', 'data-files', 'abc'), fc.oneof(fc.constant(null), goodSlice), { maxKeys: 3, noNullPrototype: true }),
+    slices: fc.dictionary(fc.constantFrom('bins', 'libs', 'config', 'data-files', 'abc'), fc.oneof(fc.constant(null), goodSlice), {
+      maxKeys: 3,
+      noNullPrototype: true,
+    }),
   },
   { requiredKeys: ['package'] },
 );
@@ -225,21 +432,86 @@ const writeOptions = fc.record({
 });
 /** Harmless edits: comments, blank lines, trailing spaces, a document start or end marker. */
 const TRIVIA = [' # c', '\n', '  ', '\n# c\n'];
-const goodText = fc.tuple(goodSliceDoc, writeOptions, fc.array(fc.tuple(fc.nat(), fc.constantFrom(...TRIVIA)), { maxLength: 3 }), fc.constantFrom('', '---\n'), fc.constantFrom('', '...\n')).map(([doc, opts, trivia, start, end]) => {
-  const lines = (stringify(doc, opts as Parameters<typeof stringify>[1]) as string).split('\n');
-  for (const [at, t] of trivia) {
-    const i = at % lines.length;
-    if (t === ' # c' || t === '  ') lines[i] += t;
-    else lines.splice(i, 0, t === '\n' ? '' : '# c');
-  }
-  return `${start}${lines.join('\n')}${end}`;
-});
+const goodText = fc
+  .tuple(
+    goodSliceDoc,
+    writeOptions,
+    fc.array(fc.tuple(fc.nat(), fc.constantFrom(...TRIVIA)), { maxLength: 3 }),
+    fc.constantFrom('', '---\n'),
+    fc.constantFrom('', '...\n'),
+  )
+  .map(([doc, opts, trivia, start, end]) => {
+    const lines = (stringify(doc, opts as Parameters<typeof stringify>[1]) as string).split('\n');
+    for (const [at, t] of trivia) {
+      const i = at % lines.length;
+      if (t === ' # c' || t === '  ') lines[i] += t;
+      else lines.splice(i, 0, t === '\n' ? '' : '# c');
+    }
+    return `${start}${lines.join('\n')}${end}`;
+  });
 
 /** Text-level mutations: YAML indicators, control characters, deletions, duplications, re-indentation. */
-const TOKENS = ['[', ']', '{', '}', ',', ': ', ':', '- ', '? ', '&a ', '*a', '&b ', '*b', '!!str ', '!!binary ', '!!map ', '!x ', '"', "'", '|', '>-', '#', '\n', '\n  ', '\t', '\0', '\r', '\ufeff', '\x85', '\u2028', '---\n', '...\n', '%YAML 1.2\n---\n', '<<: *a\n', '\\', '\\x', '\\u', '0755', '..', '/../', '*', '**', '~', 'é', '\ud800', '\x1b', '[[[[[[[[', '{a: {b: {c: '];
-type Mutation = { kind: 'insert'; at: number; tok: string } | { kind: 'delete'; at: number; len: number } | { kind: 'dup'; at: number; len: number } | { kind: 'indent'; line: number; delta: number };
+const TOKENS = [
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  ': ',
+  ':',
+  '- ',
+  '? ',
+  '&a ',
+  '*a',
+  '&b ',
+  '*b',
+  '!!str ',
+  '!!binary ',
+  '!!map ',
+  '!x ',
+  '"',
+  "'",
+  '|',
+  '>-',
+  '#',
+  '\n',
+  '\n  ',
+  '\t',
+  '\0',
+  '\r',
+  '\ufeff',
+  '\x85',
+  '\u2028',
+  '---\n',
+  '...\n',
+  '%YAML 1.2\n---\n',
+  '<<: *a\n',
+  '\\',
+  '\\x',
+  '\\u',
+  '0755',
+  '..',
+  '/../',
+  '*',
+  '**',
+  '~',
+  'é',
+  '\ud800',
+  '\x1b',
+  '[[[[[[[[',
+  '{a: {b: {c: ',
+];
+type Mutation =
+  | { kind: 'insert'; at: number; tok: string }
+  | { kind: 'delete'; at: number; len: number }
+  | { kind: 'dup'; at: number; len: number }
+  | { kind: 'indent'; line: number; delta: number };
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), tok: fc.oneof({ arbitrary: fc.constantFrom(...TOKENS), weight: 4 }, { arbitrary: fc.string({ maxLength: 6 }), weight: 1 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    tok: fc.oneof({ arbitrary: fc.constantFrom(...TOKENS), weight: 4 }, { arbitrary: fc.string({ maxLength: 6 }), weight: 1 }),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.nat(24) }),
   fc.record({ kind: fc.constant('dup' as const), at: fc.nat(), len: fc.nat(64) }),
   fc.record({ kind: fc.constant('indent' as const), line: fc.nat(), delta: fc.integer({ min: -4, max: 4 }) }),
@@ -263,7 +535,12 @@ function mutate(text: string, ms: Mutation[]): string {
   return t;
 }
 
-const REAL_SLICES = ['base-files', 'libc6', 'ca-certificates', 'busybox', 'libssl3t64', 'tzdata'].map((p) => readFileSync(path.join(ROOT, 'slices/debian-13/slices', `${p}.yaml`), 'utf8').replace(new RegExp(`^package: ${p.replace(/[.+]/g, '\\$&')}$`, 'm'), 'package: mypkg'));
+const REAL_SLICES = ['base-files', 'libc6', 'ca-certificates', 'busybox', 'libssl3t64', 'tzdata'].map((p) =>
+  readFileSync(path.join(ROOT, 'slices/debian-13/slices', `${p}.yaml`), 'utf8').replace(
+    new RegExp(`^package: ${p.replace(/[.+]/g, '\\$&')}$`, 'm'),
+    'package: mypkg',
+  ),
+);
 // A chisel.yaml with one archive and one key (key decoding is slow: keep it small).
 const D13 = readFileSync(path.join(ROOT, 'slices/debian-13/chisel.yaml'), 'utf8');
 const KEY_BLOCK = /^ {2}debian-archive-13:\n(?: {4}.*\n| {6}.*\n|\n)+?(?=^ {2}\S)/m.exec(D13)![0];
@@ -273,7 +550,9 @@ const REAL_IMAGE = readFileSync(path.join(ROOT, 'examples', 'python-web', 'image
 const yamlText = (docs: fc.Arbitrary<unknown>, seeds: string[]) =>
   fc.oneof(
     fc.tuple(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 6 })).map(([t, ms]) => mutate(t, ms)),
-    fc.tuple(docs, fc.boolean(), fc.array(mutation, { maxLength: 3 })).map(([d, flow, ms]) => mutate(stringify(d, flow ? { collectionStyle: 'flow' } : {}) as string, ms)),
+    fc
+      .tuple(docs, fc.boolean(), fc.array(mutation, { maxLength: 3 }))
+      .map(([d, flow, ms]) => mutate(stringify(d, flow ? { collectionStyle: 'flow' } : {}) as string, ms)),
   );
 
 // Inputs that once broke the loaders (found by this harness or while writing it).
@@ -323,7 +602,10 @@ describe('fuzz: YAML loaders', () => {
     () => {
       const seeds = [...REAL_SLICES, ...YAML_REGRESSIONS];
       const arb = fc.tuple(fc.oneof(yamlText(sliceDoc, seeds), yamlText(value, seeds)), fc.constantFrom(...FORMATS));
-      const stats = fc.check(fc.property(arb, ([text, format]) => fuzzSliceFile(text, format)), params());
+      const stats = fc.check(
+        fc.property(arb, ([text, format]) => fuzzSliceFile(text, format)),
+        params(),
+      );
       report('slice files', stats);
       expect(stats.numRuns).toBeGreaterThan(100);
     },
@@ -334,7 +616,13 @@ describe('fuzz: YAML loaders', () => {
     `slice files: the fast path agrees with the full parser (${SECONDS / 2} s)`,
     () => {
       let fast = 0;
-      const arb = fc.tuple(fc.oneof(goodText, fc.tuple(goodText, fc.array(mutation, { maxLength: 1 })).map(([t, ms]) => mutate(t, ms))), fc.constantFrom(...FORMATS));
+      const arb = fc.tuple(
+        fc.oneof(
+          goodText,
+          fc.tuple(goodText, fc.array(mutation, { maxLength: 1 })).map(([t, ms]) => mutate(t, ms)),
+        ),
+        fc.constantFrom(...FORMATS),
+      );
       const stats = fc.check(
         fc.property(arb, ([text, format]) => {
           if (sameOnBothPaths(text, format)) fast++;
@@ -375,7 +663,9 @@ describe('fuzz: YAML loaders', () => {
     // A TypeError or a position of 0 is a failure of the property, not an accepted error.
     expect(() => checkError(new TypeError('x'), SLICE_FILE)).toThrow(/not a ChiselError/);
     expect(() => checkError(new ChiselError('x', { location: { file: SLICE_FILE, line: 0, col: 5 } }), SLICE_FILE)).toThrow(/bad position/);
-    expect(() => checkError(new ChiselErrors([new ChiselError('x', { location: { file: '/other', line: 1, col: 1 } })]), SLICE_FILE)).toThrow(/names \/other/);
+    expect(() =>
+      checkError(new ChiselErrors([new ChiselError('x', { location: { file: '/other', line: 1, col: 1 } })]), SLICE_FILE),
+    ).toThrow(/names \/other/);
   });
 });
 
@@ -386,7 +676,14 @@ const HANG_MS = 15_000;
 function checkEntryPath(p: string, what: string): void {
   if (!p.startsWith('/')) throw new Error(`${what} ${JSON.stringify(p)} is not absolute`);
   if (p.includes('\0')) throw new Error(`${what} ${JSON.stringify(p)} has a NUL`);
-  if (p !== '/' && p.slice(1).split('/').some((c) => c === '' || c === '.' || c === '..')) throw new Error(`${what} ${JSON.stringify(p)} is not clean`);
+  if (
+    p !== '/' &&
+    p
+      .slice(1)
+      .split('/')
+      .some((c) => c === '' || c === '.' || c === '..')
+  )
+    throw new Error(`${what} ${JSON.stringify(p)} is not clean`);
 }
 
 function checkEntry(e: DebEntry): void {
@@ -432,11 +729,47 @@ async function fuzzDeb(deb: Buffer): Promise<void> {
   await noHang(control, 'readDebControl');
 }
 
-type ByteMutation = { kind: 'set'; at: number; byte: number } | { kind: 'text'; at: number; text: string } | { kind: 'truncate'; at: number } | { kind: 'insert'; at: number; bytes: number[] } | { kind: 'delete'; at: number; len: number };
+type ByteMutation =
+  | { kind: 'set'; at: number; byte: number }
+  | { kind: 'text'; at: number; text: string }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'insert'; at: number; bytes: number[] }
+  | { kind: 'delete'; at: number; len: number };
 const INTERESTING_BYTES = [0, 0x20, 0x2f, 0x2e, 0x30, 0x37, 0x0a, 0x80, 0xff, 0x35, 0x4c, 0x4b, 0x78, 0x67];
-const INTERESTING_TEXT = ['../', '/..', '..', '../../etc/passwd', './', '//', '77777777777', '99999999999', '-1', '0000000', 'data.tar', 'control.tar.gz', 'debian-binary', '#1/20', '2.0\n', 'path=../x\n', '30 path=../../x\n', '\0', 'ustar\0', 'ustar  \0', '`\n', '4294967296', 'L', 'K', 'x', 'g'];
+const INTERESTING_TEXT = [
+  '../',
+  '/..',
+  '..',
+  '../../etc/passwd',
+  './',
+  '//',
+  '77777777777',
+  '99999999999',
+  '-1',
+  '0000000',
+  'data.tar',
+  'control.tar.gz',
+  'debian-binary',
+  '#1/20',
+  '2.0\n',
+  'path=../x\n',
+  '30 path=../../x\n',
+  '\0',
+  'ustar\0',
+  'ustar  \0',
+  '`\n',
+  '4294967296',
+  'L',
+  'K',
+  'x',
+  'g',
+];
 /** Offsets: anywhere, or within the first bytes of a 512-byte tar block (header fields), or in the ar header area. */
-const offset = fc.oneof(fc.nat(), fc.tuple(fc.nat(64), fc.nat(511)).map(([b, o]) => b * 512 + o), fc.nat(200));
+const offset = fc.oneof(
+  fc.nat(),
+  fc.tuple(fc.nat(64), fc.nat(511)).map(([b, o]) => b * 512 + o),
+  fc.nat(200),
+);
 const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), at: offset, byte: fc.oneof(fc.constantFrom(...INTERESTING_BYTES), fc.nat(255)) }),
   fc.record({ kind: fc.constant('text' as const), at: offset, text: fc.constantFrom(...INTERESTING_TEXT) }),
@@ -480,7 +813,10 @@ function debOf(data: Buffer, dataName: string): Buffer {
 }
 
 /** Where the mutations apply: the tar (stored or gzipped after), the gzip stream, or the whole .deb. */
-const debCase = fc.tuple(fc.constantFrom('tar-none', 'tar-gz', 'gz', 'deb-none', 'deb-gz'), fc.array(byteMutation, { minLength: 1, maxLength: 4 }));
+const debCase = fc.tuple(
+  fc.constantFrom('tar-none', 'tar-gz', 'gz', 'deb-none', 'deb-gz'),
+  fc.array(byteMutation, { minLength: 1, maxLength: 4 }),
+);
 function buildCase([layer, ms]: [string, ByteMutation[]]): Buffer {
   switch (layer) {
     case 'tar-none':
@@ -514,7 +850,8 @@ describe('fuzz: .deb reader', () => {
 
   it('the unmutated package reads back', async () => {
     const paths: string[] = [];
-    for await (const { entry } of readDebData(Readable.from([debOf(zlib.gzipSync(TAR), 'data.tar.gz')]), { label: 'fuzz' })) paths.push(entry.path);
+    for await (const { entry } of readDebData(Readable.from([debOf(zlib.gzipSync(TAR), 'data.tar.gz')]), { label: 'fuzz' }))
+      paths.push(entry.path);
     expect(paths).toContain('/usr/bin/tool2');
     expect((await readDebControl(Readable.from([debOf(TAR, 'data.tar')]), { label: 'fuzz' })).fields.get('Package')).toBe('fuzz');
   });

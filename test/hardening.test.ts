@@ -43,7 +43,7 @@ beforeAll(async () => {
             files: [
               { path: './', type: 'dir' },
               { path: './usr/', type: 'dir' },
-              { path: './usr/up', type: 'symlink', link: '../../../../../../../../..' + victim },
+              { path: './usr/up', type: 'symlink', link: `../../../../../../../../..${victim}` },
               { path: './usr/up/pwned2', content: 'pwned', mode: 0o644 },
             ],
           },
@@ -61,7 +61,10 @@ beforeAll(async () => {
             name: 'many',
             version: '1.0',
             compression: 'zst',
-            files: [{ path: '/m/', type: 'dir' }, ...Array.from({ length: MANY }, (_, i) => ({ path: `/m/f${i}`, content: `${i}\n`, mode: 0o644 }))],
+            files: [
+              { path: '/m/', type: 'dir' },
+              ...Array.from({ length: MANY }, (_, i) => ({ path: `/m/f${i}`, content: `${i}\n`, mode: 0o644 })),
+            ],
           },
           {
             name: 'suid',
@@ -97,13 +100,34 @@ describe('hostile packages through a cut', () => {
   const release = (): string => writeRelease(archive, slices);
 
   it.each([
-    ['an absolute symlink to outside, then a file through it', 'through_all', /package through 1\.0: \/evil\/pwned lies under \/evil, a symlink to \/tmp\/chisel-ts-victim-\w+ earlier in the package; refusing to write through a symlink/],
-    ['a relative symlink climbing out, then a file through it', 'climb_all', /package climb 1\.0: \/usr\/up\/pwned2 lies under \/usr\/up, a symlink to [./]+\/tmp\/chisel-ts-victim-\w+ earlier in the package/],
+    [
+      'an absolute symlink to outside, then a file through it',
+      'through_all',
+      /package through 1\.0: \/evil\/pwned lies under \/evil, a symlink to \/tmp\/chisel-ts-victim-\w+ earlier in the package; refusing to write through a symlink/,
+    ],
+    [
+      'a relative symlink climbing out, then a file through it',
+      'climb_all',
+      /package climb 1\.0: \/usr\/up\/pwned2 lies under \/usr\/up, a symlink to [./]+\/tmp\/chisel-ts-victim-\w+ earlier in the package/,
+    ],
     ['a directory replaced by a symlink mid-archive, then a file under it', 'swap_all', /\/d|symlink|outside|not a directory|conflict/i],
   ])('%s: fails, writes nothing outside the root and no root', async (_name, slice, error) => {
     const d = tempDir('chisel-ts-hostile-');
     const root = path.join(d, 'root');
-    const r = await cli(['cut', '--release', release(), '--arch', 'amd64', '--cache-dir', path.join(d, 'cache'), '--root', root, '--tar', path.join(d, 'r.tar'), slice]);
+    const r = await cli([
+      'cut',
+      '--release',
+      release(),
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      path.join(d, 'cache'),
+      '--root',
+      root,
+      '--tar',
+      path.join(d, 'r.tar'),
+      slice,
+    ]);
     expect(r.code, r.err).not.toBe(0);
     expect(r.err).toMatch(error);
     expect(r.err).toMatch(/^error: /m);
@@ -113,7 +137,19 @@ describe('hostile packages through a cut', () => {
 
   it(`${MANY} entries in one package cut in bounded memory`, async () => {
     const d = tempDir('chisel-ts-many-');
-    const r = await cli(['cut', '--release', release(), '--arch', 'amd64', '--cache-dir', path.join(d, 'cache'), '--root', path.join(d, 'root'), '--json', 'many_all']);
+    const r = await cli([
+      'cut',
+      '--release',
+      release(),
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      path.join(d, 'cache'),
+      '--root',
+      path.join(d, 'root'),
+      '--json',
+      'many_all',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(readdirSync(path.join(d, 'root', 'm')).length).toBe(MANY);
     expect(JSON.parse(r.out).archs[0].files).toBe(MANY + 2); // and the dpkg status and md5sums files
@@ -122,13 +158,39 @@ describe('hostile packages through a cut', () => {
   it('setuid and setgid bits are kept only where the slice asks, and reported by --verbose and --json', async () => {
     const d = tempDir('chisel-ts-suid-');
     const root = path.join(d, 'root');
-    const r = await cli(['cut', '--release', release(), '--arch', 'amd64', '--cache-dir', path.join(d, 'cache'), '--root', root, '--verbose', 'suid_bins']);
+    const r = await cli([
+      'cut',
+      '--release',
+      release(),
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      path.join(d, 'cache'),
+      '--root',
+      root,
+      '--verbose',
+      'suid_bins',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(statSync(path.join(root, 'usr/bin/su')).mode & 0o7777).toBe(0o4755);
     expect(statSync(path.join(root, 'usr/bin/wall')).mode & 0o7777).toBe(0o755);
     expect(r.err).toMatch(/^\[amd64\] setuid \/usr\/bin\/su \(mode 4755\)$/m);
-    expect(r.err).toMatch(/^\[amd64\] setgid dropped from \/usr\/bin\/wall \(package suid ships mode 2755; keep it with mode: 02755 on the path in its slice\)$/m);
-    const j = await cli(['cut', '--release', release(), '--arch', 'amd64', '--cache-dir', path.join(d, 'cache'), '--tar', path.join(d, 'r.tar'), '--json', 'suid_bins']);
+    expect(r.err).toMatch(
+      /^\[amd64\] setgid dropped from \/usr\/bin\/wall \(package suid ships mode 2755; keep it with mode: 02755 on the path in its slice\)$/m,
+    );
+    const j = await cli([
+      'cut',
+      '--release',
+      release(),
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      path.join(d, 'cache'),
+      '--tar',
+      path.join(d, 'r.tar'),
+      '--json',
+      'suid_bins',
+    ]);
     expect(JSON.parse(j.out).archs[0]).toMatchObject({ setid: ['/usr/bin/su'], setidDropped: ['/usr/bin/wall'] });
   });
 });
@@ -139,7 +201,22 @@ describe('concurrent and interrupted cuts', () => {
     const rel = writeRelease(archive, slices);
     const cache = path.join(d, 'cache');
     const runs = await Promise.all(
-      [0, 1, 2, 3].map((i) => cli(['cut', '--release', rel, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(d, `r${i}.tar`), '--json', 'many_all', 'suid_bins'])),
+      [0, 1, 2, 3].map((i) =>
+        cli([
+          'cut',
+          '--release',
+          rel,
+          '--arch',
+          'amd64',
+          '--cache-dir',
+          cache,
+          '--tar',
+          path.join(d, `r${i}.tar`),
+          '--json',
+          'many_all',
+          'suid_bins',
+        ]),
+      ),
     );
     for (const r of runs) expect(r.code, r.err).toBe(0);
     const shas = runs.map((r) => JSON.parse(r.out).tar.sha256);
@@ -149,12 +226,23 @@ describe('concurrent and interrupted cuts', () => {
   });
 
   /** Start a cut of many files into `root`; signal it once its temporary root appears. */
-  async function interrupted(signal: NodeJS.Signals, d: string, rel: string, cache: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {
+  async function interrupted(
+    signal: NodeJS.Signals,
+    d: string,
+    rel: string,
+    cache: string,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {
     const root = path.join(d, 'root');
-    const child = spawn(process.execPath, [CLI, 'cut', '--release', rel, '--arch', 'amd64', '--cache-dir', cache, '--root', root, 'many_all'], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'cut', '--release', rel, '--arch', 'amd64', '--cache-dir', cache, '--root', root, 'many_all'],
+      { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+    );
     let sent = false;
     for (let i = 0; i < 2000 && !sent && child.exitCode === null; i++) {
       if (readdirSync(d).some((n) => n.startsWith('.root.chisel-tmp-'))) {
@@ -173,7 +261,10 @@ describe('concurrent and interrupted cuts', () => {
     const cache = path.join(d, 'cache');
     mkdirSync(cache);
     // warm the cache so the cut reaches the writing stage quickly
-    expect((await cli(['cut', '--release', rel, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(tempDir(), 'w.tar'), 'many_all'])).code).toBe(0);
+    expect(
+      (await cli(['cut', '--release', rel, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(tempDir(), 'w.tar'), 'many_all']))
+        .code,
+    ).toBe(0);
     const r = await interrupted('SIGINT', d, rel, cache);
     expect(r.code).toBe(130);
     expect(r.err).toMatch(/interrupted \(SIGINT\)/);
@@ -193,7 +284,10 @@ describe('concurrent and interrupted cuts', () => {
     const rel = writeRelease(archive, slices);
     const cache = path.join(d, 'cache');
     mkdirSync(cache);
-    expect((await cli(['cut', '--release', rel, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(tempDir(), 'w.tar'), 'many_all'])).code).toBe(0);
+    expect(
+      (await cli(['cut', '--release', rel, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(tempDir(), 'w.tar'), 'many_all']))
+        .code,
+    ).toBe(0);
     const r = await interrupted('SIGKILL', d, rel, cache);
     expect(r.signal).toBe('SIGKILL');
     expect(existsSync(path.join(d, 'root'))).toBe(false);

@@ -15,7 +15,10 @@ const CLI = path.join(__dirname, '..', 'bin', 'chisel-ts.js');
 const cache = tempDir('chisel-ts-real-img-cache-');
 
 function cut(args: string[]): any {
-  const r = spawnSync(process.execPath, [CLI, 'cut', '--release', 'debian-13', '--cache-dir', cache, '--json', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const r = spawnSync(process.execPath, [CLI, 'cut', '--release', 'debian-13', '--cache-dir', cache, '--json', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+  });
   if (r.status !== 0) throw new Error(`cut failed (${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -37,7 +40,11 @@ describe('Debian 13 images', () => {
     const cfgPath = path.join(bundle, 'config.json');
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
     cfg.process.terminal = false;
-    cfg.process.args = ['/usr/bin/python3', '-c', 'import os, ssl, json; print(os.getuid(), os.getgid(), os.getcwd(), json.dumps({"ok": True}), ssl.OPENSSL_VERSION.split()[0])'];
+    cfg.process.args = [
+      '/usr/bin/python3',
+      '-c',
+      'import os, ssl, json; print(os.getuid(), os.getgid(), os.getcwd(), json.dumps({"ok": True}), ssl.OPENSSL_VERSION.split()[0])',
+    ];
     writeFileSync(cfgPath, JSON.stringify(cfg));
     const id = `chisel-ts-${process.pid}-${Date.now()}`;
     const r = spawnSync('runc', ['run', id], { cwd: bundle, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
@@ -73,7 +80,11 @@ describe('Debian 13 images', () => {
     const root = path.join(d, 'root');
     const r = cut(['--arch', 'amd64', '--root', root, 'python3']);
     const names = r.archs[0].packages.map((p: any) => p.name).sort();
-    const listed = tool('ls', [path.join(root, 'var/lib/dpkg/status.d')]).trim().split('\n').filter((n) => !n.endsWith('.md5sums')).sort();
+    const listed = tool('ls', [path.join(root, 'var/lib/dpkg/status.d')])
+      .trim()
+      .split('\n')
+      .filter((n) => !n.endsWith('.md5sums'))
+      .sort();
     expect(listed).toEqual(names);
     // every md5sums line matches the file on disk, and every shipped regular file is listed
     const check = spawnSync('sh', ['-c', 'md5sum --quiet -c var/lib/dpkg/status.d/*.md5sums'], { cwd: root, encoding: 'utf8' });
@@ -90,7 +101,11 @@ describe('Debian 13 images', () => {
   it('lock, then cut --locked from the real archive reproduces the pinned digests', () => {
     const d = tempDir('chisel-ts-real-lock-');
     const lockfile = path.join(d, 'static.lock.json');
-    const l = spawnSync(process.execPath, [CLI, 'lock', '--release', 'debian-13', '--arch', 'amd64', '--cache-dir', cache, '--lockfile', lockfile, 'static'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    const l = spawnSync(
+      process.execPath,
+      [CLI, 'lock', '--release', 'debian-13', '--arch', 'amd64', '--cache-dir', cache, '--lockfile', lockfile, 'static'],
+      { encoding: 'utf8', env: { ...process.env, CI: 'true' } },
+    );
     expect(l.status, l.stderr).toBe(0);
     const lock = JSON.parse(readFileSync(lockfile, 'utf8'));
     expect(lock.archives.map((a: any) => a.name)).toContain('debian');

@@ -56,7 +56,8 @@ beforeAll(async () => {
     },
   });
   release = writeRelease(archive, {
-    hello: 'package: hello\nessential: [data_files]\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /usr/bin/hello-again:\n      /usr/bin/su-helper: {mode: 04755}\n      /etc/hello.conf:\n',
+    hello:
+      'package: hello\nessential: [data_files]\nslices:\n  bins:\n    contents:\n      /usr/bin/hello:\n      /usr/bin/hello-again:\n      /usr/bin/su-helper: {mode: 04755}\n      /etc/hello.conf:\n',
     data: 'package: data\nslices:\n  files:\n    contents:\n      /usr/share/data/a.txt:\n      /usr/share/data/b:\n      /srv/app/: {make: true, mode: 0750, uid: 1000, gid: 1000}\n',
   });
   registry = await startRegistry();
@@ -89,18 +90,29 @@ describe('OCI layout and tarball of one cut', () => {
   beforeAll(async () => {
     dir = tempDir('chisel-ts-img-');
     report = await cut([
-      '--arch', 'amd64',
-      '--oci', path.join(dir, 'layout'),
-      '--tar', path.join(dir, 'rootfs.tar'),
-      '--oci-archive', path.join(dir, 'image.oci.tar'),
-      '--tag', 'example/hello:v1',
+      '--arch',
+      'amd64',
+      '--oci',
+      path.join(dir, 'layout'),
+      '--tar',
+      path.join(dir, 'rootfs.tar'),
+      '--oci-archive',
+      path.join(dir, 'image.oci.tar'),
+      '--tag',
+      'example/hello:v1',
       '--nonroot',
-      '--entrypoint', '["/usr/bin/hello"]',
-      '--cmd', '--greet',
-      '--env', 'GREETING=hi',
-      '--label', 'org.example.team=infra',
-      '--annotation', 'org.opencontainers.image.source=https://example.invalid/repo',
-      '--port', '8080',
+      '--entrypoint',
+      '["/usr/bin/hello"]',
+      '--cmd',
+      '--greet',
+      '--env',
+      'GREETING=hi',
+      '--label',
+      'org.example.team=infra',
+      '--annotation',
+      'org.opencontainers.image.source=https://example.invalid/repo',
+      '--port',
+      '8080',
       'hello_bins',
     ]);
   });
@@ -126,7 +138,10 @@ describe('OCI layout and tarball of one cut', () => {
     const inspected = JSON.parse(tool('skopeo', ['inspect', `oci:${layout}:v1`]));
     expect(inspected.Digest).toBe(report.image.digest);
     expect(inspected.Labels).toEqual({ 'org.example.team': 'infra' });
-    for (const dest of [`oci-archive:${path.join(dir, 'copy.oci.tar')}`, `docker-archive:${path.join(dir, 'copy.docker.tar')}:example/hello:v1`]) {
+    for (const dest of [
+      `oci-archive:${path.join(dir, 'copy.oci.tar')}`,
+      `docker-archive:${path.join(dir, 'copy.docker.tar')}:example/hello:v1`,
+    ]) {
       tool('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, dest]);
     }
     expect(JSON.parse(tool('skopeo', ['inspect', `docker-archive:${path.join(dir, 'copy.docker.tar')}`])).Architecture).toBe('amd64');
@@ -156,7 +171,9 @@ describe('OCI layout and tarball of one cut', () => {
     expect(layer.equals(tar)).toBe(true);
     const entries = await tarEntries(tar);
     const names = entries.map((e) => e.name);
-    expect(names).toEqual([...names].sort((a, b) => (a.replace(/\/$/, '').split('/').join('\0') < b.replace(/\/$/, '').split('/').join('\0') ? -1 : 1)));
+    expect(names).toEqual(
+      [...names].sort((a, b) => (a.replace(/\/$/, '').split('/').join('\0') < b.replace(/\/$/, '').split('/').join('\0') ? -1 : 1)),
+    );
     expect(new Set(entries.map((e) => e.mtime))).toEqual(new Set([0]));
     const by = new Map(entries.map((e) => [e.name, e]));
     expect(by.get('home/nonroot/')).toMatchObject({ type: 'directory', uid: 65532, gid: 65532, mode: 0o700 });
@@ -184,19 +201,32 @@ describe('reproducibility', () => {
     const b = tempDir('chisel-ts-repro-b-');
     const warm = tempDir('chisel-ts-img-cache-');
     await cut(['--arch', 'amd64', '--tar', path.join(warm, 'prime.tar'), 'hello_bins'], { cache: warm }); // warm the cache
-    const args = (d: string) => ['--arch', 'amd64', '--oci', path.join(d, 'layout'), '--tar', path.join(d, 'rootfs.tar.gz'), '--nonroot', 'hello_bins'];
+    const args = (d: string) => [
+      '--arch',
+      'amd64',
+      '--oci',
+      path.join(d, 'layout'),
+      '--tar',
+      path.join(d, 'rootfs.tar.gz'),
+      '--nonroot',
+      'hello_bins',
+    ];
     const ra = await cut(args(a), { env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C' }, umask: '022', cwd: '/', cache: warm });
     const rb = await cut(args(b), { env: { TZ: 'Pacific/Kiritimati', LANG: 'de_DE.UTF-8', LC_ALL: 'tr_TR.UTF-8' }, umask: '077', cwd: b });
     expect(rb.image.digest).toBe(ra.image.digest);
     expect(readFileSync(path.join(b, 'rootfs.tar.gz')).equals(readFileSync(path.join(a, 'rootfs.tar.gz')))).toBe(true);
-    const d = spawnSync('diffoscope', ['--no-progress', path.join(a, 'rootfs.tar.gz'), path.join(b, 'rootfs.tar.gz')], { encoding: 'utf8' });
+    const d = spawnSync('diffoscope', ['--no-progress', path.join(a, 'rootfs.tar.gz'), path.join(b, 'rootfs.tar.gz')], {
+      encoding: 'utf8',
+    });
     expect(d.status, d.stdout).toBe(0);
   });
 
   it('SOURCE_DATE_EPOCH sets every time, and changes the digest', async () => {
     const a = tempDir('chisel-ts-repro-');
     const r0 = await cut(['--arch', 'amd64', '--oci', path.join(a, 'l0'), 'hello_bins']);
-    const r1 = await cut(['--arch', 'amd64', '--oci', path.join(a, 'l1'), '--tar', path.join(a, 'r1.tar'), 'hello_bins'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const r1 = await cut(['--arch', 'amd64', '--oci', path.join(a, 'l1'), '--tar', path.join(a, 'r1.tar'), 'hello_bins'], {
+      env: { SOURCE_DATE_EPOCH: '1700000000' },
+    });
     expect(r1.image.digest).not.toBe(r0.image.digest);
     expect(manifestsOf(path.join(a, 'l1'))[0]!.config.created).toBe('2023-11-14T22:13:20Z');
     expect(new Set((await tarEntries(readFileSync(path.join(a, 'r1.tar')))).map((e) => e.mtime))).toEqual(new Set([1700000000]));
@@ -253,7 +283,15 @@ describe('compression', () => {
     expect(l.mediaType).toBe(c === 'zstd' ? 'application/vnd.oci.image.layer.v1.tar+zstd' : 'application/vnd.oci.image.layer.v1.tar');
     const raw = await decompressLayer(blob(layout, l.digest), l.mediaType);
     expect(`sha256:${sha256(raw)}`).toBe(m!.config.rootfs.diff_ids[0]);
-    if (c === 'zstd') expect(sha256(Buffer.from(tool('sh', ['-c', `zstd -dc < ${path.join(layout, 'blobs/sha256', l.digest.slice(7))} | sha256sum`]).split(' ')[0]!, 'hex'))).toBe(sha256(Buffer.from(sha256(raw), 'hex')));
+    if (c === 'zstd')
+      expect(
+        sha256(
+          Buffer.from(
+            tool('sh', ['-c', `zstd -dc < ${path.join(layout, 'blobs/sha256', l.digest.slice(7))} | sha256sum`]).split(' ')[0]!,
+            'hex',
+          ),
+        ),
+      ).toBe(sha256(Buffer.from(sha256(raw), 'hex')));
     expect(JSON.parse(tool('skopeo', ['inspect', `oci:${layout}:latest`])).Digest).toBe(m!.digest);
   });
 });
@@ -286,11 +324,18 @@ describe('push', () => {
     const file = path.join(d, 'hello.spdx.json');
     const r = await cut(['--arch', 'amd64', '--push', ref, '--sbom', file, 'hello_bins']);
     expect(r.push.referrers).toHaveLength(1);
-    const hex = r.push.digest.slice("sha256:".length);
+    const hex = r.push.digest.slice('sha256:'.length);
     // what `oras discover` reads from a registry without the referrers API
-    const index = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom:sha256-${hex}`]));
+    const index = JSON.parse(
+      tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom:sha256-${hex}`]),
+    );
     expect(index.manifests.map((m: any) => [m.digest, m.artifactType])).toEqual([[r.push.referrers[0].digest, 'application/spdx+json']]);
-    const raw = tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom@${r.push.referrers[0].digest}`]);
+    const raw = tool('skopeo', [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${registry.addr}/chisel/sbom@${r.push.referrers[0].digest}`,
+    ]);
     const artifact = JSON.parse(raw);
     expect(`sha256:${sha256(Buffer.from(raw))}`).toBe(r.push.referrers[0].digest);
     expect(artifact.subject.digest).toBe(r.push.digest);
@@ -300,7 +345,9 @@ describe('push', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).packages[0].versionInfo).toBe(r.push.digest);
     // pushing again lists it once
     await cut(['--arch', 'amd64', '--push', ref, '--sbom', file, 'hello_bins']);
-    const again = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom:sha256-${hex}`]));
+    const again = JSON.parse(
+      tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/chisel/sbom:sha256-${hex}`]),
+    );
     expect(again.manifests).toHaveLength(1);
   });
 });
@@ -316,7 +363,22 @@ describe('image file (chisel-ts build)', () => {
     expect(r.code, r.err).toBe(0);
     const built = JSON.parse(r.out);
     expect(existsSync(path.join(d, 'out/layout/index.json'))).toBe(true);
-    const byFlags = await cut(['--arch', 'amd64', '--oci', path.join(d, 'flags'), '--tag', 'v1', '--nonroot', '--entrypoint', '/usr/bin/hello', '--env', 'GREETING=hi', '--port', '8080/tcp', 'hello_bins']);
+    const byFlags = await cut([
+      '--arch',
+      'amd64',
+      '--oci',
+      path.join(d, 'flags'),
+      '--tag',
+      'v1',
+      '--nonroot',
+      '--entrypoint',
+      '/usr/bin/hello',
+      '--env',
+      'GREETING=hi',
+      '--port',
+      '8080/tcp',
+      'hello_bins',
+    ]);
     expect(built.image.digest).toBe(byFlags.image.digest);
   });
 
@@ -361,7 +423,20 @@ describe('failures leave nothing behind', () => {
     archive.fault(/hello_1\.0_amd64\.deb$/, 'tamper');
     try {
       const d = tempDir('chisel-ts-fail-');
-      const r = await cli(['cut', '--release', release, '--arch', 'amd64', '--oci', path.join(d, 'layout'), '--tar', path.join(d, 'r.tar'), '--oci-archive', path.join(d, 'a.tar'), 'hello_bins']);
+      const r = await cli([
+        'cut',
+        '--release',
+        release,
+        '--arch',
+        'amd64',
+        '--oci',
+        path.join(d, 'layout'),
+        '--tar',
+        path.join(d, 'r.tar'),
+        '--oci-archive',
+        path.join(d, 'a.tar'),
+        'hello_bins',
+      ]);
       expect(r.code).not.toBe(0);
       expect(r.err).toMatch(/sha256 mismatch/);
       expect(readdirSync(d)).toEqual([]);
@@ -383,7 +458,11 @@ describe('failures leave nothing behind', () => {
 describe('the index worker (the CLI parses Packages indexes on another thread)', () => {
   const tables = (cache: string): Array<{ v: number; name: string[] }> => {
     const dir = path.join(cache, 'meta', 'packages-table');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'))) : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')))
+      : [];
   };
 
   it('stores the parsed index before the process exits; a later cut answers from it', async () => {
@@ -409,7 +488,18 @@ describe('the index worker (the CLI parses Packages indexes on another thread)',
     archive.fault(/by-hash|Packages/, 'tamper');
     try {
       const cache = tempDir('chisel-ts-img-cache-');
-      const r = await cli(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--root', path.join(tempDir('chisel-ts-idx-'), 'r'), 'hello_bins']);
+      const r = await cli([
+        'cut',
+        '--release',
+        release,
+        '--arch',
+        'amd64',
+        '--cache-dir',
+        cache,
+        '--root',
+        path.join(tempDir('chisel-ts-idx-'), 'r'),
+        'hello_bins',
+      ]);
       expect(r.code).toBe(3);
       expect(r.err).toMatch(/archive \S+ stable\/main\/binary-amd64\/Packages\S*: sha256 mismatch/);
       expect(tables(cache)).toEqual([]);
@@ -427,10 +517,27 @@ describe('without root', () => {
     const cache = path.join(d, 'cache');
     mkdirSync(cache, { mode: 0o777 });
     chmodSync(cache, 0o777);
-    const args = ['node', BIN, 'cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--tar', path.join(d, 'r.tar'), '--nonroot', 'hello_bins'];
+    const args = [
+      'node',
+      BIN,
+      'cut',
+      '--release',
+      release,
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      cache,
+      '--tar',
+      path.join(d, 'r.tar'),
+      '--nonroot',
+      'hello_bins',
+    ];
     // As nobody when nobody can read this checkout; else as uid 0 stripped of every capability (no chown, no DAC override).
     const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
-    const asNobody = spawnSync('setpriv', [...nobody, '--', 'test', '-r', BIN]).status === 0 && spawnSync('setpriv', [...nobody, '--', 'test', '-r', path.join(path.dirname(BIN), '..', 'node_modules', 'yaml', 'package.json')]).status === 0;
+    const asNobody =
+      spawnSync('setpriv', [...nobody, '--', 'test', '-r', BIN]).status === 0 &&
+      spawnSync('setpriv', [...nobody, '--', 'test', '-r', path.join(path.dirname(BIN), '..', 'node_modules', 'yaml', 'package.json')])
+        .status === 0;
     const who = asNobody ? nobody : ['--bounding-set=-all', '--inh-caps=-all'];
     const r = await runAsync('setpriv', [...who, '--', ...args], { env: { ...process.env, HOME: d, XDG_CACHE_HOME: cache, CI: 'true' } });
     expect(r.code, r.err).toBe(0);

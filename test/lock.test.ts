@@ -28,7 +28,8 @@ let release: string;
 beforeAll(async () => {
   archive = await TestArchive.create({ suites: { stable: { main: [hello('1.0'), base] } } });
   release = writeRelease(archive, {
-    hello: 'package: hello\nslices:\n  bins:\n    essential: [base_conf]\n    contents:\n      /usr/bin/hello:\n  copyright:\n    contents:\n      /usr/share/doc/hello/copyright:\n',
+    hello:
+      'package: hello\nslices:\n  bins:\n    essential: [base_conf]\n    contents:\n      /usr/bin/hello:\n  copyright:\n    contents:\n      /usr/share/doc/hello/copyright:\n',
     base: 'package: base\nslices:\n  conf:\n    contents:\n      /etc/base.conf:\n',
   });
 });
@@ -57,7 +58,17 @@ describe('lockfile', () => {
     expect(JSON.stringify(lock)).not.toContain('127.0.0.1'); // archives by name, never by host
     const digests: string[] = [];
     for (const n of [1, 2]) {
-      const r = await cli(['cut', ...common(lockfile, n === 1 ? cache : tempDir()), '--locked', '--tar', path.join(d, `r${n}.tar`), '--oci', path.join(d, `oci${n}`), '--json', 'hello_bins']);
+      const r = await cli([
+        'cut',
+        ...common(lockfile, n === 1 ? cache : tempDir()),
+        '--locked',
+        '--tar',
+        path.join(d, `r${n}.tar`),
+        '--oci',
+        path.join(d, `oci${n}`),
+        '--json',
+        'hello_bins',
+      ]);
       expect(r.code, r.err).toBe(0);
       const report = JSON.parse(r.out);
       expect(`sha256:${report.tar.diffId}`).toBe(lock.outputs.archs.amd64.rootfs);
@@ -138,7 +149,9 @@ describe('lockfile', () => {
     const slices = await cli(['cut', ...common(lockfile, cache), '--locked', '--root', path.join(d, 'r'), 'hello_bins', 'hello_copyright']);
     expect(slices.code).toBe(1);
     expect(slices.err).toMatch(/requested slices are \[hello_bins, hello_copyright\], the lock has \[hello_bins\]/);
-    const epoch = await cli(['cut', ...common(lockfile, cache), '--locked', '--root', path.join(d, 'r'), 'hello_bins'], { SOURCE_DATE_EPOCH: '5' });
+    const epoch = await cli(['cut', ...common(lockfile, cache), '--locked', '--root', path.join(d, 'r'), 'hello_bins'], {
+      SOURCE_DATE_EPOCH: '5',
+    });
     expect(epoch.err).toMatch(/SOURCE_DATE_EPOCH is 5, the lock has 0/);
     const cfg = await cli(['cut', ...common(lockfile, cache), '--locked', '--root', path.join(d, 'r'), '--nonroot', 'hello_bins']);
     expect(cfg.err).toMatch(/nonroot is true, the lock has false/);

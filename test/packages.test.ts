@@ -12,7 +12,9 @@ import { PackagesParser, parsePackages, parsePackagesIndex } from '../compiler/a
 
 const stanza = (name: string, extra = ''): string =>
   `Package: ${name}\nVersion: 1.0-${name.length}\nArchitecture: amd64\n${extra}Depends: libc6 (>= 2.34)\nDescription: the ${name} package\n a long description line\n .\n more\nFilename: pool/main/${name[0]}/${name}/${name}_1.0_amd64.deb\nSize: ${name.length * 100}\nSHA256: ${'AB'.repeat(32)}\n`;
-const TEXT = [stanza('alpha', 'Source: alpha-src (0.9)\nMulti-Arch: same\n'), stanza('beta', 'Pre-Depends: dpkg\n'), stanza('gamma')].join('\n');
+const TEXT = [stanza('alpha', 'Source: alpha-src (0.9)\nMulti-Arch: same\n'), stanza('beta', 'Pre-Depends: dpkg\n'), stanza('gamma')].join(
+  '\n',
+);
 
 describe('parsePackages', () => {
   it('keeps only the fields the compiler needs, lower-cases the hash, skips descriptions', () => {
@@ -70,7 +72,9 @@ describe('parsePackages', () => {
     expect(t.name.length).toBe(3000);
     const bad = gzipSync(big);
     bad[bad.length >> 1] ^= 0xff;
-    await expect(parsePackagesIndex(bad, 'gz', 'main/Packages.gz')).rejects.toThrow(/main\/Packages\.gz: (cannot decompress \(gz\)|line \d+)/);
+    await expect(parsePackagesIndex(bad, 'gz', 'main/Packages.gz')).rejects.toThrow(
+      /main\/Packages\.gz: (cannot decompress \(gz\)|line \d+)/,
+    );
   });
 });
 

@@ -48,12 +48,34 @@ function onTty(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
 describe('progress', () => {
   it('on a terminal: a progress line and a summary', async () => {
     const d = tempDir('chisel-ts-progress-');
-    const r = await onTty(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', path.join(d, 'c'), '--root', path.join(d, 'root'), 'one_conf']);
+    const r = await onTty([
+      'cut',
+      '--release',
+      release,
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      path.join(d, 'c'),
+      '--root',
+      path.join(d, 'root'),
+      'one_conf',
+    ]);
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toMatch(/\r\x1b\[K\[amd64\] 2 packages: \d downloaded, \d unpacked/);
     expect(r.out).toMatch(/\[amd64\] 2 packages: 2 downloaded, 2 unpacked, 0 from the cache\r?\n/);
     expect(r.out).toMatch(/cut 2 slices of 2 packages \(amd64\)/);
-    const again = await onTty(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', path.join(d, 'c'), '--root', path.join(d, 'root2'), 'one_conf']);
+    const again = await onTty([
+      'cut',
+      '--release',
+      release,
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      path.join(d, 'c'),
+      '--root',
+      path.join(d, 'root2'),
+      'one_conf',
+    ]);
     expect(again.out).toMatch(/\[amd64\] 2 packages: 0 downloaded, 0 unpacked, 2 from the cache/);
   });
 
@@ -73,7 +95,24 @@ describe('progress', () => {
 
   it('--verbose explains which slices were pulled in and which archive and version were picked', async () => {
     const d = tempDir('chisel-ts-progress-');
-    const r = await runAsync(process.execPath, [CLI, 'cut', '--release', release, '--arch', 'amd64', '--cache-dir', path.join(d, 'c'), '--root', path.join(d, 'r'), '--verbose', 'one_conf'], { env: env() });
+    const r = await runAsync(
+      process.execPath,
+      [
+        CLI,
+        'cut',
+        '--release',
+        release,
+        '--arch',
+        'amd64',
+        '--cache-dir',
+        path.join(d, 'c'),
+        '--root',
+        path.join(d, 'r'),
+        '--verbose',
+        'one_conf',
+      ],
+      { env: env() },
+    );
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/^\[amd64\] select one_conf \(requested\)$/m);
     expect(r.err).toMatch(/^\[amd64\] select two_conf \(one_conf\)$/m);

@@ -95,7 +95,10 @@ function addImage(layout: string, arch: string, files: Array<[string, Buffer]>):
   };
   const configDesc = writeBlob(layout, MT_CONFIG, Buffer.from(JSON.stringify(config)));
   const manifest = { schemaVersion: 2, mediaType: MT_MANIFEST, config: configDesc, layers };
-  return { ...writeBlob(layout, MT_MANIFEST, Buffer.from(JSON.stringify(manifest, null, 2))), platform: { architecture: arch, os: 'linux' } };
+  return {
+    ...writeBlob(layout, MT_MANIFEST, Buffer.from(JSON.stringify(manifest, null, 2))),
+    platform: { architecture: arch, os: 'linux' },
+  };
 }
 
 function writeIndexJson(layout: string, manifests: Desc[]): void {
@@ -171,7 +174,17 @@ beforeAll(async () => {
   const config = path.join(tmp, 'registry.yml');
   writeFileSync(
     config,
-    ['version: 0.1', 'log:', '  level: warn', 'storage:', '  filesystem:', `    rootdirectory: ${root}`, 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${root}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
   );
   registry = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (c: Buffer) => {
@@ -255,7 +268,12 @@ async function startProxy(opts: ProxyOptions = {}): Promise<Proxy> {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         const form = new URLSearchParams(body);
-        proxy.tokenRequests.push({ method: 'POST', service: form.get('service'), scopes: form.getAll('scope'), grant: form.get('grant_type') ?? '' });
+        proxy.tokenRequests.push({
+          method: 'POST',
+          service: form.get('service'),
+          scopes: form.getAll('scope'),
+          grant: form.get('grant_type') ?? '',
+        });
         if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== REFRESH_TOKEN) {
           res.writeHead(401, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify({ error: 'invalid_grant' }));
@@ -269,7 +287,12 @@ async function startProxy(opts: ProxyOptions = {}): Promise<Proxy> {
       return;
     }
     if (url.pathname === '/token') {
-      proxy.tokenRequests.push({ method: 'GET', service: url.searchParams.get('service'), scopes: url.searchParams.getAll('scope'), ...(authorization ? { authorization } : {}) });
+      proxy.tokenRequests.push({
+        method: 'GET',
+        service: url.searchParams.get('service'),
+        scopes: url.searchParams.getAll('scope'),
+        ...(authorization ? { authorization } : {}),
+      });
       if (authorization !== basicOk) {
         res.writeHead(401, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ details: 'incorrect username or password' }));
@@ -319,18 +342,23 @@ async function startProxy(opts: ProxyOptions = {}): Promise<Proxy> {
     res.on('close', () => {
       if (isUpload) uploads--;
     });
-    const up = http.request({ host: '127.0.0.1', port: Number(REG.split(':')[1]), method: req.method, path: upstreamPath, headers }, (ures) => {
-      const outHeaders = { ...ures.headers };
-      const loc = ures.headers.location;
-      if (loc) {
-        const l = new URL(loc, origin);
-        if (opts.location === 'relative') outHeaders.location = `${l.pathname}${l.search}`;
-        else if (opts.location === 'noquery') outHeaders.location = `${origin}/upload/${Buffer.from(`${l.pathname}${l.search}`).toString('base64url')}`;
-      }
-      if (opts.lieAboutDigest && req.method === 'PUT' && url.pathname.includes('/manifests/')) outHeaders['docker-content-digest'] = opts.lieAboutDigest;
-      res.writeHead(ures.statusCode ?? 502, outHeaders);
-      ures.pipe(res);
-    });
+    const up = http.request(
+      { host: '127.0.0.1', port: Number(REG.split(':')[1]), method: req.method, path: upstreamPath, headers },
+      (ures) => {
+        const outHeaders = { ...ures.headers };
+        const loc = ures.headers.location;
+        if (loc) {
+          const l = new URL(loc, origin);
+          if (opts.location === 'relative') outHeaders.location = `${l.pathname}${l.search}`;
+          else if (opts.location === 'noquery')
+            outHeaders.location = `${origin}/upload/${Buffer.from(`${l.pathname}${l.search}`).toString('base64url')}`;
+        }
+        if (opts.lieAboutDigest && req.method === 'PUT' && url.pathname.includes('/manifests/'))
+          outHeaders['docker-content-digest'] = opts.lieAboutDigest;
+        res.writeHead(ures.statusCode ?? 502, outHeaders);
+        ures.pipe(res);
+      },
+    );
     up.on('error', (e) => {
       res.writeHead(502);
       res.end(String(e));
@@ -368,13 +396,26 @@ describe('parseReference', () => {
   it('splits registry, repository and tag', () => {
     expect(parseReference('localhost:5000/a/b:v1')).toEqual({ registry: 'localhost:5000', repository: 'a/b', tag: 'v1' });
     expect(parseReference('localhost/a')).toEqual({ registry: 'localhost', repository: 'a', tag: 'latest' });
-    expect(parseReference('registry.test.invalid/x/y/z')).toEqual({ registry: 'registry.test.invalid', repository: 'x/y/z', tag: 'latest' });
+    expect(parseReference('registry.test.invalid/x/y/z')).toEqual({
+      registry: 'registry.test.invalid',
+      repository: 'x/y/z',
+      tag: 'latest',
+    });
     expect(parseReference('[::1]:5000/img:1.0_rc-2')).toEqual({ registry: '[::1]:5000', repository: 'img', tag: '1.0_rc-2' });
     expect(parseReference('http://127.0.0.1:5000/img:t')).toEqual({ registry: '127.0.0.1:5000', repository: 'img', tag: 't' });
   });
 
   it('rejects references without a registry host or with bad names', () => {
-    for (const bad of ['ubuntu:22.04', 'library/ubuntu', 'img', 'localhost:5000/UPPER:v1', 'localhost:5000/a:-bad', 'localhost:5000/a@sha256:00', 'localhost:5000/', 'localhost:5000/a//b']) {
+    for (const bad of [
+      'ubuntu:22.04',
+      'library/ubuntu',
+      'img',
+      'localhost:5000/UPPER:v1',
+      'localhost:5000/a:-bad',
+      'localhost:5000/a@sha256:00',
+      'localhost:5000/',
+      'localhost:5000/a//b',
+    ]) {
       expect(() => parseReference(bad), bad).toThrow(ChiselError);
     }
   });
@@ -385,7 +426,13 @@ describe('pushLayout to docker-registry', () => {
     const { dir, manifest } = singleImageLayout(1);
     const logs: string[] = [];
     const r = await pushLayout(dir, `${REG}/test/img:v1`, { ...isolated, log: (m) => logs.push(m) });
-    expect(r).toEqual({ reference: `${REG}/test/img:v1`, digest: manifest.digest, mediaType: MT_MANIFEST, uploadedBlobs: 3, skippedBlobs: 0 });
+    expect(r).toEqual({
+      reference: `${REG}/test/img:v1`,
+      digest: manifest.digest,
+      mediaType: MT_MANIFEST,
+      uploadedBlobs: 3,
+      skippedBlobs: 0,
+    });
 
     const raw = skopeo('inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/img:v1`);
     expect(`sha256:${sha256(raw)}`).toBe(r.digest);
@@ -437,7 +484,7 @@ describe('pushLayout to docker-registry', () => {
     writeFileSync(path.join(dir, 'blobs', 'sha256', manifest.digest.slice(7)), '{"tampered":true}');
     const e = await pushError(pushLayout(dir, '127.0.0.1:1/never/contacted:v1', isolated));
     expect(e.message).toMatch(/corrupted layout/);
-    const e2 = await pushError(pushLayout(tmp + '/does-not-exist', `${REG}/x:v1`, isolated));
+    const e2 = await pushError(pushLayout(`${tmp}/does-not-exist`, `${REG}/x:v1`, isolated));
     expect(e2.message).toMatch(/cannot read oci-layout/);
   });
 });
@@ -471,7 +518,11 @@ describe('pushLayout through a fake registry front', () => {
         const r = await pushLayout(dir, `${proxy.host}/test/loc-${location}:v1`, { dockerConfigPath: cfg });
         expect(r.digest).toBe(manifest.digest);
         expect(r.uploadedBlobs).toBe(3);
-        expect(proxy.requests.some((q) => q.method === 'PUT' && (location === 'noquery' ? q.path.startsWith('/upload/') : q.path.includes('/blobs/uploads/')))).toBe(true);
+        expect(
+          proxy.requests.some(
+            (q) => q.method === 'PUT' && (location === 'noquery' ? q.path.startsWith('/upload/') : q.path.includes('/blobs/uploads/')),
+          ),
+        ).toBe(true);
         const raw = skopeo('inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/loc-${location}:v1`);
         expect(`sha256:${sha256(raw)}`).toBe(manifest.digest);
       } finally {
@@ -515,7 +566,9 @@ describe('pushLayout through a fake registry front', () => {
       const { dir, manifest } = singleImageLayout(12);
       const r = await pushLayout(dir, `${proxy.host}/test/identity:v1`, { dockerConfigPath: cfg });
       expect(r.digest).toBe(manifest.digest);
-      expect(proxy.tokenRequests).toEqual([{ method: 'POST', service: 'fake-registry', scopes: ['repository:test/identity:pull,push'], grant: 'refresh_token' }]);
+      expect(proxy.tokenRequests).toEqual([
+        { method: 'POST', service: 'fake-registry', scopes: ['repository:test/identity:pull,push'], grant: 'refresh_token' },
+      ]);
     } finally {
       await proxy.close();
     }

@@ -19,10 +19,14 @@ const cache = tempDir('chisel-ts-real-sbom-cache-');
 const EPOCH = '1700000000';
 
 function cut(args: string[]): any {
-  const r = spawnSync(process.execPath, [CLI, 'cut', '--release', 'debian-13', '--arch', 'amd64', '--cache-dir', cache, '--json', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true', SOURCE_DATE_EPOCH: EPOCH },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'cut', '--release', 'debian-13', '--arch', 'amd64', '--cache-dir', cache, '--json', ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true', SOURCE_DATE_EPOCH: EPOCH },
+    },
+  );
   if (r.status !== 0) throw new Error(`cut failed (${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -81,8 +85,16 @@ describe('SBOMs of a Debian 13 python3 cut', () => {
       const v = decodeURIComponent(m[2]!);
       return `${m[1]}@${q.get('epoch') ? `${q.get('epoch')}:` : ''}${v}/${q.get('arch')}`;
     };
-    const ours = JSON.parse(readFileSync(a.cdx, 'utf8')).components.map((c: any) => c.purl).filter(Boolean).map(key).sort();
-    const theirs = bom.components.map((c: any) => c.purl).filter((p: any) => p?.startsWith('pkg:deb/')).map(key).sort();
+    const ours = JSON.parse(readFileSync(a.cdx, 'utf8'))
+      .components.map((c: any) => c.purl)
+      .filter(Boolean)
+      .map(key)
+      .sort();
+    const theirs = bom.components
+      .map((c: any) => c.purl)
+      .filter((p: any) => p?.startsWith('pkg:deb/'))
+      .map(key)
+      .sort();
     expect(ours).toEqual(theirs);
   }, 600_000);
 
@@ -121,7 +133,9 @@ describe('SBOMs of a Debian 13 python3 cut', () => {
     const root = doc.packages.find((p: any) => p.SPDXID === described[0].relatedSpdxElement);
     expect(root.primaryPackagePurpose).toBe('CONTAINER');
     expect(JSON.stringify(root)).toContain(a.report.image.digest.replace('sha256:', ''));
-    const debs = doc.packages.filter((p: any) => (p.externalRefs ?? []).some((r: any) => r.referenceType === 'purl' && r.referenceLocator.startsWith('pkg:deb/')));
+    const debs = doc.packages.filter((p: any) =>
+      (p.externalRefs ?? []).some((r: any) => r.referenceType === 'purl' && r.referenceLocator.startsWith('pkg:deb/')),
+    );
     expect(debs.map((p: any) => `${p.name}@${p.versionInfo}`).sort()).toEqual(used);
     expect(debs.filter((p: any) => p.licenseDeclared && p.licenseDeclared !== 'NOASSERTION').length).toBeGreaterThan(0);
   });

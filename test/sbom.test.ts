@@ -10,37 +10,54 @@ import path from 'node:path';
 import { SPDX, Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cycloneDxDocument, debPurl, licenseFromCopyright, sbomDocument, spdxDocument, spdxExpression, spdxLicenseId,
-  type SbomInput, type SbomPackage,
+  cycloneDxDocument,
+  debPurl,
+  licenseFromCopyright,
+  sbomDocument,
+  spdxDocument,
+  spdxExpression,
+  spdxLicenseId,
+  type SbomInput,
+  type SbomPackage,
 } from '../compiler/sbom/index.js';
 import { SPDX_LICENSE_IDS } from '../compiler/sbom/license.js';
 import { validatorWith } from './support/schema.js';
 
-const require = createRequire(import.meta.url);
+const _require = createRequire(import.meta.url);
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 const TRIXIE = { id: 'debian', versionId: '13', codename: 'trixie' };
 
 describe('debPurl', () => {
   it.each([
-    [{ name: 'libc6', version: '2.41-12', arch: 'amd64', source: 'glibc' },
-      'pkg:deb/debian/libc6@2.41-12?arch=amd64&distro=debian-13&upstream=glibc'],
-    [{ name: 'zlib1g', version: '1:1.3.dfsg+really1.3.1-1+b1', arch: 'arm64', source: 'zlib' },
-      'pkg:deb/debian/zlib1g@1%3A1.3.dfsg%2Breally1.3.1-1%2Bb1?arch=arm64&distro=debian-13&upstream=zlib'],
-    [{ name: 'tzdata', version: '2025b-4+deb13u1', arch: 'all' },
-      'pkg:deb/debian/tzdata@2025b-4%2Bdeb13u1?arch=all&distro=debian-13'],
-    [{ name: 'python3.13', version: '3.13.5-2', arch: 'amd64', source: 'python3.13' },
-      'pkg:deb/debian/python3.13@3.13.5-2?arch=amd64&distro=debian-13'],
-    [{ name: 'libstdc++6', version: '14.2.0-19', arch: 'amd64', source: 'gcc-14' },
-      'pkg:deb/debian/libstdc%2B%2B6@14.2.0-19?arch=amd64&distro=debian-13&upstream=gcc-14'],
-    [{ name: 'libgcc-s1', version: '12.2.0-14~bpo1', arch: 'i386', source: 'gcc-12' },
-      'pkg:deb/debian/libgcc-s1@12.2.0-14~bpo1?arch=i386&distro=debian-13&upstream=gcc-12'],
+    [
+      { name: 'libc6', version: '2.41-12', arch: 'amd64', source: 'glibc' },
+      'pkg:deb/debian/libc6@2.41-12?arch=amd64&distro=debian-13&upstream=glibc',
+    ],
+    [
+      { name: 'zlib1g', version: '1:1.3.dfsg+really1.3.1-1+b1', arch: 'arm64', source: 'zlib' },
+      'pkg:deb/debian/zlib1g@1%3A1.3.dfsg%2Breally1.3.1-1%2Bb1?arch=arm64&distro=debian-13&upstream=zlib',
+    ],
+    [{ name: 'tzdata', version: '2025b-4+deb13u1', arch: 'all' }, 'pkg:deb/debian/tzdata@2025b-4%2Bdeb13u1?arch=all&distro=debian-13'],
+    [
+      { name: 'python3.13', version: '3.13.5-2', arch: 'amd64', source: 'python3.13' },
+      'pkg:deb/debian/python3.13@3.13.5-2?arch=amd64&distro=debian-13',
+    ],
+    [
+      { name: 'libstdc++6', version: '14.2.0-19', arch: 'amd64', source: 'gcc-14' },
+      'pkg:deb/debian/libstdc%2B%2B6@14.2.0-19?arch=amd64&distro=debian-13&upstream=gcc-14',
+    ],
+    [
+      { name: 'libgcc-s1', version: '12.2.0-14~bpo1', arch: 'i386', source: 'gcc-12' },
+      'pkg:deb/debian/libgcc-s1@12.2.0-14~bpo1?arch=i386&distro=debian-13&upstream=gcc-12',
+    ],
   ])('%o → %s', (pkg, want) => {
     expect(debPurl(pkg, TRIXIE)).toBe(want);
   });
 
   it('namespaces by the distro id', () => {
-    expect(debPurl({ name: 'bash', version: '5.2.21-2ubuntu4', arch: 'amd64' }, { id: 'ubuntu', versionId: '24.04' }))
-      .toBe('pkg:deb/ubuntu/bash@5.2.21-2ubuntu4?arch=amd64&distro=ubuntu-24.04');
+    expect(debPurl({ name: 'bash', version: '5.2.21-2ubuntu4', arch: 'amd64' }, { id: 'ubuntu', versionId: '24.04' })).toBe(
+      'pkg:deb/ubuntu/bash@5.2.21-2ubuntu4?arch=amd64&distro=ubuntu-24.04',
+    );
   });
 });
 
@@ -180,7 +197,8 @@ describe('licenseFromCopyright', () => {
   });
 
   it('reads CRLF files and a header-only licence', () => {
-    const text = 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\r\nLicense: Apache-2.0\r\nCopyright: 2024 X\r\n';
+    const text =
+      'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\r\nLicense: Apache-2.0\r\nCopyright: 2024 X\r\n';
     expect(licenseFromCopyright(text)).toEqual({ license: 'Apache-2.0', copyright: '2024 X' });
   });
 });
@@ -206,17 +224,25 @@ describe('licenseFromCopyright on real Debian packages', () => {
     const missing = Object.keys(REAL).filter((p) => !find(p));
     if (missing.length) {
       const r = spawnSync('apt-get', ['download', ...missing], { cwd: cacheDir, encoding: 'utf8' });
-      if (r.status !== 0) { unavailable = `apt-get download failed: ${r.error?.message ?? r.stderr}`; return; }
+      if (r.status !== 0) {
+        unavailable = `apt-get download failed: ${r.error?.message ?? r.stderr}`;
+        return;
+      }
     }
     for (const p of Object.keys(REAL)) {
       const dir = path.join(extracted, p);
       const r = spawnSync('dpkg-deb', ['-x', path.join(cacheDir, find(p)!), dir], { encoding: 'utf8' });
       const file = path.join(dir, 'usr/share/doc', p, 'copyright');
-      if (r.status !== 0 || !existsSync(file)) { unavailable = `dpkg-deb -x ${p}: ${r.error?.message ?? r.stderr}`; return; }
+      if (r.status !== 0 || !existsSync(file)) {
+        unavailable = `dpkg-deb -x ${p}: ${r.error?.message ?? r.stderr}`;
+        return;
+      }
       copyrights.set(p, readFileSync(file, 'utf8'));
     }
   });
-  afterAll(() => { if (extracted) rmSync(extracted, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (extracted) rmSync(extracted, { recursive: true, force: true });
+  });
 
   it.for(Object.entries(REAL))('%s', ([pkg, want], ctx) => {
     if (unavailable) ctx.skip(unavailable);
@@ -229,8 +255,13 @@ describe('licenseFromCopyright on real Debian packages', () => {
 
 function pkg(name: string, version: string, arch: string, extra: Partial<SbomPackage> = {}): SbomPackage {
   return {
-    name, version, arch, archive: 'debian', sha256: sha(`${name}_${version}_${arch}.deb`),
-    slices: [`${name}_libs`], files: [{ path: `/usr/share/doc/${name}/copyright`, size: 100, sha256: sha(name) }],
+    name,
+    version,
+    arch,
+    archive: 'debian',
+    sha256: sha(`${name}_${version}_${arch}.deb`),
+    slices: [`${name}_libs`],
+    files: [{ path: `/usr/share/doc/${name}/copyright`, size: 100, sha256: sha(name) }],
     ...extra,
   };
 }
@@ -244,28 +275,42 @@ const INPUT: SbomInput = {
   toolVersion: '0.1.0',
   packages: [
     pkg('python3.13', '3.13.5-2', 'amd64', {
-      source: 'python3.13', maintainer: 'Matthias Klose <doko@debian.org>', homepage: 'https://www.python.org/',
-      description: 'Interactive high-level object-oriented language (version 3.13)', license: 'PSF-2.0',
+      source: 'python3.13',
+      maintainer: 'Matthias Klose <doko@debian.org>',
+      homepage: 'https://www.python.org/',
+      description: 'Interactive high-level object-oriented language (version 3.13)',
+      license: 'PSF-2.0',
       slices: ['python3.13_standard', 'python3.13_core', 'python3.13_bins'],
     }),
     pkg('zlib1g', '1:1.3.dfsg+really1.3.1-1+b1', 'amd64', {
-      source: 'zlib', sourceVersion: '1:1.3.dfsg+really1.3.1-1', maintainer: 'Mark Brown <broonie@debian.org>',
-      homepage: 'http://zlib.net/', description: 'compression library - runtime', license: 'Zlib',
+      source: 'zlib',
+      sourceVersion: '1:1.3.dfsg+really1.3.1-1',
+      maintainer: 'Mark Brown <broonie@debian.org>',
+      homepage: 'http://zlib.net/',
+      description: 'compression library - runtime',
+      license: 'Zlib',
       copyright: '1995-2024 Jean-loup Gailly and Mark Adler',
     }),
     pkg('tzdata', '2025b-4+deb13u1', 'all', {
-      maintainer: 'GNU Libc Maintainers <debian-glibc@lists.debian.org>', license: 'LicenseRef-public-domain',
-      description: 'time zone and daylight-saving time data', slices: ['tzdata_zoneinfo', 'tzdata_base'],
+      maintainer: 'GNU Libc Maintainers <debian-glibc@lists.debian.org>',
+      license: 'LicenseRef-public-domain',
+      description: 'time zone and daylight-saving time data',
+      slices: ['tzdata_zoneinfo', 'tzdata_base'],
     }),
     pkg('libc6', '2.41-12', 'amd64', {
-      source: 'glibc', maintainer: 'GNU Libc Maintainers <debian-glibc@lists.debian.org>',
-      homepage: 'https://www.gnu.org/software/libc/libc.html', description: 'GNU C Library: Shared libraries',
+      source: 'glibc',
+      maintainer: 'GNU Libc Maintainers <debian-glibc@lists.debian.org>',
+      homepage: 'https://www.gnu.org/software/libc/libc.html',
+      description: 'GNU C Library: Shared libraries',
     }),
     pkg('libzstd1', '1.5.7+dfsg-1', 'amd64', {
-      source: 'libzstd', license: 'BSD-3-Clause OR GPL-2.0-only', copyright: 'Meta Platforms, Inc. and affiliates',
+      source: 'libzstd',
+      license: 'BSD-3-Clause OR GPL-2.0-only',
+      copyright: 'Meta Platforms, Inc. and affiliates',
     }),
     pkg('ca-certificates', '20250419', 'all', {
-      maintainer: 'Julien Cristau <jcristau@debian.org>', license: 'GPL-2.0-or-later AND MPL-2.0',
+      maintainer: 'Julien Cristau <jcristau@debian.org>',
+      license: 'GPL-2.0-or-later AND MPL-2.0',
       slices: ['ca-certificates_data'],
     }),
     pkg('libstdc++6', '14.2.0-19', 'amd64', { source: 'gcc-14', maintainer: 'Debian GCC Maintainers' }),
@@ -276,7 +321,8 @@ const INPUT: SbomInput = {
 describe('SPDX 2.3 document', () => {
   const validate = validatorWith(path.join(import.meta.dirname, '..', 'runtime-schema', 'spdx-2.3.schema.json'));
   const doc = JSON.parse(sbomDocument(INPUT, 'spdx')) as {
-    documentNamespace: string; creationInfo: { created: string; creators: string[] };
+    documentNamespace: string;
+    creationInfo: { created: string; creators: string[] };
     packages: Array<Record<string, unknown> & { SPDXID: string; name: string }>;
     relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>;
   };
@@ -286,13 +332,41 @@ describe('SPDX 2.3 document', () => {
   });
 
   it('the schema rejects what SPDX 2.3 forbids', () => {
-    const broken = (f: (d: typeof doc) => void) => { const d = structuredClone(doc); f(d); return validate(d); };
-    expect(broken((d) => { delete d.packages[1]!.downloadLocation; })).toBe(false);
-    expect(broken((d) => { d.relationships[0]!.relationshipType = 'HAS'; })).toBe(false);
-    expect(broken((d) => { d.packages[1]!.SPDXID = 'SPDXRef-a_b'; })).toBe(false);
-    expect(broken((d) => { d.creationInfo.created = '2025-06-15T15:06:40.000Z'; })).toBe(false);
-    expect(broken((d) => { d.packages[1]!.checksums = [{ algorithm: 'SHA256', checksumValue: 'abc' }]; })).toBe(false);
-    expect(broken((d) => { d.packages[1]!.licenceDeclared = 'MIT'; })).toBe(false);
+    const broken = (f: (d: typeof doc) => void) => {
+      const d = structuredClone(doc);
+      f(d);
+      return validate(d);
+    };
+    expect(
+      broken((d) => {
+        delete d.packages[1]!.downloadLocation;
+      }),
+    ).toBe(false);
+    expect(
+      broken((d) => {
+        d.relationships[0]!.relationshipType = 'HAS';
+      }),
+    ).toBe(false);
+    expect(
+      broken((d) => {
+        d.packages[1]!.SPDXID = 'SPDXRef-a_b';
+      }),
+    ).toBe(false);
+    expect(
+      broken((d) => {
+        d.creationInfo.created = '2025-06-15T15:06:40.000Z';
+      }),
+    ).toBe(false);
+    expect(
+      broken((d) => {
+        d.packages[1]!.checksums = [{ algorithm: 'SHA256', checksumValue: 'abc' }];
+      }),
+    ).toBe(false);
+    expect(
+      broken((d) => {
+        d.packages[1]!.licenceDeclared = 'MIT';
+      }),
+    ).toBe(false);
   });
 
   it('has unique ids, and relationships only between them', () => {
@@ -301,16 +375,29 @@ describe('SPDX 2.3 document', () => {
     expect(ids).toContain('SPDXRef-Package-deb-libstdc--6-amd64');
     const known = new Set(['SPDXRef-DOCUMENT', ...ids]);
     for (const r of doc.relationships) expect(known.has(r.spdxElementId) && known.has(r.relatedSpdxElement)).toBe(true);
-    expect(doc.relationships[0]).toEqual({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: 'SPDXRef-Image' });
+    expect(doc.relationships[0]).toEqual({
+      spdxElementId: 'SPDXRef-DOCUMENT',
+      relationshipType: 'DESCRIBES',
+      relatedSpdxElement: 'SPDXRef-Image',
+    });
     expect(doc.relationships.filter((r) => r.relationshipType === 'CONTAINS')).toHaveLength(INPUT.packages.length);
   });
 
   it('describes each Debian package, sorted by name then arch', () => {
     expect(doc.packages.map((p) => p.name)).toEqual([
-      'example/python:3.13', 'base-files', 'ca-certificates', 'libc6', 'libstdc++6', 'libzstd1', 'python3.13', 'tzdata', 'zlib1g',
+      'example/python:3.13',
+      'base-files',
+      'ca-certificates',
+      'libc6',
+      'libstdc++6',
+      'libzstd1',
+      'python3.13',
+      'tzdata',
+      'zlib1g',
     ]);
     expect(doc.packages[0]).toMatchObject({
-      SPDXID: 'SPDXRef-Image', primaryPackagePurpose: 'CONTAINER',
+      SPDXID: 'SPDXRef-Image',
+      primaryPackagePurpose: 'CONTAINER',
       checksums: [{ algorithm: 'SHA256', checksumValue: sha('manifest') }],
     });
     expect(doc.packages.find((p) => p.name === 'zlib1g')).toEqual({
@@ -328,13 +415,19 @@ describe('SPDX 2.3 document', () => {
       copyrightText: '1995-2024 Jean-loup Gailly and Mark Adler',
       summary: 'compression library - runtime',
       comment: 'slices: zlib1g_libs',
-      externalRefs: [{
-        referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl',
-        referenceLocator: 'pkg:deb/debian/zlib1g@1%3A1.3.dfsg%2Breally1.3.1-1%2Bb1?arch=amd64&distro=debian-13&upstream=zlib',
-      }],
+      externalRefs: [
+        {
+          referenceCategory: 'PACKAGE-MANAGER',
+          referenceType: 'purl',
+          referenceLocator: 'pkg:deb/debian/zlib1g@1%3A1.3.dfsg%2Breally1.3.1-1%2Bb1?arch=amd64&distro=debian-13&upstream=zlib',
+        },
+      ],
     });
     expect(doc.packages.find((p) => p.name === 'python3.13')?.comment).toBe('slices: python3.13_bins python3.13_core python3.13_standard');
-    expect(doc.packages.find((p) => p.name === 'base-files')).toMatchObject({ licenseDeclared: 'NOASSERTION', copyrightText: 'NOASSERTION' });
+    expect(doc.packages.find((p) => p.name === 'base-files')).toMatchObject({
+      licenseDeclared: 'NOASSERTION',
+      copyrightText: 'NOASSERTION',
+    });
     expect(doc.packages.find((p) => p.name === 'libzstd1')).toMatchObject({ supplier: 'NOASSERTION' });
   });
 
@@ -347,12 +440,13 @@ describe('SPDX 2.3 document', () => {
 describe('CycloneDX 1.6 document', () => {
   const text = sbomDocument(INPUT, 'cyclonedx');
   const doc = JSON.parse(text) as {
-    serialNumber: string; metadata: Record<string, unknown>;
+    serialNumber: string;
+    metadata: Record<string, unknown>;
     components: Array<{ 'bom-ref': string; name: string; purl: string } & Record<string, unknown>>;
     dependencies: Array<{ ref: string; dependsOn?: string[] }>;
   };
 
-  it('validates with the CycloneDX library\'s strict JSON validator', async () => {
+  it("validates with the CycloneDX library's strict JSON validator", async () => {
     const errors = await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(text);
     expect(errors).toBeNull();
   });
@@ -368,7 +462,12 @@ describe('CycloneDX 1.6 document', () => {
     expect(doc.metadata).toMatchObject({
       timestamp: '2025-06-15T15:06:40Z',
       tools: { components: [{ type: 'application', name: 'chisel-ts', version: '0.1.0' }] },
-      component: { type: 'container', name: 'example/python:3.13', version: INPUT.digest, hashes: [{ alg: 'SHA-256', content: sha('manifest') }] },
+      component: {
+        type: 'container',
+        name: 'example/python:3.13',
+        version: INPUT.digest,
+        hashes: [{ alg: 'SHA-256', content: sha('manifest') }],
+      },
     });
   });
 
@@ -435,7 +534,8 @@ describe('determinism', () => {
   it('merges the same "all" package listed by two platforms; rejects two debs for one name/arch', () => {
     const tz = INPUT.packages.find((p) => p.name === 'tzdata')!;
     const multi: SbomInput = {
-      ...INPUT, archs: ['arm64', 'amd64'],
+      ...INPUT,
+      archs: ['arm64', 'amd64'],
       packages: [...INPUT.packages, { ...tz, slices: ['tzdata_base', 'tzdata_right'] }],
     };
     const spdx = spdxDocument(multi) as { packages: Array<{ name: string; comment?: string }> };

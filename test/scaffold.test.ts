@@ -12,11 +12,10 @@ import { tempDir, writeRelease } from './support/cutenv.js';
 import { runCli } from './support/proc.js';
 import { TestArchive } from './support/testarchive.js';
 
-
 /** The CLI in a child process, without blocking this one (it serves the test archive). */
 const cli = (args: string[]) => runCli(args);
 
-describe('sorting a package\'s paths', () => {
+describe("sorting a package's paths", () => {
   const cases: Array<[string, ReturnType<typeof categoryOf>]> = [
     ['/usr/bin/tool', 'bins'],
     ['/usr/sbin/toold', 'bins'],
@@ -63,7 +62,12 @@ describe('sorting a package\'s paths', () => {
   });
 
   it('takes the first alternative of each dependency, without versions or arch qualifiers', () => {
-    expect(dependencyNames(['libc6 (>= 2.34), libfoo1:any | libbar2, python3:any (>= 3.11~)', 'dpkg (>= 1.19)'])).toEqual(['libc6', 'libfoo1', 'python3', 'dpkg']);
+    expect(dependencyNames(['libc6 (>= 2.34), libfoo1:any | libbar2, python3:any (>= 3.11~)', 'dpkg (>= 1.19)'])).toEqual([
+      'libc6',
+      'libfoo1',
+      'python3',
+      'dpkg',
+    ]);
   });
 });
 
@@ -86,7 +90,11 @@ describe('scaffold from the test archive', () => {
                 { path: '/usr/lib/x86_64-linux-gnu/libtool.so', type: 'symlink', link: 'libtool.so.1' },
                 { path: '/etc/tool.conf', content: 'conf', mode: 0o644 },
                 ...data,
-                { path: '/usr/share/doc/tool/copyright', content: 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n', mode: 0o644 },
+                {
+                  path: '/usr/share/doc/tool/copyright',
+                  content: 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n',
+                  mode: 0o644,
+                },
                 { path: '/usr/share/doc/tool/changelog.Debian.gz', content: 'x', mode: 0o644 },
                 { path: '/usr/share/man/man1/tool.1.gz', content: 'x', mode: 0o644 },
               ],
@@ -101,7 +109,11 @@ describe('scaffold from the test archive', () => {
   });
 
   it('proposes a slice file that validates and cuts', async () => {
-    const release = writeRelease(archive, { libbase: 'package: libbase\nslices:\n  libs:\n    contents:\n      /usr/lib/*-linux-*/libbase.so.1:\n' }, { format: 'v3' });
+    const release = writeRelease(
+      archive,
+      { libbase: 'package: libbase\nslices:\n  libs:\n    contents:\n      /usr/lib/*-linux-*/libbase.so.1:\n' },
+      { format: 'v3' },
+    );
     const cache = tempDir('chisel-ts-scaffold-cache-');
     const out = path.join(release, 'slices', 'tool.yaml');
     const r = await cli(['scaffold', 'tool', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', out]);
@@ -151,7 +163,14 @@ slices:
     const root = path.join(tempDir('chisel-ts-scaffold-root-'), 'root');
     const c = await cli(['cut', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--root', root, 'tool_bins']);
     expect(c.code, c.err).toBe(0);
-    for (const p of ['usr/bin/tool', 'usr/lib/x86_64-linux-gnu/libtool.so.1', 'usr/lib/x86_64-linux-gnu/libbase.so.1', 'etc/tool.conf', 'usr/share/tool/d8', 'usr/share/doc/tool/copyright']) {
+    for (const p of [
+      'usr/bin/tool',
+      'usr/lib/x86_64-linux-gnu/libtool.so.1',
+      'usr/lib/x86_64-linux-gnu/libbase.so.1',
+      'etc/tool.conf',
+      'usr/share/tool/d8',
+      'usr/share/doc/tool/copyright',
+    ]) {
       expect(existsSync(path.join(root, p)), p).toBe(true);
     }
     expect(existsSync(path.join(root, 'usr/share/man'))).toBe(false);
@@ -179,7 +198,18 @@ describe('scaffold from the Debian 13 archive', () => {
     const release = path.join(tempDir('chisel-ts-scaffold-d13-'), 'debian-13');
     cpSync(path.join(__dirname, '..', 'slices', 'debian-13'), release, { recursive: true });
     const cache = tempDir('chisel-ts-scaffold-real-cache-');
-    const r = await cli(['scaffold', 'xz-utils', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '-o', path.join(release, 'slices', 'xz-utils.yaml')]);
+    const r = await cli([
+      'scaffold',
+      'xz-utils',
+      '--release',
+      release,
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      cache,
+      '-o',
+      path.join(release, 'slices', 'xz-utils.yaml'),
+    ]);
     expect(r.code, r.err).toBe(0);
     const yaml = readFileSync(path.join(release, 'slices', 'xz-utils.yaml'), 'utf8');
     expect(yaml).toMatch(/^ {6}\/usr\/bin\/xz:$/m);

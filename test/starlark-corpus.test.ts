@@ -81,7 +81,8 @@ function generatedContent(p: string): string {
   if (pam && PAM_STEMS[pam[1]!]) return pamTemplate(pam[1]!);
   if (p.endsWith('/passwd.master')) return PASSWD_MASTER;
   if (p.endsWith('/group.master')) return GROUP_MASTER;
-  if (p.startsWith('/usr/share/ca-certificates/')) return `-----BEGIN CERTIFICATE-----\n${Buffer.from(p).toString('base64')}\n-----END CERTIFICATE-----\n`;
+  if (p.startsWith('/usr/share/ca-certificates/'))
+    return `-----BEGIN CERTIFICATE-----\n${Buffer.from(p).toString('base64')}\n-----END CERTIFICATE-----\n`;
   return `generated content of ${p}\nline 2\n`;
 }
 
@@ -194,9 +195,9 @@ class FakeContent {
       return;
     }
     const data =
-      typeof opts['text'] === 'string' ? opts['text'] : typeof opts['copy'] === 'string' ? generatedContent(opts['copy']) : generatedContent(p);
+      typeof opts.text === 'string' ? opts.text : typeof opts.copy === 'string' ? generatedContent(opts.copy) : generatedContent(p);
     const prev = this.files.get(clean);
-    this.files.set(clean, { data, mutable: opts['mutable'] === true || prev?.mutable === true });
+    this.files.set(clean, { data, mutable: opts.mutable === true || prev?.mutable === true });
   }
 
   read(p: string): string {
@@ -211,7 +212,8 @@ class FakeContent {
     if (!this.dirs.has(dir)) throw new Error(`content.list: ${p} is not a selected directory`);
     const prefix = dir === '/' ? '/' : `${dir}/`;
     const names = new Set<string>();
-    const child = (q: string): string | null => (q.startsWith(prefix) && q !== dir && !q.slice(prefix.length).includes('/') ? q.slice(prefix.length) : null);
+    const child = (q: string): string | null =>
+      q.startsWith(prefix) && q !== dir && !q.slice(prefix.length).includes('/') ? q.slice(prefix.length) : null;
     for (const f of this.files.keys()) {
       const n = child(f);
       if (n) names.add(n);
@@ -262,7 +264,12 @@ for (const rel of releases) {
   }
 }
 
-function runSlice(rel: string, pkg: string, slice: string, opts: { arch?: string; also?: string[]; tweak?: (fs: FakeContent) => void } = {}): FakeContent {
+function runSlice(
+  rel: string,
+  pkg: string,
+  slice: string,
+  opts: { arch?: string; also?: string[]; tweak?: (fs: FakeContent) => void } = {},
+): FakeContent {
   const arch = opts.arch ?? 'amd64';
   const sel = select(rel, [`${pkg}_${slice}`, ...(opts.also ?? [])], arch);
   const fs = FakeContent.fromSelection(sel, arch);

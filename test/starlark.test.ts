@@ -6,8 +6,16 @@ import { checkScript, fromJS, hostModule, runScript, StarlarkError, toJS, type V
 
 const FILE = 'test.star';
 
-function run(src: string, opts: { globals?: Record<string, Value>; maxSteps?: number; print?: (s: string) => void } = {}): Map<string, Value> {
-  return runScript(src, { filename: FILE, globals: opts.globals ?? {}, ...(opts.maxSteps ? { maxSteps: opts.maxSteps } : {}), ...(opts.print ? { print: opts.print } : {}) });
+function run(
+  src: string,
+  opts: { globals?: Record<string, Value>; maxSteps?: number; print?: (s: string) => void } = {},
+): Map<string, Value> {
+  return runScript(src, {
+    filename: FILE,
+    globals: opts.globals ?? {},
+    ...(opts.maxSteps ? { maxSteps: opts.maxSteps } : {}),
+    ...(opts.print ? { print: opts.print } : {}),
+  });
 }
 
 /** repr() of an expression, computed by the interpreter itself. */
@@ -306,31 +314,97 @@ const PROGRAMS: Array<[string, string, Record<string, unknown>]> = [
   ['assignment and reassignment', 'x = 1\nx = x + 1\ny = x * 10', { x: 2, y: 20 }],
   ['tuple unpacking', 'a, b = 1, 2\n(c, d) = [3, 4]\n[e, (f, g)] = (5, (6, 7))\na, b = b, a', { a: 2, b: 1, c: 3, d: 4, e: 5, f: 6, g: 7 }],
   ['augmented assignment', 'x = 5\nx += 2\nx -= 1\nx *= 3\nx //= 4\nx %= 3\ns = "a"\ns += "b"\ns *= 2', { x: 1, s: 'abab' }],
-  ['augmented bit ops', 'x = 12\nx &= 10\ny = 1\ny |= 6\nz = 5\nz ^= 1\nw = 1\nw <<= 4\nv = 64\nv >>= 2', { x: 8, y: 7, z: 4, w: 16, v: 16 }],
+  [
+    'augmented bit ops',
+    'x = 12\nx &= 10\ny = 1\ny |= 6\nz = 5\nz ^= 1\nw = 1\nw <<= 4\nv = 64\nv >>= 2',
+    { x: 8, y: 7, z: 4, w: 16, v: 16 },
+  ],
   ['list += extends in place', 'a = [1]\nb = a\na += [2, 3]', { a: [1, 2, 3], b: [1, 2, 3] }],
   ['augmented index assignment', 'd = {"n": 1}\nd["n"] += 5\nl = [1, 2]\nl[-1] *= 10', { d: { n: 6 }, l: [1, 20] }],
   ['top-level if/elif/else', 'x = 5\nif x > 10:\n  r = "big"\nelif x > 3:\n  r = "mid"\nelse:\n  r = "small"', { r: 'mid' }],
-  ['top-level for with break/continue', 'out = []\nfor i in range(10):\n  if i % 2 == 0:\n    continue\n  if i > 6:\n    break\n  out.append(i)', { out: [1, 3, 5] }],
-  ['for over dict, tuple targets', 'd = {"a": 1, "b": 2}\nks = []\nfor k in d:\n  ks.append(k)\ns = 0\nfor k, v in d.items():\n  s += v', { ks: ['a', 'b'], s: 3 }],
-  ['nested loops', 'r = []\nfor i in range(3):\n  for j in range(3):\n    if j == i:\n      break\n    r.append((i, j))', { r: [[1, 0], [2, 0], [2, 1]] }],
+  [
+    'top-level for with break/continue',
+    'out = []\nfor i in range(10):\n  if i % 2 == 0:\n    continue\n  if i > 6:\n    break\n  out.append(i)',
+    { out: [1, 3, 5] },
+  ],
+  [
+    'for over dict, tuple targets',
+    'd = {"a": 1, "b": 2}\nks = []\nfor k in d:\n  ks.append(k)\ns = 0\nfor k, v in d.items():\n  s += v',
+    { ks: ['a', 'b'], s: 3 },
+  ],
+  [
+    'nested loops',
+    'r = []\nfor i in range(3):\n  for j in range(3):\n    if j == i:\n      break\n    r.append((i, j))',
+    {
+      r: [
+        [1, 0],
+        [2, 0],
+        [2, 1],
+      ],
+    },
+  ],
   ['pass and semicolons', 'x = 1; y = 2;\nif x:\n  pass\nz = x + y', { z: 3 }],
-  ['def with defaults and keywords', 'def f(a, b=10, c=100):\n  return a + b + c\nr1 = f(1)\nr2 = f(1, 2)\nr3 = f(1, c=3)\nr4 = f(c=1, b=2, a=3)', { r1: 111, r2: 103, r3: 14, r4: 6 }],
-  ['*args and **kwargs', 'def f(a, *args, **kw):\n  return [a, list(args), kw]\nr = f(1, 2, 3, x=4)\nargs = [5, 6]\nkw = {"y": 7}\nr2 = f(*args, **kw)', { r: [1, [2, 3], { x: 4 }], r2: [5, [6], { y: 7 }] }],
+  [
+    'def with defaults and keywords',
+    'def f(a, b=10, c=100):\n  return a + b + c\nr1 = f(1)\nr2 = f(1, 2)\nr3 = f(1, c=3)\nr4 = f(c=1, b=2, a=3)',
+    { r1: 111, r2: 103, r3: 14, r4: 6 },
+  ],
+  [
+    '*args and **kwargs',
+    'def f(a, *args, **kw):\n  return [a, list(args), kw]\nr = f(1, 2, 3, x=4)\nargs = [5, 6]\nkw = {"y": 7}\nr2 = f(*args, **kw)',
+    { r: [1, [2, 3], { x: 4 }], r2: [5, [6], { y: 7 }] },
+  ],
   ['keyword-only parameters', 'def f(a, *, b, c=3):\n  return a + b + c\nr = f(1, b=2)', { r: 6 }],
   ['return without value', 'def f():\n  return\ndef g():\n  pass\nr = [f(), g()]', { r: [null, null] }],
-  ['early return from loop', 'def find(xs, t):\n  for i, x in enumerate(xs):\n    if x == t:\n      return i\n  return -1\nr = [find([5, 6, 7], 7), find([], 1)]', { r: [2, -1] }],
-  ['closures read enclosing locals', 'def outer(n):\n  def inner(x):\n    return x + n\n  return inner\nadd3 = outer(3)\nr = add3(4)', { r: 7 }],
-  ['lambda capturing', 'k = 10\nf = lambda x: x * k\nr = list([f(1), f(2)])\nr2 = sorted([3, 1, 2], key=lambda x: -x)', { r: [10, 20], r2: [3, 2, 1] }],
+  [
+    'early return from loop',
+    'def find(xs, t):\n  for i, x in enumerate(xs):\n    if x == t:\n      return i\n  return -1\nr = [find([5, 6, 7], 7), find([], 1)]',
+    { r: [2, -1] },
+  ],
+  [
+    'closures read enclosing locals',
+    'def outer(n):\n  def inner(x):\n    return x + n\n  return inner\nadd3 = outer(3)\nr = add3(4)',
+    { r: 7 },
+  ],
+  [
+    'lambda capturing',
+    'k = 10\nf = lambda x: x * k\nr = list([f(1), f(2)])\nr2 = sorted([3, 1, 2], key=lambda x: -x)',
+    { r: [10, 20], r2: [3, 2, 1] },
+  ],
   ['functions see later globals', 'def f():\n  return g + 1\ng = 41\nr = f()', { r: 42 }],
   ['locals shadow globals', 'x = 1\ndef f():\n  x = 2\n  return x\nr = f()', { x: 1, r: 2 }],
-  ['comprehension variables do not leak', 'x = "outer"\nl = [x for x in range(3)]\nd = {x: 1 for x in "ab".elems()}', { x: 'outer', l: [0, 1, 2], d: { a: 1, b: 1 } }],
+  [
+    'comprehension variables do not leak',
+    'x = "outer"\nl = [x for x in range(3)]\nd = {x: 1 for x in "ab".elems()}',
+    { x: 'outer', l: [0, 1, 2], d: { a: 1, b: 1 } },
+  ],
   ['comprehension in function sees locals', 'def f(n):\n  m = 2\n  return [i * m for i in range(n) if i != 1]\nr = f(4)', { r: [0, 4, 6] }],
-  ['list methods', 'l = [3, 1]\nl.append(2)\nl.extend([5, 5])\nl.insert(0, 9)\nl.insert(-1, 7)\nl.insert(100, 8)\np = l.pop()\np0 = l.pop(0)\nl.remove(5)\ni = l.index(2)\nc = list(l)\nl.clear()', { p: 8, p0: 9, i: 2, c: [3, 1, 2, 7, 5], l: [] }],
-  ['dict methods', 'd = {"a": 1}\nd["b"] = 2\nd.update({"c": 3}, d=4)\nd.update([("e", 5)])\nx = d.pop("a")\ns = d.setdefault("b", 99)\nt = d.setdefault("z", 0)\nk = d.keys()\npi = d.popitem()\nd2 = dict(d)\nd.clear()', { x: 1, s: 2, t: 0, k: ['b', 'c', 'd', 'e', 'z'], pi: ['b', 2], d2: { c: 3, d: 4, e: 5, z: 0 }, d: {} }],
+  [
+    'list methods',
+    'l = [3, 1]\nl.append(2)\nl.extend([5, 5])\nl.insert(0, 9)\nl.insert(-1, 7)\nl.insert(100, 8)\np = l.pop()\np0 = l.pop(0)\nl.remove(5)\ni = l.index(2)\nc = list(l)\nl.clear()',
+    { p: 8, p0: 9, i: 2, c: [3, 1, 2, 7, 5], l: [] },
+  ],
+  [
+    'dict methods',
+    'd = {"a": 1}\nd["b"] = 2\nd.update({"c": 3}, d=4)\nd.update([("e", 5)])\nx = d.pop("a")\ns = d.setdefault("b", 99)\nt = d.setdefault("z", 0)\nk = d.keys()\npi = d.popitem()\nd2 = dict(d)\nd.clear()',
+    { x: 1, s: 2, t: 0, k: ['b', 'c', 'd', 'e', 'z'], pi: ['b', 2], d2: { c: 3, d: 4, e: 5, z: 0 }, d: {} },
+  ],
   ['dict keeps insertion order on update', 'd = {"b": 1, "a": 2}\nd["b"] = 3\nd["c"] = 4', { d: { b: 3, a: 2, c: 4 } }],
-  ['conditional expression and and/or values', 'a = [] or "default"\nb = "x" and "y"\nc = 0 and fail("not evaluated")\nd = 1 or fail("not evaluated")', { a: 'default', b: 'y', c: 0, d: 1 }],
-  ['line continuation', 'x = 1 + \\\n    2\ny = (1 +\n     2)\nl = [\n  1,\n  2,\n]\nd = {\n  "a": 1,  # comment\n}', { x: 3, y: 3, l: [1, 2], d: { a: 1 } }],
-  ['comments and blank lines', '# leading comment\n\nx = 1  # trailing\n\n   # indented comment\nif x:\n\n  # inside block\n  y = 2\n', { y: 2 }],
+  [
+    'conditional expression and and/or values',
+    'a = [] or "default"\nb = "x" and "y"\nc = 0 and fail("not evaluated")\nd = 1 or fail("not evaluated")',
+    { a: 'default', b: 'y', c: 0, d: 1 },
+  ],
+  [
+    'line continuation',
+    'x = 1 + \\\n    2\ny = (1 +\n     2)\nl = [\n  1,\n  2,\n]\nd = {\n  "a": 1,  # comment\n}',
+    { x: 3, y: 3, l: [1, 2], d: { a: 1 } },
+  ],
+  [
+    'comments and blank lines',
+    '# leading comment\n\nx = 1  # trailing\n\n   # indented comment\nif x:\n\n  # inside block\n  y = 2\n',
+    { y: 2 },
+  ],
   ['tabs and deeper indentation', 'if True:\n\tx = 1\n\tif x:\n\t\ty = 2', { x: 1, y: 2 }],
   ['single-line suites', 'if True: x = 1\nfor i in range(3): y = i\ndef f(): return 5\nz = f()', { x: 1, y: 2, z: 5 }],
   ['string iteration via elems', 'r = []\nfor c in "abc".elems():\n  r.append(c.upper())', { r: ['A', 'B', 'C'] }],
@@ -339,7 +413,11 @@ const PROGRAMS: Array<[string, string, Record<string, unknown>]> = [
   ['global reassignment in loops', 'total = 0\nfor i in range(5):\n  total = total + i', { total: 10 }],
   ['range with negative step', 'r = [i for i in range(5, 0, -2)]', { r: [5, 3, 1] }],
   ['closures capture variables, not values', 'def f():\n  x = 1\n  g = lambda: x\n  x = 2\n  return g()\nr = f()', { r: 2 }],
-  ['functions are values', 'def double(x):\n  return 2 * x\nfs = {"d": double}\nr = fs["d"](21)\nm = [f(1) for f in [double, lambda y: y - 1]]', { r: 42, m: [2, 0] }],
+  [
+    'functions are values',
+    'def double(x):\n  return 2 * x\nfs = {"d": double}\nr = fs["d"](21)\nm = [f(1) for f in [double, lambda y: y - 1]]',
+    { r: 42, m: [2, 0] },
+  ],
   ['crlf line endings', 'x = 1\r\nif x:\r\n  y = 2\r\n', { y: 2 }],
 ];
 
@@ -376,8 +454,14 @@ const ERRORS: Array<[string, string]> = [
   ['x = y', 'test.star:1:5: undefined: y'],
   ['def f():\n  return nope\n', 'test.star:2:10: undefined: nope'],
   ['print(x)\nx = 1', 'test.star:1:7: global variable x referenced before assignment'],
-  ['def f():\n  y = x\n  x = 1\nf()', 'test.star:2:7: local variable x referenced before assignment\nTraceback (most recent call last):\n  test.star:4:1: in <toplevel>\n  test.star:2:7: in f'],
-  ['x = 1\ndef f():\n  x += 1\nf()', 'test.star:3:3: local variable x referenced before assignment\nTraceback (most recent call last):\n  test.star:4:1: in <toplevel>\n  test.star:3:3: in f'],
+  [
+    'def f():\n  y = x\n  x = 1\nf()',
+    'test.star:2:7: local variable x referenced before assignment\nTraceback (most recent call last):\n  test.star:4:1: in <toplevel>\n  test.star:2:7: in f',
+  ],
+  [
+    'x = 1\ndef f():\n  x += 1\nf()',
+    'test.star:3:3: local variable x referenced before assignment\nTraceback (most recent call last):\n  test.star:4:1: in <toplevel>\n  test.star:3:3: in f',
+  ],
   // types and operators
   ['x = "a" + 1', 'test.star:1:9: unknown binary op: string + int'],
   ['x = 1 + None', 'test.star:1:7: unknown binary op: int + NoneType'],
@@ -391,8 +475,14 @@ const ERRORS: Array<[string, string]> = [
   ['x = 1 / 2', 'test.star:1:7: floating-point division is not supported; use // for integer division'],
   ['x = 1 in "abc"', "test.star:1:7: 'in <string>' requires string as left operand, not int"],
   ['x = 1 in 2', 'test.star:1:7: unknown binary op: int in int'],
-  ['x = 1 < 2 < 3', 'test.star:1:11: < does not associate with < (chained comparisons are not allowed in Starlark; use parentheses or \'and\')'],
-  ['x = 1 == 1 != 2', "test.star:1:12: == does not associate with != (chained comparisons are not allowed in Starlark; use parentheses or 'and')"],
+  [
+    'x = 1 < 2 < 3',
+    "test.star:1:11: < does not associate with < (chained comparisons are not allowed in Starlark; use parentheses or 'and')",
+  ],
+  [
+    'x = 1 == 1 != 2',
+    "test.star:1:12: == does not associate with != (chained comparisons are not allowed in Starlark; use parentheses or 'and')",
+  ],
   // indexing
   ['x = [1, 2, 3][5]', 'test.star:1:14: index 5 out of range: list has 3 elements'],
   ['x = "ab"[-3]', 'test.star:1:9: index -3 out of range: string has 2 elements'],
@@ -447,7 +537,10 @@ const ERRORS: Array<[string, string]> = [
   ['"%s" % (1, 2)', 'test.star:1:6: too many arguments for format string'],
   ['getattr(1, "x")', 'test.star:1:1: int has no .x field or method'],
   ['fail("boom", 42)', 'test.star:1:1: fail: boom 42'],
-  ['def f(n):\n  return f(n - 1)\nf(3)', 'test.star:2:10: function f called recursively\nTraceback (most recent call last):\n  test.star:3:1: in <toplevel>\n  test.star:2:10: in f'],
+  [
+    'def f(n):\n  return f(n - 1)\nf(3)',
+    'test.star:2:10: function f called recursively\nTraceback (most recent call last):\n  test.star:3:1: in <toplevel>\n  test.star:2:10: in f',
+  ],
   // iteration and unpacking
   ['for x in 5:\n  pass', 'test.star:1:10: cannot iterate over int'],
   ['for c in "abc":\n  pass', 'test.star:1:10: cannot iterate over string (use .elems() or .split())'],
@@ -530,10 +623,14 @@ describe('errors', () => {
 
   it('resolves names before running anything', () => {
     const lines: string[] = [];
-    expect(() => run('print("ran")\ndef never():\n  return missing', { print: (s) => lines.push(s) })).toThrow('test.star:3:10: undefined: missing');
+    expect(() => run('print("ran")\ndef never():\n  return missing', { print: (s) => lines.push(s) })).toThrow(
+      'test.star:3:10: undefined: missing',
+    );
     expect(lines).toEqual([]);
     expect(() => checkScript('x = content.read("/a")', { filename: 'c.star', globals: ['content'] })).not.toThrow();
-    expect(() => checkScript('x = contents.read("/a")', { filename: 'c.star', globals: ['content'] })).toThrow('c.star:1:5: undefined: contents');
+    expect(() => checkScript('x = contents.read("/a")', { filename: 'c.star', globals: ['content'] })).toThrow(
+      'c.star:1:5: undefined: contents',
+    );
   });
 });
 
@@ -549,7 +646,10 @@ describe('host modules and conversion', () => {
       nothing: () => undefined as unknown as Value,
       obj: () => ({ k: [1, { n: null }] }) as unknown as Value,
     });
-    const g = run('a = host.echo("x", [1], k=True)\nb = host.names()\nc = host.nothing()\nd = host.obj()\ne = type(host)\nf = hasattr(host, "echo")\ng = dir(host)', { globals: { host } });
+    const g = run(
+      'a = host.echo("x", [1], k=True)\nb = host.names()\nc = host.nothing()\nd = host.obj()\ne = type(host)\nf = hasattr(host, "echo")\ng = dir(host)',
+      { globals: { host } },
+    );
     expect(calls).toEqual([[['x', [1]], { k: true }]]);
     expect(toJS(g.get('a')!)).toBe('x');
     expect(toJS(g.get('b')!)).toEqual(['a', 'b/']);
@@ -578,7 +678,9 @@ describe('host modules and conversion', () => {
     expect(toJS(fromJS(js))).toEqual(js);
     expect(toJS(fromJS(new Map<unknown, unknown>([[1, 'a']])))).toEqual(new Map([[1, 'a']]));
     expect(() => fromJS(1.5)).toThrow('floats are not supported');
-    const g = run('r = sorted(d.keys())\nn = f(1, 2)', { globals: { d: fromJS({ b: 1, a: 2 }), f: fromJS((args: Value[]) => (args[0] as number) + (args[1] as number)) } });
+    const g = run('r = sorted(d.keys())\nn = f(1, 2)', {
+      globals: { d: fromJS({ b: 1, a: 2 }), f: fromJS((args: Value[]) => (args[0] as number) + (args[1] as number)) },
+    });
     expect(toJS(g.get('r')!)).toEqual(['a', 'b']);
     expect(g.get('n')).toBe(3);
     const fn = run('def f(): pass').get('f')!;

@@ -50,7 +50,12 @@ interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   ms: number;
-  json?: { valid: boolean; packages: number; slices: number; errors: Array<{ file?: string; line?: number; col?: number; message: string; code: string }> };
+  json?: {
+    valid: boolean;
+    packages: number;
+    slices: number;
+    errors: Array<{ file?: string; line?: number; col?: number; message: string; code: string }>;
+  };
   stderr: string;
 }
 
@@ -95,7 +100,10 @@ const pkgFile = (body: string) => `package: mypkg\n${body}`;
 /** "billion laughs": `levels` anchors, each a list of ten aliases of the previous one. */
 function laughs(levels: number, indent = ''): string {
   let s = `${indent}l0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n`;
-  for (let i = 1; i < levels; i++) s += `${indent}l${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+  for (let i = 1; i < levels; i++)
+    s += `${indent}l${i}: &a${i} [${Array(10)
+      .fill(`*a${i - 1}`)
+      .join(', ')}]\n`;
   return s;
 }
 
@@ -135,9 +143,13 @@ describe('heavy inputs, validated by the CLI in a 256 MB child process', () => {
   });
 
   it('nesting that parses but is deeper than 64 levels is refused before conversion', async () => {
-    const dir = release({ 'mypkg.yaml': pkgFile(`slices:\n  bins:\n    contents:\n      /x: {arch: ${'['.repeat(100)}${']'.repeat(100)}}\n`) });
+    const dir = release({
+      'mypkg.yaml': pkgFile(`slices:\n  bins:\n    contents:\n      /x: {arch: ${'['.repeat(100)}${']'.repeat(100)}}\n`),
+    });
     const j = expectCleanExit(await validateCli(dir));
-    expect(j.errors).toEqual([expect.objectContaining({ line: 5, message: 'YAML nesting is deeper than 64 levels; release files nest a few levels only' })]);
+    expect(j.errors).toEqual([
+      expect.objectContaining({ line: 5, message: 'YAML nesting is deeper than 64 levels; release files nest a few levels only' }),
+    ]);
   });
 
   it('a 20 MB slice file is refused before it is read; the other files are still checked', async () => {
@@ -153,17 +165,31 @@ describe('heavy inputs, validated by the CLI in a 256 MB child process', () => {
   });
 
   it('a file with 200,000 paths is refused (size or token limit), not parsed until the heap runs out', async () => {
-    const long = pkgFile('slices:\n  bins:\n    contents:\n') + Array.from({ length: 200_000 }, (_, i) => `      /usr/lib/x86_64-linux-gnu/f${i}:\n`).join('');
-    const short = pkgFile('slices:\n  bins:\n    contents:\n') + Array.from({ length: 200_000 }, (_, i) => `   /f${i}:\n`).join('').replace(/^   /gm, '      ');
+    const long =
+      pkgFile('slices:\n  bins:\n    contents:\n') +
+      Array.from({ length: 200_000 }, (_, i) => `      /usr/lib/x86_64-linux-gnu/f${i}:\n`).join('');
+    const short =
+      pkgFile('slices:\n  bins:\n    contents:\n') +
+      Array.from({ length: 200_000 }, (_, i) => `   /f${i}:\n`)
+        .join('')
+        .replace(/^ {3}/gm, '      ');
     expect(Buffer.byteLength(short)).toBeLessThan(4 * 1024 * 1024);
     const a = expectCleanExit(await validateCli(release({ 'mypkg.yaml': long })));
     expect(a.errors.map((e) => e.message)).toEqual([expect.stringMatching(/file is larger than 4 MiB/)]);
     const b = expectCleanExit(await validateCli(release({ 'mypkg.yaml': short })));
-    expect(b.errors).toEqual([expect.objectContaining({ line: 1, col: 1, code: 'yaml-too-large', message: expect.stringMatching(/file has more than 200000 YAML tokens .*; check that this is the file you meant/) })]);
+    expect(b.errors).toEqual([
+      expect.objectContaining({
+        line: 1,
+        col: 1,
+        code: 'yaml-too-large',
+        message: expect.stringMatching(/file has more than 200000 YAML tokens .*; check that this is the file you meant/),
+      }),
+    ]);
   });
 
   it('a legitimate large file (35,000 paths, one map) loads: no quadratic duplicate-key or position lookups', async () => {
-    const body = pkgFile('slices:\n  bins:\n    contents:\n') + Array.from({ length: 35_000 }, (_, i) => `      /usr/lib/f${i}:\n`).join('');
+    const body =
+      pkgFile('slices:\n  bins:\n    contents:\n') + Array.from({ length: 35_000 }, (_, i) => `      /usr/lib/f${i}:\n`).join('');
     // About 1 s (the library's duplicate-key check and a linear key lookup per
     // position made it ~30 s): 20 s is a safety bound, not a speed target.
     const r = await validateCli(release({ 'mypkg.yaml': body }), 20_000);
@@ -187,7 +213,9 @@ describe('heavy inputs, validated by the CLI in a 256 MB child process', () => {
 
   it('many bad files: errors are reported for each, bounded per file', async () => {
     const slices: Record<string, string> = {};
-    for (let i = 0; i < 50; i++) slices[`p${i}a.yaml`] = `package: p${i}a\nslices:\n  bins:\n    contents:\n${Array.from({ length: 500 }, (_, k) => `      rel/${k}:\n`).join('')}`;
+    for (let i = 0; i < 50; i++)
+      slices[`p${i}a.yaml`] =
+        `package: p${i}a\nslices:\n  bins:\n    contents:\n${Array.from({ length: 500 }, (_, k) => `      rel/${k}:\n`).join('')}`;
     const j = expectCleanExit(await validateCli(release(slices)));
     expect(j.errors).toHaveLength(50 * 21);
     expect(j.errors.filter((e) => /^480 more errors in this file not shown; fix the ones above first$/.test(e.message))).toHaveLength(50);
@@ -196,39 +224,110 @@ describe('heavy inputs, validated by the CLI in a 256 MB child process', () => {
 
 describe('release loader, in process', () => {
   const cases: Array<[string, Record<string, string | Buffer>, RegExp[]]> = [
-    ['duplicate top-level key', { 'mypkg.yaml': 'package: mypkg\npackage: mypkg\n' }, [/^slices\/mypkg\.yaml:2:1: duplicate key "package" \(first at line 1, column 1\); remove one of them$/]],
-    ['duplicate path', { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /x:\n      /y:\n      /x: {mode: 0755}\n') }, [/^slices\/mypkg\.yaml:7:7: duplicate key "\/x" \(first at line 5, column 7\)/]],
+    [
+      'duplicate top-level key',
+      { 'mypkg.yaml': 'package: mypkg\npackage: mypkg\n' },
+      [/^slices\/mypkg\.yaml:2:1: duplicate key "package" \(first at line 1, column 1\); remove one of them$/],
+    ],
+    [
+      'duplicate path',
+      { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /x:\n      /y:\n      /x: {mode: 0755}\n') },
+      [/^slices\/mypkg\.yaml:7:7: duplicate key "\/x" \(first at line 5, column 7\)/],
+    ],
     ['duplicate slice', { 'mypkg.yaml': pkgFile('slices:\n  bins: {}\n  bins: {}\n') }, [/mypkg\.yaml:4:3: duplicate key "bins"/]],
     // 1 and "1" are different YAML keys but the same property once read: still a duplicate.
-    ['keys equal once read', { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /x:\n        uid: 1\n        "uid": 2\n') }, [/mypkg\.yaml:7:9: duplicate key "uid"/]],
-    ['tab indentation', { 'mypkg.yaml': 'package: mypkg\nslices:\n\tbins:\n' }, [/^slices\/mypkg\.yaml:3:1: YAML syntax error: Tabs are not allowed as indentation$/]],
-    ['raw NUL byte', { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /usr/bin/a\0b:\n') }, [/^slices\/mypkg\.yaml:5:17: control character U\+0000 \(NUL\) is not allowed in YAML; remove it/]],
-    ['escape sequence for NUL in a path', { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      "/usr/bin/a\\0b":\n') }, [/^slices\/mypkg\.yaml:5:7: key contains a NUL character \(\\0\); remove it$/]],
-    ['escape sequence for NUL in a symlink target', { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /usr/bin/a: {symlink: "b\\0c"}\n') }, [/mypkg\.yaml:5:29: string contains a NUL character/]],
-    ['ESC and DEL characters', { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    hint: a\x1bb\x7f\n') }, [/mypkg\.yaml:4:12: control character U\+001B \(ESC\)/, /mypkg\.yaml:4:14: control character U\+007F \(DEL\)/]],
-    ['non-UTF-8 bytes', { 'mypkg.yaml': Buffer.concat([Buffer.from(pkgFile('slices:\n  bins:\n    contents:\n      /usr/bin/é')), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from(':\n')]) }, [/^slices\/mypkg\.yaml:5:17: file is not valid UTF-8: byte 0xff at offset 62; save the file as UTF-8$/]],
-    ['latin1 file', { 'mypkg.yaml': Buffer.from(pkgFile('slices:\n  bins:\n    hint: caf\xe9\n'), 'latin1') }, [/mypkg\.yaml:4:14: file is not valid UTF-8: byte 0xe9/]],
-    ['UTF-16 file', { 'mypkg.yaml': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(pkgFile(''), 'utf16le')]) }, [/^slices\/mypkg\.yaml:1:1: file is UTF-16 encoded .*; save it as UTF-8$/]],
-    ['a map as a key', { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      ? {a: 1}\n      :\n') }, [/mypkg\.yaml:5:9: a map key must be a plain string or number, not a map, sequence or binary value; write the key as a string/]],
-    ['a custom tag', { 'mypkg.yaml': 'package: !evil mypkg\n' }, [/mypkg\.yaml:1:10: Unresolved tag: !evil: custom YAML tags are not supported; remove the tag/]],
-    ['two documents', { 'mypkg.yaml': 'package: mypkg\n---\npackage: mypkg\n' }, [/mypkg\.yaml:2:1: YAML syntax error: Source contains multiple documents/]],
+    [
+      'keys equal once read',
+      { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /x:\n        uid: 1\n        "uid": 2\n') },
+      [/mypkg\.yaml:7:9: duplicate key "uid"/],
+    ],
+    [
+      'tab indentation',
+      { 'mypkg.yaml': 'package: mypkg\nslices:\n\tbins:\n' },
+      [/^slices\/mypkg\.yaml:3:1: YAML syntax error: Tabs are not allowed as indentation$/],
+    ],
+    [
+      'raw NUL byte',
+      { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /usr/bin/a\0b:\n') },
+      [/^slices\/mypkg\.yaml:5:17: control character U\+0000 \(NUL\) is not allowed in YAML; remove it/],
+    ],
+    [
+      'escape sequence for NUL in a path',
+      { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      "/usr/bin/a\\0b":\n') },
+      [/^slices\/mypkg\.yaml:5:7: key contains a NUL character \(\\0\); remove it$/],
+    ],
+    [
+      'escape sequence for NUL in a symlink target',
+      { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      /usr/bin/a: {symlink: "b\\0c"}\n') },
+      [/mypkg\.yaml:5:29: string contains a NUL character/],
+    ],
+    [
+      'ESC and DEL characters',
+      { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    hint: a\x1bb\x7f\n') },
+      [/mypkg\.yaml:4:12: control character U\+001B \(ESC\)/, /mypkg\.yaml:4:14: control character U\+007F \(DEL\)/],
+    ],
+    [
+      'non-UTF-8 bytes',
+      {
+        'mypkg.yaml': Buffer.concat([
+          Buffer.from(pkgFile('slices:\n  bins:\n    contents:\n      /usr/bin/é')),
+          Buffer.from([0xff, 0xfe, 0x80]),
+          Buffer.from(':\n'),
+        ]),
+      },
+      [/^slices\/mypkg\.yaml:5:17: file is not valid UTF-8: byte 0xff at offset 62; save the file as UTF-8$/],
+    ],
+    [
+      'latin1 file',
+      { 'mypkg.yaml': Buffer.from(pkgFile('slices:\n  bins:\n    hint: caf\xe9\n'), 'latin1') },
+      [/mypkg\.yaml:4:14: file is not valid UTF-8: byte 0xe9/],
+    ],
+    [
+      'UTF-16 file',
+      { 'mypkg.yaml': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(pkgFile(''), 'utf16le')]) },
+      [/^slices\/mypkg\.yaml:1:1: file is UTF-16 encoded .*; save it as UTF-8$/],
+    ],
+    [
+      'a map as a key',
+      { 'mypkg.yaml': pkgFile('slices:\n  bins:\n    contents:\n      ? {a: 1}\n      :\n') },
+      [/mypkg\.yaml:5:9: a map key must be a plain string or number, not a map, sequence or binary value; write the key as a string/],
+    ],
+    [
+      'a custom tag',
+      { 'mypkg.yaml': 'package: !evil mypkg\n' },
+      [/mypkg\.yaml:1:10: Unresolved tag: !evil: custom YAML tags are not supported; remove the tag/],
+    ],
+    [
+      'two documents',
+      { 'mypkg.yaml': 'package: mypkg\n---\npackage: mypkg\n' },
+      [/mypkg\.yaml:2:1: YAML syntax error: Source contains multiple documents/],
+    ],
     ['an empty file', { 'mypkg.yaml': '' }, [/mypkg\.yaml:1:1: document: must be object \(schema slices\.schema\.json\)/]],
     ['only a comment', { 'mypkg.yaml': '# nothing\n' }, [/mypkg\.yaml:1:1: document: must be object/]],
     ['a bare scalar', { 'mypkg.yaml': 'mypkg' }, [/mypkg\.yaml:1:1: document: must be object/]],
-    ['__proto__ as a slice name', { 'mypkg.yaml': pkgFile('slices:\n  __proto__:\n    contents: {/x: }\n') }, [/mypkg\.yaml:3:3: invalid slice name "__proto__"/]],
-    ['a long implicit key', { 'mypkg.yaml': pkgFile(`slices:\n  bins:\n    contents:\n      /${'a'.repeat(5000)}:\n`) }, [/mypkg\.yaml:5:7: YAML syntax error: The : indicator must be at most 1024 chars/]],
+    [
+      '__proto__ as a slice name',
+      { 'mypkg.yaml': pkgFile('slices:\n  __proto__:\n    contents: {/x: }\n') },
+      [/mypkg\.yaml:3:3: invalid slice name "__proto__"/],
+    ],
+    [
+      'a long implicit key',
+      { 'mypkg.yaml': pkgFile(`slices:\n  bins:\n    contents:\n      /${'a'.repeat(5000)}:\n`) },
+      [/mypkg\.yaml:5:7: YAML syntax error: The : indicator must be at most 1024 chars/],
+    ],
   ];
   it.each(cases)('%s', async (_name, slices, expected) => {
     const errs = await errorsOf(release(slices));
     expect(errs).toHaveLength(expected.length);
-    expected.forEach((re, i) => expect(errs[i]).toMatch(re));
+    for (const [i, re] of expected.entries()) expect(errs[i]).toMatch(re);
   });
 
   it('legitimate: a UTF-8 BOM, CRLF line ends, anchors and aliases, flow style, comments', async () => {
     const dir = release({
       'bom.yaml': '\ufeffpackage: bom\nslices:\n  bins:\n    contents:\n      /usr/bin/bom:\n',
       'crlf.yaml': 'package: crlf\r\nslices:\r\n  bins:\r\n    contents:\r\n      /usr/bin/crlf: {mode: 0755}\r\n',
-      'alias.yaml': 'package: alias\nslices:\n  bins:\n    contents:\n      /usr/bin/a: {arch: &archs [amd64, arm64]}\n      /usr/bin/b: {arch: *archs}\n',
+      'alias.yaml':
+        'package: alias\nslices:\n  bins:\n    contents:\n      /usr/bin/a: {arch: &archs [amd64, arm64]}\n      /usr/bin/b: {arch: *archs}\n',
       'flow.yaml': '{package: flow, slices: {bins: {contents: {/usr/bin/flow: {symlink: /usr/bin/x}}}}}\n',
       'text.yaml': 'package: text\nslices:\n  conf:\n    contents:\n      /etc/text: {text: "a\\0b\\ttab ünïcode"}\n',
     });
@@ -242,7 +341,9 @@ describe('release loader, in process', () => {
 
   it('a BOM does not shift positions', async () => {
     const errs = await errorsOf(release({ 'mypkg.yaml': '\ufeffpackage: other\n' }));
-    expect(errs).toEqual([expect.stringMatching(/^slices\/mypkg\.yaml:1:10: package "other" in mypkg\.yaml must match the filename "mypkg"$/)]);
+    expect(errs).toEqual([
+      expect.stringMatching(/^slices\/mypkg\.yaml:1:10: package "other" in mypkg\.yaml must match the filename "mypkg"$/),
+    ]);
   });
 
   it('a FIFO, a directory and a dangling symlink named *.yaml do not block or crash the loader', async () => {
@@ -258,8 +359,12 @@ describe('release loader, in process', () => {
   });
 
   it('a chisel.yaml that is not UTF-8 or too large is a ChiselErrors naming it', async () => {
-    expect(await errorsOf(release({}, Buffer.from('format: v1\n# caf\xe9\n', 'latin1')))).toEqual([expect.stringMatching(/^chisel\.yaml:2:6: file is not valid UTF-8/)]);
-    expect(await errorsOf(release({}, `${CHISEL}# ${'x'.repeat(5 * 1024 * 1024)}\n`))).toEqual([expect.stringMatching(/^chisel\.yaml: file is larger than 4 MiB/)]);
+    expect(await errorsOf(release({}, Buffer.from('format: v1\n# caf\xe9\n', 'latin1')))).toEqual([
+      expect.stringMatching(/^chisel\.yaml:2:6: file is not valid UTF-8/),
+    ]);
+    expect(await errorsOf(release({}, `${CHISEL}# ${'x'.repeat(5 * 1024 * 1024)}\n`))).toEqual([
+      expect.stringMatching(/^chisel\.yaml: file is larger than 4 MiB/),
+    ]);
   });
 
   it('archives naming inherited properties as public keys are refused ("toString", "constructor")', async () => {
@@ -295,7 +400,11 @@ describe('wrong types for every field kind', () => {
     ['mode (float)', 'slices:\n  bins:\n    contents:\n      /x: {mode: 7.5}\n', /:5:18: .*\.mode: must be integer/],
     ['mode (too large)', 'slices:\n  bins:\n    contents:\n      /x: {mode: 99999}\n', /:5:18: .*\.mode: must be <= 7777/],
     ['mode (.inf)', 'slices:\n  bins:\n    contents:\n      /x: {mode: .inf}\n', /:5:18: .*\.mode: must be <= 7777/],
-    ['mode (octal reading above 07777)', 'slices:\n  bins:\n    contents:\n      /x: {mode: 5000}\n', /:5:18: slice mypkg_bins: path \/x has an invalid mode 011610/],
+    [
+      'mode (octal reading above 07777)',
+      'slices:\n  bins:\n    contents:\n      /x: {mode: 5000}\n',
+      /:5:18: slice mypkg_bins: path \/x has an invalid mode 011610/,
+    ],
     ['mutable', 'slices:\n  bins:\n    contents:\n      /x: {mutable: 1}\n', /:5:21: .*\.mutable: must be boolean/],
     ['until', 'slices:\n  bins:\n    contents:\n      /x: {until: later}\n', /:5:19: .*\.until: must be one of "mutate"/],
     ['arch', 'slices:\n  bins:\n    contents:\n      /x: {arch: 5}\n', /:5:18: .*\.arch: must be string/],
@@ -309,27 +418,51 @@ describe('wrong types for every field kind', () => {
     const text = field === 'package' ? 'package: 5\n' : pkgFile(body);
     const errs = await errorsOf(release({ 'mypkg.yaml': text }));
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toMatch(field === 'package' ? /^slices\/mypkg\.yaml:1:10: package: must be string \(schema slices\.schema\.json\)$/ : new RegExp(`^slices/mypkg\\.yaml${re.source}`));
+    expect(errs[0]).toMatch(
+      field === 'package'
+        ? /^slices\/mypkg\.yaml:1:10: package: must be string \(schema slices\.schema\.json\)$/
+        : new RegExp(`^slices/mypkg\\.yaml${re.source}`),
+    );
   });
 
   // chisel.yaml: [field, a replacement applied to the shipped file, expected]
   const chisel: Array<[string, [RegExp, string], RegExp]> = [
     ['format', [/^format: v3$/m, 'format: 3'], /^chisel\.yaml:4:9: format: must be one of "v1", "v2", "v3"/],
-    ['maintenance', [/^maintenance:\n(?: .*\n|\n)*?(?=archives:)/m, 'maintenance: soon\n\n'], /^chisel\.yaml:\d+:14: maintenance: must be object/],
+    [
+      'maintenance',
+      [/^maintenance:\n(?: .*\n|\n)*?(?=archives:)/m, 'maintenance: soon\n\n'],
+      /^chisel\.yaml:\d+:14: maintenance: must be object/,
+    ],
     ['a date', [/standard: 2025-08-09/, 'standard: 9th August'], /^chisel\.yaml:7:13: maintenance\.standard: does not match/],
     ['archives', [/^archives:\n/m, 'archives: []\nx:\n'], /^chisel\.yaml:\d+:11: archives: must be object/],
-    ['version', [/version: "13"\n    suites: \[trixie,/, 'version: [13]\n    suites: [trixie,'], /^chisel\.yaml:\d+:14: archives\.debian\.version: must be string or number/],
+    [
+      'version',
+      [/version: "13"\n {4}suites: \[trixie,/, 'version: [13]\n    suites: [trixie,'],
+      /^chisel\.yaml:\d+:14: archives\.debian\.version: must be string or number/,
+    ],
     ['suites', [/suites: \[trixie, trixie-updates\]/, 'suites: trixie'], /^chisel\.yaml:\d+:13: archives\.debian\.suites: must be array/],
-    ['empty suites', [/suites: \[trixie, trixie-updates\]/, 'suites: []'], /^chisel\.yaml:\d+:13: archives\.debian\.suites: must NOT have fewer than 1 items/],
-    ['components', [/components: \[main\]\n    priority: 10/, 'components: 5\n    priority: 10'], /^chisel\.yaml:\d+:17: archives\.debian\.components: must be array/],
+    [
+      'empty suites',
+      [/suites: \[trixie, trixie-updates\]/, 'suites: []'],
+      /^chisel\.yaml:\d+:13: archives\.debian\.suites: must NOT have fewer than 1 items/,
+    ],
+    [
+      'components',
+      [/components: \[main\]\n {4}priority: 10/, 'components: 5\n    priority: 10'],
+      /^chisel\.yaml:\d+:17: archives\.debian\.components: must be array/,
+    ],
     ['priority', [/priority: 10/, 'priority: high'], /^chisel\.yaml:\d+:15: archives\.debian\.priority: must be integer/],
     ['priority (float)', [/priority: 10/, 'priority: 1.5'], /archives\.debian\.priority: must be integer/],
     ['default', [/priority: 10/, 'priority: 10\n    default: "yes"'], /archives\.debian\.default: must be boolean/],
     ['pro', [/priority: 10/, 'priority: 10\n    pro: [fips]'], /archives\.debian\.pro: must be string/],
     ['url', [/priority: 10/, 'priority: 10\n    url: ftp://example.org/debian'], /archives\.debian\.url: does not match/],
-    ['public-keys (archive)', [/public-keys: \[debian-security-12, debian-security-13\]/, 'public-keys: debian-security-12'], /archives\.debian-security\.public-keys: must be array/],
+    [
+      'public-keys (archive)',
+      [/public-keys: \[debian-security-12, debian-security-13\]/, 'public-keys: debian-security-12'],
+      /archives\.debian-security\.public-keys: must be array/,
+    ],
     ['key id', [/id: "?[0-9A-F]{16}"?/, 'id: 12'], /public-keys\.debian-archive-12\.id: must be string/],
-    ['key armor', [/armor: \|\n(?:      .*\n|\n)*/, 'armor: [x]\n'], /public-keys\.debian-archive-12\.armor: must be string/],
+    ['key armor', [/armor: \|\n(?: {6}.*\n|\n)*/, 'armor: [x]\n'], /public-keys\.debian-archive-12\.armor: must be string/],
     ['sets', [/$/, 'sets: [a]\n'], /sets: must be object/],
     ['a set', [/$/, 'sets:\n  base: libc6_libs\n'], /sets\.base: must be array/],
   ];
@@ -352,9 +485,17 @@ describe('wrong types for every field kind', () => {
     ['config.env', 'slices: [a_b]\nconfig:\n  env: {A: [1]}\n', /img\.yaml:3:12: config\.env\.A: must be string or number/],
     ['config.ports', 'slices: [a_b]\nconfig:\n  ports: [http]\n', /img\.yaml:3:11: config\.ports\.0: does not match/],
     ['files', 'slices: [a_b]\nfiles: {src: a, dest: /a}\n', /img\.yaml:2:8: files: must be array/],
-    ['files.mode', 'slices: [a_b]\nfiles:\n  - {src: a, dest: /a, mode: 999}\n', /img\.yaml:3:30: files\.0\.mode: mode "999" is not an octal mode; write it like 0755/],
+    [
+      'files.mode',
+      'slices: [a_b]\nfiles:\n  - {src: a, dest: /a, mode: 999}\n',
+      /img\.yaml:3:30: files\.0\.mode: mode "999" is not an octal mode; write it like 0755/,
+    ],
     ['outputs', 'slices: [a_b]\noutputs: out.tar\n', /img\.yaml:2:10: outputs: must be object/],
-    ['unknown field', 'slices: [a_b]\nsclices: [a_b]\n', /^img\.yaml:2:1: sclices: unknown field; remove it or check its spelling \(schema image\.schema\.json\)$/],
+    [
+      'unknown field',
+      'slices: [a_b]\nsclices: [a_b]\n',
+      /^img\.yaml:2:1: sclices: unknown field; remove it or check its spelling \(schema image\.schema\.json\)$/,
+    ],
   ];
   it.each(image)('image file: %s', (_field, text, re) => {
     const file = path.join(tmp, 'img.yaml');
@@ -369,7 +510,10 @@ describe('wrong types for every field kind', () => {
   });
 
   it('image file: an octal mode written 0755 is 0o755, not 755 (YAML 1.2 reads 0755 as decimal)', () => {
-    const img = parseImageFile(path.join(tmp, 'img.yaml'), 'slices: [a_b]\nfiles:\n  - {src: a, dest: /a, mode: 0755}\n  - {src: b, dest: /b, mode: "0644"}\n  - {src: c, dest: /c, mode: 0o700}\n');
+    const img = parseImageFile(
+      path.join(tmp, 'img.yaml'),
+      'slices: [a_b]\nfiles:\n  - {src: a, dest: /a, mode: 0755}\n  - {src: b, dest: /b, mode: "0644"}\n  - {src: c, dest: /c, mode: 0o700}\n',
+    );
     expect(img.files.map((f) => f.mode)).toEqual([0o755, 0o644, 0o700]);
   });
 });
@@ -377,7 +521,11 @@ describe('wrong types for every field kind', () => {
 describe('image file loader', () => {
   const bad: Array<[string, string, RegExp]> = [
     ['an alias bomb', `slices: [a_b]\nlabels:\n${laughs(12, '  ')}`, /img\.yaml:4:12: YAML aliases \(\*name\) expand to too much data/],
-    ['10,000 nested flow sequences', `slices: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`, /img\.yaml:1:\d+: YAML nesting is too deep to parse/],
+    [
+      '10,000 nested flow sequences',
+      `slices: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`,
+      /img\.yaml:1:\d+: YAML nesting is too deep to parse/,
+    ],
     ['duplicate keys', 'slices: [a_b]\nslices: [c_d]\n', /img\.yaml:2:1: duplicate key "slices" \(first at line 1, column 1\)/],
     ['tabs', 'slices:\n\t- a_b\n', /img\.yaml:2:1: YAML syntax error: Tabs are not allowed/],
     ['a NUL escape', 'slices: [a_b]\nconfig:\n  cmd: ["a\\0b"]\n', /img\.yaml:3:9: string contains a NUL character/],
@@ -400,7 +548,9 @@ describe('image file loader', () => {
     await expect(loadImageFile(big).catch((e: ChiselError) => e.toString())).resolves.toMatch(/big\.yaml: file is larger than 4 MiB/);
     const latin = path.join(tmp, 'latin.yaml');
     writeFileSync(latin, Buffer.from('slices: [a_b]\ntag: caf\xe9\n', 'latin1'));
-    await expect(loadImageFile(latin).catch((e: ChiselError) => e.toString())).resolves.toMatch(/latin\.yaml:2:9: file is not valid UTF-8: byte 0xe9/);
+    await expect(loadImageFile(latin).catch((e: ChiselError) => e.toString())).resolves.toMatch(
+      /latin\.yaml:2:9: file is not valid UTF-8: byte 0xe9/,
+    );
     const fifo = path.join(tmp, 'fifo.yaml');
     execFileSync('mkfifo', [fifo]);
     await expect(loadImageFile(fifo).catch((e: ChiselError) => e.toString())).resolves.toMatch(/fifo\.yaml: is a FIFO, not a regular file/);

@@ -19,14 +19,16 @@ const ser = (p: unknown) => JSON.stringify(p, (_k, v: unknown) => (v instanceof 
 
 function releases(): Array<{ dir: string; format: Format }> {
   const dirs = [
-    ...readdirSync(CORPUS).filter((d) => d.startsWith('ubuntu-')).map((d) => path.join(CORPUS, d)),
+    ...readdirSync(CORPUS)
+      .filter((d) => d.startsWith('ubuntu-'))
+      .map((d) => path.join(CORPUS, d)),
     ...readdirSync(path.join(ROOT, 'slices')).map((d) => path.join(ROOT, 'slices', d)),
   ];
   return dirs.map((dir) => ({ dir, format: /^format: (v\d)$/m.exec(readFileSync(path.join(dir, 'chisel.yaml'), 'utf8'))![1] as Format }));
 }
 
 describe('fast path of slice files', () => {
-  it('gives the full parser\'s package, positions included, for every file of chisel-releases and of our releases', () => {
+  it("gives the full parser's package, positions included, for every file of chisel-releases and of our releases", () => {
     let files = 0;
     let fast = 0;
     for (const { dir, format } of releases()) {
@@ -64,7 +66,10 @@ describe('fast path of slice files', () => {
     ['a BOM before a key on line 1', `\ufeff{package: mypkg, slices: {bins: {contents: {/a: }}}}\n`],
     ['unicode in a hint', `package: mypkg\nslices:\n  bins:\n    hint: Größe\n    contents:\n      /é:\n`],
     ['a ! in a comment line', `package: mypkg\nslices:\n  # find -path '*test*' ! -path '*src*'\n  bins:\n    contents:\n      /a:\n`],
-    ['a ! on a # line of a block scalar', `package: mypkg\nslices:\n  bins:\n    contents:\n      /a:\n    mutate: |\n      # not !tagged\n      x = 1\n`],
+    [
+      'a ! on a # line of a block scalar',
+      `package: mypkg\nslices:\n  bins:\n    contents:\n      /a:\n    mutate: |\n      # not !tagged\n      x = 1\n`,
+    ],
   ];
   it.each(accepted)('takes %s', (_name, text) => {
     const quick = parseSliceFast(FILE, text, 'v3');

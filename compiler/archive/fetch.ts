@@ -6,7 +6,14 @@ import { ChiselError, ExitCode } from '../util/errors.js';
 import { HttpStatusError, httpGetOnce, withRetries, type HttpOptions } from './http.js';
 
 /** Download `url` into the store, verified against `sha256`, with retries; `tap` (called once per attempt) also sees every chunk. */
-export async function downloadVerified(store: ContentStore, url: string, sha256: string, what: string, http: HttpOptions = {}, tap?: () => (chunk: Uint8Array) => void): Promise<void> {
+export async function downloadVerified(
+  store: ContentStore,
+  url: string,
+  sha256: string,
+  what: string,
+  http: HttpOptions = {},
+  tap?: () => (chunk: Uint8Array) => void,
+): Promise<void> {
   await withRetries(url, http, async () => {
     const { body } = await httpGetOnce(url, http.timeoutMs ?? 30_000);
     const see = tap?.();
@@ -35,6 +42,15 @@ export function archiveError(e: unknown, what: string): ChiselError {
     return new ChiselError(`${what}: ${e.message}`, { code: `http-${e.status}`, exitCode: ExitCode.ARCHIVE, hint });
   }
   const err = e as Error;
-  if (e instanceof HashMismatchError) return new ChiselError(`${what}: ${err.message} — the download does not match the signed index; refusing it`, { code: 'hash-mismatch', exitCode: ExitCode.ARCHIVE, hint: 'the mirror may be corrupt or tampered with; try another mirror' });
-  return new ChiselError(`${what}: ${err?.message ?? String(e)}`, { code: 'network', exitCode: ExitCode.ARCHIVE, hint: 'check the network and the archive URL' });
+  if (e instanceof HashMismatchError)
+    return new ChiselError(`${what}: ${err.message} — the download does not match the signed index; refusing it`, {
+      code: 'hash-mismatch',
+      exitCode: ExitCode.ARCHIVE,
+      hint: 'the mirror may be corrupt or tampered with; try another mirror',
+    });
+  return new ChiselError(`${what}: ${err?.message ?? String(e)}`, {
+    code: 'network',
+    exitCode: ExitCode.ARCHIVE,
+    hint: 'check the network and the archive URL',
+  });
 }

@@ -35,7 +35,15 @@ export class HttpTransportError extends Error {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 export interface HttpOptions {
   /** Idle timeout: no response headers or no body bytes for this long (default 30 s). */
@@ -131,13 +139,21 @@ export async function httpGetOnce(url: string, timeoutMs: number): Promise<{ siz
           yield chunk;
         }
       } catch (e) {
-        if (timedOut) throw new HttpTransportError(url, `stalled: no data for ${timeoutMs} ms after ${got} bytes (timed out)`, 'timeout', e);
-        if (expected !== undefined && got < expected) throw new HttpTransportError(url, `truncated body: connection closed after ${got} of ${expected} bytes (${describeNetworkError(e)})`, 'truncated', e);
+        if (timedOut)
+          throw new HttpTransportError(url, `stalled: no data for ${timeoutMs} ms after ${got} bytes (timed out)`, 'timeout', e);
+        if (expected !== undefined && got < expected)
+          throw new HttpTransportError(
+            url,
+            `truncated body: connection closed after ${got} of ${expected} bytes (${describeNetworkError(e)})`,
+            'truncated',
+            e,
+          );
         throw new HttpTransportError(url, describeNetworkError(e), 'network', e);
       }
       if (timedOut) throw new HttpTransportError(url, `stalled: no data for ${timeoutMs} ms after ${got} bytes (timed out)`, 'timeout');
       done = true;
-      if (expected !== undefined && got !== expected) throw new HttpTransportError(url, `truncated body: got ${got} of ${expected} bytes`, 'truncated');
+      if (expected !== undefined && got !== expected)
+        throw new HttpTransportError(url, `truncated body: got ${got} of ${expected} bytes`, 'truncated');
     } finally {
       if (!done) response.destroy();
     }

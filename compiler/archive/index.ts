@@ -104,7 +104,11 @@ const early = new Map<string, Promise<Buffer>>();
  * while the slice files parse). The archives later take these downloads
  * instead of starting their own; errors surface there.
  */
-export async function prefetchInReleases(archives: Iterable<ArchiveDef>, publicKeys: Map<string, PublicKeyDef>, opts: Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http'>): Promise<void> {
+export async function prefetchInReleases(
+  archives: Iterable<ArchiveDef>,
+  publicKeys: Map<string, PublicKeyDef>,
+  opts: Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http'>,
+): Promise<void> {
   await Promise.all(
     [...archives].map(async (def) => {
       const keys = def.publicKeys.map((k) => publicKeys.get(k)!).filter(Boolean);
@@ -199,7 +203,13 @@ class Archive {
     const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${sha256}` : file;
     const url = this.opts.offline ? undefined : `${await this.baseUrl()}/dists/${suite}/${rel}`;
     const what = `archive ${this.def.name} ${suite}/${file}`;
-    const { cached } = await this.host.load({ sha256, comp, what, ...(url !== undefined ? { url } : {}), ...(this.opts.http ? { http: this.opts.http } : {}) });
+    const { cached } = await this.host.load({
+      sha256,
+      comp,
+      what,
+      ...(url !== undefined ? { url } : {}),
+      ...(this.opts.http ? { http: this.opts.http } : {}),
+    });
     this.opts.onEvent?.({ kind: 'index', archive: this.def.name, suite, component, cached });
     return { suite, component, sha256 };
   }
@@ -254,7 +264,17 @@ class Archive {
       for (const r of await this.host.lookup(ix.sha256, name)) {
         if (r.arch !== this.arch && r.arch !== 'all') continue;
         if (best && compareVersions(r.version, best.version) <= 0) continue;
-        best = { name, version: r.version, arch: r.arch, archive: this.def.name, suite: ix.suite, component: ix.component, filename: r.filename, size: r.size, sha256: r.sha256 };
+        best = {
+          name,
+          version: r.version,
+          arch: r.arch,
+          archive: this.def.name,
+          suite: ix.suite,
+          component: ix.component,
+          filename: r.filename,
+          size: r.size,
+          sha256: r.sha256,
+        };
       }
     }
     return best;
@@ -278,7 +298,9 @@ export class ArchiveSet {
 
   /** The pinned archive, else the highest-priority archive (>= 0) that has the package; its highest version. */
   async resolve(name: string, pinnedArchive?: string): Promise<PackageInfo> {
-    const candidates = pinnedArchive ? this.archives.filter((a) => a.def.name === pinnedArchive) : this.archives.filter((a) => a.def.priority >= 0);
+    const candidates = pinnedArchive
+      ? this.archives.filter((a) => a.def.name === pinnedArchive)
+      : this.archives.filter((a) => a.def.priority >= 0);
     // Every candidate is asked at once (a cold cut downloads their indexes
     // side by side); the answer is the first in priority order.
     const answers = candidates.map((a) => a.find(name));
@@ -287,11 +309,14 @@ export class ArchiveSet {
       const found = await a;
       if (found) return found;
     }
-    throw new ChiselError(`package ${name} not found for ${this.arch} in archive${pinnedArchive ? ` ${pinnedArchive}` : `s ${candidates.map((a) => a.def.name).join(', ')}`}`, {
-      code: 'package-not-found',
-      exitCode: ExitCode.ARCHIVE,
-      hint: `check the package name and --arch; its suites: ${candidates.flatMap((a) => a.def.suites).join(', ')}`,
-    });
+    throw new ChiselError(
+      `package ${name} not found for ${this.arch} in archive${pinnedArchive ? ` ${pinnedArchive}` : `s ${candidates.map((a) => a.def.name).join(', ')}`}`,
+      {
+        code: 'package-not-found',
+        exitCode: ExitCode.ARCHIVE,
+        hint: `check the package name and --arch; its suites: ${candidates.flatMap((a) => a.def.suites).join(', ')}`,
+      },
+    );
   }
 
   /** Download (unless cached) and verify a .deb; returns its path in the store. */
@@ -300,11 +325,14 @@ export class ArchiveSet {
     if (await store.has(p.sha256)) return store.blobPath(p.sha256);
     const archive = this.archives.find((a) => a.def.name === p.archive);
     if (this.opts.offline || !archive) {
-      throw new ChiselError(`package ${p.name} ${p.version}: not in the cache${this.opts.offline ? ' and --offline is set' : ` and archive ${p.archive} is not in the release`}`, {
-        code: 'offline-miss',
-        exitCode: ExitCode.ARCHIVE,
-        hint: 'run once online to fill the cache',
-      });
+      throw new ChiselError(
+        `package ${p.name} ${p.version}: not in the cache${this.opts.offline ? ' and --offline is set' : ` and archive ${p.archive} is not in the release`}`,
+        {
+          code: 'offline-miss',
+          exitCode: ExitCode.ARCHIVE,
+          hint: 'run once online to fill the cache',
+        },
+      );
     }
     await this.limit.run(async () => {
       const url = `${await archive.baseUrl()}/${p.filename}`;

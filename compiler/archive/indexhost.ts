@@ -143,7 +143,11 @@ class WorkerIndexes implements IndexHost {
 
   load(job: IndexJob): Promise<{ cached: boolean }> {
     const { timeoutMs, retries, backoffMs } = job.http ?? {};
-    const http = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(retries !== undefined ? { retries } : {}), ...(backoffMs !== undefined ? { backoffMs } : {}) };
+    const http = {
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(retries !== undefined ? { retries } : {}),
+      ...(backoffMs !== undefined ? { backoffMs } : {}),
+    };
     this.jobs.set(job.sha256, job);
     this.asked.add(job.sha256);
     return this.ask({ op: 'load', job: { ...job, http } }).then((r) => ({ cached: Boolean(r.cached) }));

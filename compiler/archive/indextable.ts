@@ -39,7 +39,12 @@ async function parseIndex(store: ContentStore, job: IndexJob): Promise<PackageTa
   const { sha256, comp, what } = job;
   const data = await store.readVerified(sha256);
   if (data) return parsePackagesIndex(data, comp, what);
-  if (job.url === undefined) throw new ChiselError(`${what}: --offline, and the cache does not hold this index`, { code: 'offline-miss', exitCode: ExitCode.ARCHIVE, hint: 'run once online to fill the cache' });
+  if (job.url === undefined)
+    throw new ChiselError(`${what}: --offline, and the cache does not hold this index`, {
+      code: 'offline-miss',
+      exitCode: ExitCode.ARCHIVE,
+      hint: 'run once online to fill the cache',
+    });
   if (comp !== 'gz') {
     await downloadVerified(store, job.url, sha256, what, job.http);
     return parsePackagesIndex((await store.readVerified(sha256))!, comp, what);

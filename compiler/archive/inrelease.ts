@@ -115,10 +115,16 @@ export function preloadVerifier(): void {
 function readKeys(def: PublicKeyDef): Promise<openpgp.PublicKey[]> {
   let p = keyCache.get(def.armor);
   if (!p) {
-    p = pgp().then((m) => m.readKeys({ armoredKeys: def.armor })).catch((e: unknown) => {
-      keyCache.delete(def.armor);
-      throw new ChiselError(`public key ${def.name} (${def.id}): cannot read the armored key: ${(e as Error).message}`, { code: 'bad-key', exitCode: ExitCode.FAILURE, cause: e });
-    });
+    p = pgp()
+      .then((m) => m.readKeys({ armoredKeys: def.armor }))
+      .catch((e: unknown) => {
+        keyCache.delete(def.armor);
+        throw new ChiselError(`public key ${def.name} (${def.id}): cannot read the armored key: ${(e as Error).message}`, {
+          code: 'bad-key',
+          exitCode: ExitCode.FAILURE,
+          cause: e,
+        });
+      });
     keyCache.set(def.armor, p);
   }
   return p;
@@ -140,7 +146,12 @@ async function describeTrusted(keys: PublicKeyDef[]): Promise<string> {
 }
 
 function keySetId(keys: PublicKeyDef[]): string {
-  return sha256Hex(keys.map((k) => `${k.id}\n${sha256Hex(k.armor)}`).sort().join('\n')).slice(0, 16);
+  return sha256Hex(
+    keys
+      .map((k) => `${k.id}\n${sha256Hex(k.armor)}`)
+      .sort()
+      .join('\n'),
+  ).slice(0, 16);
 }
 
 interface VerifiedMeta {
@@ -174,7 +185,10 @@ export async function verifyInRelease(bytes: Uint8Array, keys: PublicKeyDef[], c
     try {
       message = await (await pgp()).readCleartextMessage({ cleartextMessage: text });
     } catch (e) {
-      throw new ChiselError(`${where}: InRelease is not a valid cleartext-signed message: ${(e as Error).message}`, { code: 'bad-inrelease', exitCode: ExitCode.ARCHIVE });
+      throw new ChiselError(`${where}: InRelease is not a valid cleartext-signed message: ${(e as Error).message}`, {
+        code: 'bad-inrelease',
+        exitCode: ExitCode.ARCHIVE,
+      });
     }
     const certs = (await Promise.all(keys.map(readKeys))).flat();
     const result = await (await pgp()).verify({ message, verificationKeys: certs, expectSigned: false });
@@ -193,12 +207,19 @@ export async function verifyInRelease(bytes: Uint8Array, keys: PublicKeyDef[], c
     }
     if (signers.length === 0) {
       const trusted = await describeTrusted(keys);
-      const why = failures.length ? `; verification failed: ${failures.join('; ')}` : signedBy.length ? ' (none of them is a key of the archive)' : '';
-      throw new ChiselError(`${where}: InRelease signature not verified: signed by ${signedBy.join(', ') || 'no key'}${why}; trusted keys: ${trusted}`, {
-        code: 'bad-signature',
-        exitCode: ExitCode.ARCHIVE,
-        hint: 'check the archive URL (a different archive or a tampered mirror?) and the public-keys of the archive in chisel.yaml',
-      });
+      const why = failures.length
+        ? `; verification failed: ${failures.join('; ')}`
+        : signedBy.length
+          ? ' (none of them is a key of the archive)'
+          : '';
+      throw new ChiselError(
+        `${where}: InRelease signature not verified: signed by ${signedBy.join(', ') || 'no key'}${why}; trusted keys: ${trusted}`,
+        {
+          code: 'bad-signature',
+          exitCode: ExitCode.ARCHIVE,
+          hint: 'check the archive URL (a different archive or a tampered mirror?) and the public-keys of the archive in chisel.yaml',
+        },
+      );
     }
     body = message.getText();
     if (store) await store.putMeta('inrelease-verified', metaKey, { v: 1, signers } satisfies VerifiedMeta);
@@ -209,10 +230,13 @@ export async function verifyInRelease(bytes: Uint8Array, keys: PublicKeyDef[], c
 /** Refuse an InRelease past its Valid-Until. */
 export function checkValidUntil(info: InReleaseInfo, now: Date, ctx: Ctx): void {
   if (info.validUntil && info.validUntil.getTime() < now.getTime()) {
-    throw new ChiselError(`archive ${ctx.archive} suite ${ctx.suite}: InRelease expired: Valid-Until ${info.validUntil.toUTCString()} is before now (${now.toUTCString()}); Date ${info.date}`, {
-      code: 'inrelease-expired',
-      exitCode: ExitCode.ARCHIVE,
-      hint: 'the mirror is stale or replaying an old InRelease: use an up-to-date mirror (--archive-url), or run online to refresh the cache',
-    });
+    throw new ChiselError(
+      `archive ${ctx.archive} suite ${ctx.suite}: InRelease expired: Valid-Until ${info.validUntil.toUTCString()} is before now (${now.toUTCString()}); Date ${info.date}`,
+      {
+        code: 'inrelease-expired',
+        exitCode: ExitCode.ARCHIVE,
+        hint: 'the mirror is stale or replaying an old InRelease: use an up-to-date mirror (--archive-url), or run online to refresh the cache',
+      },
+    );
   }
 }

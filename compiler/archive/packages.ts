@@ -53,7 +53,11 @@ export async function decodeIndex(data: Uint8Array, comp: IndexCompression, what
     if (comp === 'xz') return await (await import('@napi-rs/lzma')).default.xz.decompress(data);
     return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   } catch (e) {
-    throw new ChiselError(`${what}: cannot decompress (${comp}): ${(e as Error).message}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE, cause: e });
+    throw new ChiselError(`${what}: cannot decompress (${comp}): ${(e as Error).message}`, {
+      code: 'index-corrupt',
+      exitCode: ExitCode.ARCHIVE,
+      cause: e,
+    });
   }
 }
 
@@ -90,13 +94,17 @@ function valueEnd(b: Buffer, start: number, end: number): number {
   return end;
 }
 
-const COMMON_ARCHS = ['amd64', 'all', 'arm64', 'i386', 'armhf', 'ppc64el', 's390x', 'riscv64'].map((a) => ({ name: a, bytes: Buffer.from(a) }));
+const COMMON_ARCHS = ['amd64', 'all', 'arm64', 'i386', 'armhf', 'ppc64el', 's390x', 'riscv64'].map((a) => ({
+  name: a,
+  bytes: Buffer.from(a),
+}));
 
 /** The Architecture value, as a shared string when it is a common one (one string fewer per stanza to allocate and collect). */
 function archValue(b: Buffer, start: number, end: number): string {
   start = valueStart(b, start, end);
   end = valueEnd(b, start, end);
-  for (const a of COMMON_ARCHS) if (end - start === a.bytes.length && b.compare(a.bytes, 0, a.bytes.length, start, end) === 0) return a.name;
+  for (const a of COMMON_ARCHS)
+    if (end - start === a.bytes.length && b.compare(a.bytes, 0, a.bytes.length, start, end) === 0) return a.name;
   return b.toString('latin1', start, end);
 }
 
@@ -203,8 +211,13 @@ export class PackagesParser {
     if (!this.inStanza) return;
     const { name, version, filename, sha, size } = this;
     if (!name || !version || !filename || !sha || size < 0) {
-      const missing = [!name && 'Package', !version && 'Version', !filename && 'Filename', !sha && 'SHA256', size < 0 && 'Size'].filter(Boolean).join(', ');
-      throw new ChiselError(`${this.what}: line ${this.stanzaLine}: stanza${name ? ` of ${name}` : ''} lacks ${missing}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE });
+      const missing = [!name && 'Package', !version && 'Version', !filename && 'Filename', !sha && 'SHA256', size < 0 && 'Size']
+        .filter(Boolean)
+        .join(', ');
+      throw new ChiselError(`${this.what}: line ${this.stanzaLine}: stanza${name ? ` of ${name}` : ''} lacks ${missing}`, {
+        code: 'index-corrupt',
+        exitCode: ExitCode.ARCHIVE,
+      });
     }
     const t = this.table;
     t.name.push(name);
@@ -253,7 +266,11 @@ export function gzipPackagesSink(what: string): { write(chunk: Uint8Array): void
       try {
         await done;
       } catch (e) {
-        throw new ChiselError(`${what}: cannot decompress (gz): ${(e as Error).message}`, { code: 'index-corrupt', exitCode: ExitCode.ARCHIVE, cause: e });
+        throw new ChiselError(`${what}: cannot decompress (gz): ${(e as Error).message}`, {
+          code: 'index-corrupt',
+          exitCode: ExitCode.ARCHIVE,
+          cause: e,
+        });
       }
       if (failure) throw failure;
       return p.end();

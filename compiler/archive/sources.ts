@@ -169,7 +169,16 @@ export interface ResolvedUrl {
 }
 
 function discoveryKey(archive: ArchiveDef, keys: PublicKeyDef[]): string {
-  return sha256Hex([archive.name, archive.suites.join(','), keys.map((k) => k.id).sort().join(',')].join('\n')).slice(0, 32);
+  return sha256Hex(
+    [
+      archive.name,
+      archive.suites.join(','),
+      keys
+        .map((k) => k.id)
+        .sort()
+        .join(','),
+    ].join('\n'),
+  ).slice(0, 32);
 }
 
 function howToGiveUrl(name: string): string {
@@ -203,7 +212,11 @@ export async function resolveArchiveUrl(archive: ArchiveDef, keys: PublicKeyDef[
       const url = `${base}/dists/${suite}/InRelease`;
       let bytes: Buffer;
       try {
-        bytes = await httpGetBuffer(url, { ...opts.http, retries: Math.min(opts.http?.retries ?? 1, 1), timeoutMs: Math.min(opts.http?.timeoutMs ?? 10_000, 10_000) });
+        bytes = await httpGetBuffer(url, {
+          ...opts.http,
+          retries: Math.min(opts.http?.retries ?? 1, 1),
+          timeoutMs: Math.min(opts.http?.timeoutMs ?? 10_000, 10_000),
+        });
       } catch (e) {
         const why = e instanceof HttpStatusError ? `${e.status}` : (e as Error).message;
         tried.push(`${base} (${why})`);
@@ -221,7 +234,9 @@ export async function resolveArchiveUrl(archive: ArchiveDef, keys: PublicKeyDef[
       }
     }
   }
-  const where = sources.length ? `none of the APT mirrors serves it: ${tried.join(', ') || '(no http mirrors configured)'}` : 'no APT sources configured';
+  const where = sources.length
+    ? `none of the APT mirrors serves it: ${tried.join(', ') || '(no http mirrors configured)'}`
+    : 'no APT sources configured';
   throw new ChiselError(`archive ${archive.name}: no URL in the release and ${where}`, {
     code: 'no-archive-url',
     exitCode: ExitCode.ARCHIVE,

@@ -52,7 +52,12 @@ async function writeThenRename(tmp: string, dest: string, data: Uint8Array): Pro
 }
 
 /** A stream of at most `size` bytes, read whole: its chunks and sha256 (`keep: false` hashes only). */
-export async function readSized(stream: AsyncIterable<Uint8Array>, size: number, what: string, opts: { keep?: boolean } = {}): Promise<{ chunks: Uint8Array[]; size: number; sha256: string }> {
+export async function readSized(
+  stream: AsyncIterable<Uint8Array>,
+  size: number,
+  what: string,
+  opts: { keep?: boolean } = {},
+): Promise<{ chunks: Uint8Array[]; size: number; sha256: string }> {
   const chunks: Uint8Array[] = [];
   let n = 0;
   const hash = createHash('sha256');
@@ -199,7 +204,12 @@ export class ContentStore {
    * or read it back. Like putStream, an existing blob is replaced (a corrupt
    * one is repaired).
    */
-  async putSmall(stream: AsyncIterable<Uint8Array>, size: number, batch: WriteBatch, what = 'blob'): Promise<{ sha256: string; size: number }> {
+  async putSmall(
+    stream: AsyncIterable<Uint8Array>,
+    size: number,
+    batch: WriteBatch,
+    what = 'blob',
+  ): Promise<{ sha256: string; size: number }> {
     const { chunks, size: n, sha256 } = await readSized(stream, size, what);
     await this.writeLater(sha256, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n), batch);
     return { sha256, size: n };
@@ -275,7 +285,11 @@ export class ContentStore {
   }
 
   /** Store a stream; verifies expectedSha256 when given. The blob appears only once complete and verified. */
-  async putStream(stream: Readable | AsyncIterable<Uint8Array>, expectedSha256?: string, what = 'blob'): Promise<{ sha256: string; size: number }> {
+  async putStream(
+    stream: Readable | AsyncIterable<Uint8Array>,
+    expectedSha256?: string,
+    what = 'blob',
+  ): Promise<{ sha256: string; size: number }> {
     const tmp = await this.tempFile(path.join(this.root, 'tmp'));
     const hash = createHash('sha256');
     let size = 0;

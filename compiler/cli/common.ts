@@ -28,7 +28,12 @@ export function parseArchiveUrls(values: string[] | undefined): Map<string, stri
   const out = new Map<string, string>();
   for (const v of values ?? []) {
     const i = v.indexOf('=');
-    if (i <= 0) throw new ChiselError(`--archive-url ${JSON.stringify(v)}: expected NAME=URL`, { code: 'usage', exitCode: ExitCode.USAGE, hint: 'for example --archive-url debian=http://mirror.example/debian' });
+    if (i <= 0)
+      throw new ChiselError(`--archive-url ${JSON.stringify(v)}: expected NAME=URL`, {
+        code: 'usage',
+        exitCode: ExitCode.USAGE,
+        hint: 'for example --archive-url debian=http://mirror.example/debian',
+      });
     out.set(v.slice(0, i), v.slice(i + 1));
   }
   return out;
@@ -37,7 +42,11 @@ export function parseArchiveUrls(values: string[] | undefined): Map<string, stri
 export function parseIgnore(values: string[] | undefined): Array<'unmaintained' | 'unstable'> {
   const out: Array<'unmaintained' | 'unstable'> = [];
   for (const v of (values ?? []).flatMap((x) => x.split(','))) {
-    if (v !== 'unmaintained' && v !== 'unstable') throw new ChiselError(`--ignore ${JSON.stringify(v)}: expected "unmaintained" or "unstable"`, { code: 'usage', exitCode: ExitCode.USAGE });
+    if (v !== 'unmaintained' && v !== 'unstable')
+      throw new ChiselError(`--ignore ${JSON.stringify(v)}: expected "unmaintained" or "unstable"`, {
+        code: 'usage',
+        exitCode: ExitCode.USAGE,
+      });
     out.push(v);
   }
   return out;

@@ -76,7 +76,10 @@ export function addLockOptions(cmd: Command): Command {
 export function addAccessOptions(cmd: Command): Command {
   return cmd
     .option('--sbom <file>', 'write an SBOM of the build (with the image digest)')
-    .option('--sbom-format <f>', 'spdx (SPDX 2.3 JSON, default) or cyclonedx (CycloneDX 1.6 JSON); default from the file name (*.cdx.json -> cyclonedx)')
+    .option(
+      '--sbom-format <f>',
+      'spdx (SPDX 2.3 JSON, default) or cyclonedx (CycloneDX 1.6 JSON); default from the file name (*.cdx.json -> cyclonedx)',
+    )
     .option('--sbom-in-image', 'also put the SBOM in the image, at /usr/share/sbom/chisel-ts.<format>.json')
     .option('--no-package-metadata', 'leave out /var/lib/dpkg/status.d (the package list scanners read)')
     .option('--ignore <what>', 'cut even when the release is "unmaintained" or "unstable" (repeatable)', collect)
@@ -97,7 +100,8 @@ function argv(flag: string, v: string | undefined): string[] | undefined {
     } catch (e) {
       throw new ChiselError(`${flag}: invalid JSON array: ${(e as Error).message}`, { code: 'usage', exitCode: ExitCode.USAGE });
     }
-    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new ChiselError(`${flag}: expected a JSON array of strings`, { code: 'usage', exitCode: ExitCode.USAGE });
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string'))
+      throw new ChiselError(`${flag}: expected a JSON array of strings`, { code: 'usage', exitCode: ExitCode.USAGE });
     return parsed as string[];
   }
   return [v];
@@ -116,20 +120,37 @@ function pairs(flag: string, values: string[] | undefined): Record<string, strin
 
 export function parseCompression(v: string | undefined): Compression | undefined {
   if (v === undefined) return undefined;
-  if (!(COMPRESSIONS as readonly string[]).includes(v)) throw new ChiselError(`--compression ${JSON.stringify(v)}: expected one of ${COMPRESSIONS.join(', ')}`, { code: 'usage', exitCode: ExitCode.USAGE });
+  if (!(COMPRESSIONS as readonly string[]).includes(v))
+    throw new ChiselError(`--compression ${JSON.stringify(v)}: expected one of ${COMPRESSIONS.join(', ')}`, {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+    });
   return v as Compression;
 }
 
 export function parseArchs(v: string | undefined): string[] | undefined {
-  return v === undefined ? undefined : v.split(',').map((a) => a.trim()).filter(Boolean);
+  return v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean);
 }
 
 export function flagOutputs(f: ImageFlags): Outputs {
-  return { ...(f.root ? { root: f.root } : {}), ...(f.tar ? { tar: f.tar } : {}), ...(f.oci ? { oci: f.oci } : {}), ...(f.ociArchive ? { ociArchive: f.ociArchive } : {}), ...(f.push ? { push: f.push } : {}) };
+  return {
+    ...(f.root ? { root: f.root } : {}),
+    ...(f.tar ? { tar: f.tar } : {}),
+    ...(f.oci ? { oci: f.oci } : {}),
+    ...(f.ociArchive ? { ociArchive: f.ociArchive } : {}),
+    ...(f.push ? { push: f.push } : {}),
+  };
 }
 
 export function flagConfig(f: ImageFlags): ImageConfig {
-  for (const e of f.env ?? []) if (!/^[^=]+=/.test(e)) throw new ChiselError(`--env ${JSON.stringify(e)}: expected KEY=VALUE`, { code: 'usage', exitCode: ExitCode.USAGE });
+  for (const e of f.env ?? [])
+    if (!/^[^=]+=/.test(e))
+      throw new ChiselError(`--env ${JSON.stringify(e)}: expected KEY=VALUE`, { code: 'usage', exitCode: ExitCode.USAGE });
   const c: ImageConfig = {};
   const entrypoint = argv('--entrypoint', f.entrypoint);
   const cmd = argv('--cmd', f.cmd);
@@ -150,11 +171,18 @@ export function flagConfig(f: ImageFlags): ImageConfig {
 export function sbomSpec(f: ImageFlags): Pick<BuildSpec, 'sbom'> {
   if (!f.sbom && !f.sbomInImage) return {};
   const format = f.sbomFormat ?? (f.sbom && /(cdx|cyclonedx)/i.test(path.basename(f.sbom)) ? 'cyclonedx' : 'spdx');
-  if (format !== 'spdx' && format !== 'cyclonedx') throw new ChiselError(`--sbom-format ${JSON.stringify(format)}: expected spdx or cyclonedx`, { code: 'usage', exitCode: ExitCode.USAGE });
+  if (format !== 'spdx' && format !== 'cyclonedx')
+    throw new ChiselError(`--sbom-format ${JSON.stringify(format)}: expected spdx or cyclonedx`, {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+    });
   return { sbom: { format, ...(f.sbom ? { file: f.sbom } : {}), ...(f.sbomInImage ? { inImage: true } : {}) } };
 }
 
-export function accessSpec(f: ImageFlags, report: Reporter): Pick<BuildSpec, 'packageMetadata' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log'> {
+export function accessSpec(
+  f: ImageFlags,
+  report: Reporter,
+): Pick<BuildSpec, 'packageMetadata' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log'> {
   return {
     packageMetadata: f.packageMetadata !== false,
     store: new ContentStore(f.cacheDir ?? defaultCacheDir()),
@@ -176,14 +204,20 @@ function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
     if (ev.kind === 'selected') report.verbose(`[${arch}] select ${ev.slice} (${ev.reason})`);
     else if (ev.kind === 'resolved') {
       c.resolved++;
-      report.verbose(`[${arch}] package ${ev.package.name} ${ev.package.version} from archive ${ev.package.archive}${ev.package.suite ? ` (${ev.package.suite}/${ev.package.component})` : ''}`);
+      report.verbose(
+        `[${arch}] package ${ev.package.name} ${ev.package.version} from archive ${ev.package.archive}${ev.package.suite ? ` (${ev.package.suite}/${ev.package.component})` : ''}`,
+      );
     } else if (ev.kind === 'fetched') c.fetched++;
     else if (ev.kind === 'unpacked') {
       c.unpacked++;
       if (ev.cached) c.cached++;
     }
-    if (ev.kind !== 'selected') report.status(`[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked} unpacked (${c.cached} from the cache)`);
-    if (ev.kind === 'unpacked' && c.unpacked === c.resolved) report.info(`[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked - c.cached} unpacked, ${c.cached} from the cache`);
+    if (ev.kind !== 'selected')
+      report.status(`[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked} unpacked (${c.cached} from the cache)`);
+    if (ev.kind === 'unpacked' && c.unpacked === c.resolved)
+      report.info(
+        `[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked - c.cached} unpacked, ${c.cached} from the cache`,
+      );
   };
 }
 
@@ -194,7 +228,9 @@ export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): R
     archs: r.archs.map((a) => ({
       arch: a.arch,
       slices: a.cut.selection.slices.map((s) => `${s.package}_${s.name}`),
-      packages: [...a.cut.packages.values()].map(({ pkg }) => ({ name: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, sha256: pkg.sha256 })).sort((x, y) => (x.name < y.name ? -1 : 1)),
+      packages: [...a.cut.packages.values()]
+        .map(({ pkg }) => ({ name: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, sha256: pkg.sha256 }))
+        .sort((x, y) => (x.name < y.name ? -1 : 1)),
       entries: a.tree.entries.length,
       setid: setIdFiles(a.tree).map((e) => e.path),
       setidDropped: a.cut.built.setIdDropped.map((d) => d.path),
@@ -202,7 +238,7 @@ export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): R
       bytes: a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0),
     })),
     ...(r.tar ? { tar: { sha256: r.tar.sha256, size: r.tar.size, diffId: r.tar.diffId } } : {}),
-    ...(r.oci ?? r.ociArchive ? { image: imageReport((r.oci ?? r.ociArchive)!) } : {}),
+    ...((r.oci ?? r.ociArchive) ? { image: imageReport((r.oci ?? r.ociArchive)!) } : {}),
     ...(r.push ? { push: r.push } : {}),
   };
 }
@@ -217,7 +253,9 @@ export function reportSetId(report: Reporter, r: BuildResult): void {
   for (const a of r.archs) {
     for (const d of a.cut.built.setIdDropped) {
       const bits = [d.mode & 0o4000 ? 'setuid' : '', d.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
-      report.verbose(`[${a.arch}] ${bits} dropped from ${d.path} (package ${d.pkg} ships mode ${(d.mode & 0o7777).toString(8).padStart(4, '0')}; keep it with mode: 0${(d.mode & 0o7777).toString(8)} on the path in its slice)`);
+      report.verbose(
+        `[${a.arch}] ${bits} dropped from ${d.path} (package ${d.pkg} ships mode ${(d.mode & 0o7777).toString(8).padStart(4, '0')}; keep it with mode: 0${(d.mode & 0o7777).toString(8)} on the path in its slice)`,
+      );
     }
     for (const f of setIdFiles(a.tree)) {
       const bits = [f.mode & 0o4000 ? 'setuid' : '', f.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
@@ -227,13 +265,25 @@ export function reportSetId(report: Reporter, r: BuildResult): void {
 }
 
 function imageReport(l: NonNullable<BuildResult['oci']>): Record<string, unknown> {
-  return { digest: l.top.digest, mediaType: l.top.mediaType, manifests: l.images.map((i) => ({ arch: i.arch, digest: i.manifest.digest, config: i.config.digest, layer: i.layer.digest, diffId: `sha256:${i.diffId}` })) };
+  return {
+    digest: l.top.digest,
+    mediaType: l.top.mediaType,
+    manifests: l.images.map((i) => ({
+      arch: i.arch,
+      digest: i.manifest.digest,
+      config: i.config.digest,
+      layer: i.layer.digest,
+      diffId: `sha256:${i.diffId}`,
+    })),
+  };
 }
 
 export function summary(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult, seconds: number): string {
   const a = r.archs[0]!;
   const bytes = a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
-  const parts = [`cut ${a.cut.selection.slices.length} slices of ${a.cut.packages.size} packages (${r.archs.map((x) => x.arch).join(', ')}): ${a.tree.entries.length} entries, ${(bytes / 1048576).toFixed(1)} MiB`];
+  const parts = [
+    `cut ${a.cut.selection.slices.length} slices of ${a.cut.packages.size} packages (${r.archs.map((x) => x.arch).join(', ')}): ${a.tree.entries.length} entries, ${(bytes / 1048576).toFixed(1)} MiB`,
+  ];
   const o = spec.outputs;
   if (o.root) parts.push(`root ${o.root}`);
   if (r.tar) parts.push(`tar ${o.tar} sha256:${r.tar.sha256}`);

@@ -28,7 +28,10 @@ export function infoDocs(release: Release, queries: string[]): Array<Record<stri
     const pkgName = ref ? ref.package : q;
     const pkg = release.packages.get(pkgName);
     if (!pkg || (ref && !pkg.slices.has(ref.slice))) {
-      throw new ChiselError(`no ${ref ? 'slice' : 'package'} "${q}" in release ${release.dir}`, { code: 'not-found', hint: `run "chisel-ts find ${pkgName}"` });
+      throw new ChiselError(`no ${ref ? 'slice' : 'package'} "${q}" in release ${release.dir}`, {
+        code: 'not-found',
+        hint: `run "chisel-ts find ${pkgName}"`,
+      });
     }
     const cur = wanted.get(pkgName);
     if (!ref) wanted.set(pkgName, 'all');
@@ -39,7 +42,8 @@ export function infoDocs(release: Release, queries: string[]): Array<Record<stri
     const pkg = release.packages.get(name)!;
     const w = wanted.get(name)!;
     const slices: Record<string, unknown> = {};
-    for (const s of [...pkg.slices.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) if (w === 'all' || w.has(s.name)) slices[s.name] = sliceDoc(s);
+    for (const s of [...pkg.slices.values()].sort((a, b) => (a.name < b.name ? -1 : 1)))
+      if (w === 'all' || w.has(s.name)) slices[s.name] = sliceDoc(s);
     docs.push({ package: pkg.name, ...(pkg.archive ? { archive: pkg.archive } : {}), slices });
   }
   return docs;

@@ -5,7 +5,16 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { build } from '../image/build.js';
-import { diffLocks, formatLockDiff, lockFromBuild, lockInputs, parseLockfile, readLockfile, serialize, writeLockfile } from '../lock/index.js';
+import {
+  diffLocks,
+  formatLockDiff,
+  lockFromBuild,
+  lockInputs,
+  parseLockfile,
+  readLockfile,
+  serialize,
+  writeLockfile,
+} from '../lock/index.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { addReleaseOption, Reporter } from './common.js';
 import { addAccessOptions, addImageOptions } from './imageflags.js';
@@ -28,7 +37,9 @@ export function register(program: Command): void {
     if (flags.diff) return diffCommand(targets, flags);
     const report = new Reporter(flags);
     const isImage = targets.length === 1 && /\.ya?ml$/.test(targets[0]!);
-    const cs = isImage ? await specFromImageFile(targets[0]!, flags, report, { outputsRequired: false }) : await specFromSlices(targets, flags, report, { outputsRequired: false });
+    const cs = isImage
+      ? await specFromImageFile(targets[0]!, flags, report, { outputsRequired: false })
+      : await specFromSlices(targets, flags, report, { outputsRequired: false });
     cs.spec.outputs = {};
     cs.spec.digests = true;
     const result = await build(cs.spec);
@@ -39,7 +50,11 @@ export function register(program: Command): void {
     if (flags.check) {
       const upToDate = diff?.same === true;
       if (flags.json) process.stdout.write(`${JSON.stringify({ lockfile: cs.lockfile, upToDate, diff: diff ?? null }, null, 2)}\n`);
-      if (!old) throw new ChiselError(`no lockfile at ${cs.lockfile}`, { code: 'lock-missing', hint: 'create it with `chisel-ts lock` and the same arguments' });
+      if (!old)
+        throw new ChiselError(`no lockfile at ${cs.lockfile}`, {
+          code: 'lock-missing',
+          hint: 'create it with `chisel-ts lock` and the same arguments',
+        });
       if (!upToDate) {
         if (!flags.json) process.stderr.write(`lockfile ${cs.lockfile} is out of date:\n${indent(formatLockDiff(diff!))}`);
         process.exitCode = ExitCode.FAILURE;
@@ -49,7 +64,8 @@ export function register(program: Command): void {
       return;
     }
     await writeLockfile(cs.lockfile, fresh);
-    if (flags.json) process.stdout.write(`${JSON.stringify({ lockfile: cs.lockfile, changed: !diff?.same, diff: diff ?? null }, null, 2)}\n`);
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ lockfile: cs.lockfile, changed: !diff?.same, diff: diff ?? null }, null, 2)}\n`);
     else if (diff && !diff.same) process.stdout.write(`updated ${cs.lockfile}:\n${indent(formatLockDiff(diff))}`);
     else if (!diff) process.stdout.write(`wrote ${cs.lockfile}: ${fresh.packages.length} packages, image ${fresh.outputs.image}\n`);
     else report.info(`${cs.lockfile} is unchanged`);

@@ -27,19 +27,28 @@ interface ScaffoldFlags {
 
 export function register(program: Command): void {
   addCacheOption(addReleaseOption(program.command('scaffold')))
-    .description("propose a slice file for a package: fetch it, list its files, sort them into bins, libs, config, data and copyright, and take essentials from its Depends where the release has slices")
-    .argument('<package>', 'a binary package of the release\'s archives')
+    .description(
+      'propose a slice file for a package: fetch it, list its files, sort them into bins, libs, config, data and copyright, and take essentials from its Depends where the release has slices',
+    )
+    .argument('<package>', "a binary package of the release's archives")
     .option('--arch <arch>', "Debian architecture (default: the host's)")
     .option('--offline', 'use only the cache; never touch the network')
     .option('--archive-url <name=url>', 'base URL for an archive of the release (repeatable)', collect)
-    .option('-o, --output <file>', 'write the proposal to FILE (e.g. slices/<package>.yaml of your release) instead of stdout; refuses to overwrite')
-    .option('--list', 'print the package\'s paths (type and path) instead of a proposal')
+    .option(
+      '-o, --output <file>',
+      'write the proposal to FILE (e.g. slices/<package>.yaml of your release) instead of stdout; refuses to overwrite',
+    )
+    .option('--list', "print the package's paths (type and path) instead of a proposal")
     .option('--json', 'print the paths and the proposal as JSON')
     .action(async (name: string, flags: ScaffoldFlags) => {
       const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
       const arch = flags.arch ?? hostArch();
       const store = new ContentStore(flags.cacheDir ?? defaultCacheDir());
-      const archives = await openArchives(release, arch, { store, offline: Boolean(flags.offline), urlOverrides: parseArchiveUrls(flags.archiveUrl) });
+      const archives = await openArchives(release, arch, {
+        store,
+        offline: Boolean(flags.offline),
+        urlOverrides: parseArchiveUrls(flags.archiveUrl),
+      });
       const pkg = await archives.resolve(name, release.packages.get(name)?.archive);
       await archives.fetchDeb(pkg);
       const listing = await unpackDeb(store, pkg.sha256, `package ${pkg.name} ${pkg.version}`);
@@ -53,9 +62,12 @@ export function register(program: Command): void {
       };
       const proposal = propose(input);
       const yaml = scaffoldYaml(input, proposal);
-      if (release.packages.has(name)) process.stderr.write(`note: ${name} already has slices in ${release.dir}; this is a fresh proposal, not a merge\n`);
+      if (release.packages.has(name))
+        process.stderr.write(`note: ${name} already has slices in ${release.dir}; this is a fresh proposal, not a merge\n`);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ package: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, entries: input.entries, slices: Object.fromEntries(proposal.slices), essentials: Object.fromEntries(proposal.essentials), unsliced: proposal.unsliced, choose: proposal.choose, yaml }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ package: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, entries: input.entries, slices: Object.fromEntries(proposal.slices), essentials: Object.fromEntries(proposal.essentials), unsliced: proposal.unsliced, choose: proposal.choose, yaml }, null, 2)}\n`,
+        );
         return;
       }
       if (flags.list) {
@@ -71,9 +83,16 @@ export function register(program: Command): void {
       try {
         await fs.writeFile(out, yaml, { flag: 'wx' });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ChiselError(`${flags.output} exists; not overwriting it`, { code: 'usage', exitCode: ExitCode.USAGE, hint: 'remove it first, or print the proposal to stdout and merge by hand' });
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new ChiselError(`${flags.output} exists; not overwriting it`, {
+            code: 'usage',
+            exitCode: ExitCode.USAGE,
+            hint: 'remove it first, or print the proposal to stdout and merge by hand',
+          });
         throw e;
       }
-      process.stderr.write(`wrote ${flags.output}: ${[...proposal.slices.keys()].map((c) => `${name}_${c}`).join(', ')}; check it with \`chisel-ts validate\`\n`);
+      process.stderr.write(
+        `wrote ${flags.output}: ${[...proposal.slices.keys()].map((c) => `${name}_${c}`).join(', ')}; check it with \`chisel-ts validate\`\n`,
+      );
     });
 }

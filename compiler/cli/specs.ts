@@ -10,7 +10,18 @@ import { loadRelease, resolveReleaseDir, type LoadOptions } from '../release/ind
 import { hostArch } from '../util/arch.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { releaseCacheDir, type Reporter } from './common.js';
-import { sbomSpec, accessSpec, buildReport, flagConfig, flagOutputs, parseArchs, parseCompression, reportSetId, summary, type ImageFlags } from './imageflags.js';
+import {
+  sbomSpec,
+  accessSpec,
+  buildReport,
+  flagConfig,
+  flagOutputs,
+  parseArchs,
+  parseCompression,
+  reportSetId,
+  summary,
+  type ImageFlags,
+} from './imageflags.js';
 
 export interface SpecFlags extends ImageFlags {
   release?: string;
@@ -24,7 +35,12 @@ export interface CommandSpec {
   lockfile: string;
 }
 
-export async function specFromSlices(slices: string[], flags: SpecFlags, report: Reporter, opts: { outputsRequired: boolean }): Promise<CommandSpec> {
+export async function specFromSlices(
+  slices: string[],
+  flags: SpecFlags,
+  report: Reporter,
+  opts: { outputsRequired: boolean },
+): Promise<CommandSpec> {
   const archs = parseArchs(flags.arch) ?? [hostArch()];
   const outputs = flagOutputs(flags);
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
@@ -46,7 +62,12 @@ export async function specFromSlices(slices: string[], flags: SpecFlags, report:
   return { spec, lockfile: path.resolve(flags.lockfile ?? 'chisel-ts.lock.json') };
 }
 
-export async function specFromImageFile(file: string, flags: SpecFlags, report: Reporter, opts: { outputsRequired: boolean }): Promise<CommandSpec> {
+export async function specFromImageFile(
+  file: string,
+  flags: SpecFlags,
+  report: Reporter,
+  opts: { outputsRequired: boolean },
+): Promise<CommandSpec> {
   const img = await (await import('../image/imagefile.js')).loadImageFile(file);
   const outputs = { ...img.outputs, ...flagOutputs(flags) };
   const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
@@ -84,7 +105,10 @@ function earlyDownloads(access: ReturnType<typeof accessSpec>): Pick<LoadOptions
   if (access.offline) return {};
   return {
     onConfig: (cfg) => {
-      void prefetchInReleases(cfg.archives.values(), cfg.publicKeys, { store: access.store, ...(access.urlOverrides ? { urlOverrides: access.urlOverrides } : {}) });
+      void prefetchInReleases(cfg.archives.values(), cfg.publicKeys, {
+        store: access.store,
+        ...(access.urlOverrides ? { urlOverrides: access.urlOverrides } : {}),
+      });
     },
   };
 }
@@ -100,13 +124,20 @@ export async function applyLock(cs: CommandSpec): Promise<Lockfile> {
   const now = await lockInputs(cs.spec, specEpoch(cs.spec));
   const changes = inputChanges(lock.inputs, now);
   if (changes.length) {
-    throw new ChiselError(`the inputs no longer match the lockfile ${cs.lockfile}:\n  ${changes.join('\n  ')}`, { code: 'lock-inputs', hint: 'run `chisel-ts lock` with the same arguments to update the lockfile, and review its diff' });
+    throw new ChiselError(`the inputs no longer match the lockfile ${cs.lockfile}:\n  ${changes.join('\n  ')}`, {
+      code: 'lock-inputs',
+      hint: 'run `chisel-ts lock` with the same arguments to update the lockfile, and review its diff',
+    });
   }
   cs.spec.pinned = pinnedFromLock(lock);
   cs.spec.verify = (r: BuildResult) => {
     const diff = outputChanges(lock, r);
     if (diff.length) {
-      throw new ChiselError(`the build does not reproduce the lockfile's outputs:\n  ${diff.join('\n  ')}`, { code: 'lock-outputs', exitCode: ExitCode.FAILURE, hint: 'nothing was written; this is a reproducibility bug: please report it with both lockfiles' });
+      throw new ChiselError(`the build does not reproduce the lockfile's outputs:\n  ${diff.join('\n  ')}`, {
+        code: 'lock-outputs',
+        exitCode: ExitCode.FAILURE,
+        hint: 'nothing was written; this is a reproducibility bug: please report it with both lockfiles',
+      });
     }
   };
   return lock;

@@ -24,7 +24,9 @@ export function register(program: Command): void {
         else throw e;
       }
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ release: dir, valid: errors.length === 0, packages, slices, errors: errors.map((e) => ({ file: e.location?.file, line: e.location?.line, col: e.location?.col, message: e.message, code: e.code })) }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ release: dir, valid: errors.length === 0, packages, slices, errors: errors.map((e) => ({ file: e.location?.file, line: e.location?.line, col: e.location?.col, message: e.message, code: e.code })) }, null, 2)}\n`,
+        );
       } else if (errors.length) {
         for (const e of errors) process.stderr.write(`${e.toString()}\n`);
         process.stderr.write(`${errors.length} error${errors.length === 1 ? '' : 's'} in release ${dir}\n`);

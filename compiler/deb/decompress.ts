@@ -260,7 +260,9 @@ export function decompressStream(src: Readable, compression: Compression, opts: 
     if (backend === 'library') return null;
     const exe = findExecutable(tool);
     if (!exe && backend === 'subprocess') {
-      throw new ChiselError(`${opts.label ?? 'package'}: cannot decompress ${opts.what ?? 'member'}: ${tool} not found on PATH`, { code: 'deb-format' });
+      throw new ChiselError(`${opts.label ?? 'package'}: cannot decompress ${opts.what ?? 'member'}: ${tool} not found on PATH`, {
+        code: 'deb-format',
+      });
     }
     return exe;
   };
@@ -284,7 +286,9 @@ export function decompressStream(src: Readable, compression: Compression, opts: 
     case 'lzma': {
       const exe = child('xz');
       if (exe) return viaChild(src, exe, ['--decompress', '--stdout', '--format=lzma', '--memlimit-decompress=1GiB', '-q'], opts);
-      throw new ChiselError(`${opts.label ?? 'package'}: cannot decompress ${opts.what ?? 'member'}: .lzma needs the xz program`, { code: 'deb-format' });
+      throw new ChiselError(`${opts.label ?? 'package'}: cannot decompress ${opts.what ?? 'member'}: .lzma needs the xz program`, {
+        code: 'deb-format',
+      });
     }
     case 'zst': {
       const exe = child('zstd');
@@ -296,7 +300,9 @@ export function decompressStream(src: Readable, compression: Compression, opts: 
     case 'bz2': {
       const exe = child('bzip2');
       if (exe) return viaChild(src, exe, ['-dc', '-q'], opts);
-      throw new ChiselError(`${opts.label ?? 'package'}: cannot decompress ${opts.what ?? 'member'}: .bz2 needs the bzip2 program`, { code: 'deb-format' });
+      throw new ChiselError(`${opts.label ?? 'package'}: cannot decompress ${opts.what ?? 'member'}: .bz2 needs the bzip2 program`, {
+        code: 'deb-format',
+      });
     }
   }
 }

@@ -39,7 +39,11 @@ function defaultLabel(src: Readable | string): string {
  * Walks the members up to the wanted tar member ("data.tar" or "control.tar")
  * and yields it. Checks the package structure on the way.
  */
-async function* findMember(src: Readable | string, base: 'data.tar' | 'control.tar', label: string): AsyncGenerator<ArMember & { compression: ReturnType<typeof parseMemberName> & object }> {
+async function* findMember(
+  src: Readable | string,
+  base: 'data.tar' | 'control.tar',
+  label: string,
+): AsyncGenerator<ArMember & { compression: ReturnType<typeof parseMemberName> & object }> {
   let index = 0;
   for await (const m of readArMembers(openSource(src), { label })) {
     if (index++ === 0) {
@@ -89,10 +93,19 @@ async function readSmall(body: Readable, max: number, label: string, what: strin
  * ("<label>: corrupt data.tar.xz: ..."), unsafe names ("..", NUL), hard links
  * to unknown targets, entries or totals above the size limits.
  */
-export async function* readDebData(src: Readable | string, opts: ReadDebOptions = {}): AsyncGenerator<{ entry: DebEntry; body?: Readable }> {
+export async function* readDebData(
+  src: Readable | string,
+  opts: ReadDebOptions = {},
+): AsyncGenerator<{ entry: DebEntry; body?: Readable }> {
   const label = opts.label ?? defaultLabel(src);
   for await (const m of findMember(src, 'data.tar', label)) {
-    const tar = decompressStream(m.body, m.compression.compression, { label, what: m.name, backend: opts.backend ?? 'auto', sizeHint: m.size, ...(opts.xzThreads !== undefined ? { xzThreads: opts.xzThreads } : {}) });
+    const tar = decompressStream(m.body, m.compression.compression, {
+      label,
+      what: m.name,
+      backend: opts.backend ?? 'auto',
+      sizeHint: m.size,
+      ...(opts.xzThreads !== undefined ? { xzThreads: opts.xzThreads } : {}),
+    });
     yield* readTarEntries(tar, m.name, { ...opts, label });
   }
 }
@@ -113,7 +126,12 @@ export async function readDebControl(src: Readable | string, opts: ReadDebOption
   const maxFile = opts.maxEntryBytes ?? 64 * 1024 * 1024;
   const got = new Map<string, string>();
   for await (const m of findMember(src, 'control.tar', label)) {
-    const tar = decompressStream(m.body, m.compression.compression, { label, what: m.name, backend: opts.backend ?? 'auto', sizeHint: m.size });
+    const tar = decompressStream(m.body, m.compression.compression, {
+      label,
+      what: m.name,
+      backend: opts.backend ?? 'auto',
+      sizeHint: m.size,
+    });
     for await (const { entry, body } of readTarEntries(tar, m.name, {
       ...opts,
       label,
@@ -164,7 +182,7 @@ export function parseControlParagraphs(text: string, label?: string): Array<Map<
 function parseParagraphAt(lines: string[], start: number, label?: string): { fields: Map<string, string>; next: number } {
   const fields = new Map<string, string>();
   const err = (i: number, what: string) =>
-    new ChiselError(`${label ? label + ': ' : ''}invalid control data at line ${i + 1}: ${what}`, {
+    new ChiselError(`${label ? `${label}: ` : ''}invalid control data at line ${i + 1}: ${what}`, {
       code: 'deb-control',
       location: { line: i + 1 },
     });

@@ -70,7 +70,7 @@ export function cleanTarPath(name: string, label?: string): string {
     }
     parts.push(c);
   }
-  return '/' + parts.join('/');
+  return `/${parts.join('/')}`;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openArchives, type UsedInRelease } from '../archive/index.js';
-import { ContentStore } from '../cache/store.js';
+import type { ContentStore } from '../cache/store.js';
 import { sourceDateEpoch, writeDir } from '../output/dir.js';
 import type { Compression } from '../output/compress.js';
 import type { ImageConfig, LayoutResult, PlatformTree } from '../output/oci.js';
@@ -102,12 +102,21 @@ export function splitTag(ref: string | undefined): { name?: string; tag: string 
 export function checkOutputs(spec: Pick<BuildSpec, 'outputs' | 'archs'>): void {
   const o = spec.outputs;
   if (!o.root && !o.tar && !wantsImage(o)) {
-    throw new ChiselError('nothing to write: give at least one output', { code: 'usage', exitCode: ExitCode.USAGE, hint: 'use --root DIR, --tar FILE, --oci DIR, --oci-archive FILE or --push REGISTRY/REPO:TAG' });
+    throw new ChiselError('nothing to write: give at least one output', {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+      hint: 'use --root DIR, --tar FILE, --oci DIR, --oci-archive FILE or --push REGISTRY/REPO:TAG',
+    });
   }
   if (spec.archs.length === 0) throw new ChiselError('no architecture given', { code: 'usage', exitCode: ExitCode.USAGE });
-  if (new Set(spec.archs).size !== spec.archs.length) throw new ChiselError(`an architecture is listed twice: ${spec.archs.join(',')}`, { code: 'usage', exitCode: ExitCode.USAGE });
+  if (new Set(spec.archs).size !== spec.archs.length)
+    throw new ChiselError(`an architecture is listed twice: ${spec.archs.join(',')}`, { code: 'usage', exitCode: ExitCode.USAGE });
   if (spec.archs.length > 1 && (o.root || o.tar)) {
-    throw new ChiselError(`--root and --tar hold one architecture, but ${spec.archs.length} were asked (${spec.archs.join(', ')})`, { code: 'usage', exitCode: ExitCode.USAGE, hint: 'use --oci, --oci-archive or --push for a multi-arch image, or cut each arch separately' });
+    throw new ChiselError(`--root and --tar hold one architecture, but ${spec.archs.length} were asked (${spec.archs.join(', ')})`, {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+      hint: 'use --oci, --oci-archive or --push for a multi-arch image, or cut each arch separately',
+    });
   }
 }
 
@@ -128,7 +137,11 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   const config = effectiveConfig(spec);
   const archs: ArchBuild[] = [];
   for (const arch of spec.archs) {
-    const source = await openArchives(spec.release, arch, { store: spec.store, offline: Boolean(spec.offline), urlOverrides: spec.urlOverrides ?? new Map() });
+    const source = await openArchives(spec.release, arch, {
+      store: spec.store,
+      offline: Boolean(spec.offline),
+      urlOverrides: spec.urlOverrides ?? new Map(),
+    });
     const pinned = spec.pinned?.get(arch);
     const result = await cut({
       release: spec.release,
@@ -148,8 +161,27 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
   }
   if (spec.sbom?.inImage) {
     for (const a of archs) {
-      const doc = Buffer.from((await sbomModule()).sbomDocument(await (await import('../sbom/frombuild.js')).sbomInput({ archs: [a], store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch }), spec.sbom.format));
-      const file: TreeEntry = { path: `${SBOM_DIR}/chisel-ts.${spec.sbom.format}.json`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: doc.length, sha256: await spec.store.putBuffer(doc) };
+      const doc = Buffer.from(
+        (await sbomModule()).sbomDocument(
+          await (await import('../sbom/frombuild.js')).sbomInput({
+            archs: [a],
+            store: spec.store,
+            releaseDir: spec.release.dir,
+            name: spec.tag ?? 'rootfs',
+            epoch,
+          }),
+          spec.sbom.format,
+        ),
+      );
+      const file: TreeEntry = {
+        path: `${SBOM_DIR}/chisel-ts.${spec.sbom.format}.json`,
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: doc.length,
+        sha256: await spec.store.putBuffer(doc),
+      };
       const tree = ensureDir(a.tree, SBOM_DIR, 0o755, 0, 0);
       a.tree = { entries: sortEntries([...tree.entries.filter((e) => e.path !== file.path), file]) };
     }
@@ -177,9 +209,20 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     spec.verify?.(out);
   }
   if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
-  if (o.tar) out.tar = await (await tar()).writeTarFile(one.tree, spec.store, o.tar, (await import('../output/compress.js')).compressionForFile(o.tar), { mtime: epoch });
+  if (o.tar)
+    out.tar = await (await tar()).writeTarFile(
+      one.tree,
+      spec.store,
+      o.tar,
+      (await import('../output/compress.js')).compressionForFile(o.tar),
+      { mtime: epoch },
+    );
   if (o.oci) out.oci = await (await oci()).writeOciLayout(platforms, spec.store, o.oci, imageOpts);
-  if (o.ociArchive) out.ociArchive = await (await oci()).writeOciArchive(platforms, spec.store, o.ociArchive, { ...imageOpts, repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}` });
+  if (o.ociArchive)
+    out.ociArchive = await (await oci()).writeOciArchive(platforms, spec.store, o.ociArchive, {
+      ...imageOpts,
+      repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}`,
+    });
   // the push layout (when --oci is not it) is written first: its digest names the image in the SBOM
   let pushLayoutDir = o.oci;
   let scratch: string | undefined;
@@ -194,12 +237,25 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
     let sbom: string | undefined;
     if (spec.sbom?.file) {
       const digest = out.image?.top.digest ?? (out.tar ? `sha256:${out.tar.diffId}` : undefined);
-      sbom = (await sbomModule()).sbomDocument(await (await import('../sbom/frombuild.js')).sbomInput({ archs, store: spec.store, releaseDir: spec.release.dir, name: spec.tag ?? 'rootfs', epoch, ...(digest ? { digest } : {}) }), spec.sbom.format);
+      sbom = (await sbomModule()).sbomDocument(
+        await (await import('../sbom/frombuild.js')).sbomInput({
+          archs,
+          store: spec.store,
+          releaseDir: spec.release.dir,
+          name: spec.tag ?? 'rootfs',
+          epoch,
+          ...(digest ? { digest } : {}),
+        }),
+        spec.sbom.format,
+      );
       await writeFileAtomic(spec.sbom.file, sbom);
     }
     if (o.push) {
       // --sbom with --push: the SBOM also goes to the registry, as a referrer of the image
-      const referrers = sbom && spec.sbom ? [{ artifactType: SBOM_MEDIA_TYPE[spec.sbom.format], bytes: Buffer.from(sbom), title: path.basename(spec.sbom.file!) }] : [];
+      const referrers =
+        sbom && spec.sbom
+          ? [{ artifactType: SBOM_MEDIA_TYPE[spec.sbom.format], bytes: Buffer.from(sbom), title: path.basename(spec.sbom.file!) }]
+          : [];
       out.push = await (await import('../output/push.js')).pushLayout(pushLayoutDir!, o.push, {
         insecure: Boolean(spec.insecure),
         referrers,
@@ -234,11 +290,14 @@ function pinnedSource(source: PackageSource, store: ContentStore): PackageSource
         return await source.fetchDeb(p);
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
-        throw new ChiselError(`pinned package ${p.name} ${p.version} (${p.arch}, sha256 ${p.sha256.slice(0, 12)}) is not available: not in the cache ${store.root}, and archive ${p.archive} (${p.filename}) failed: ${why}`, {
-          code: 'locked-missing',
-          exitCode: ExitCode.ARCHIVE,
-          hint: `restore the cache, or point --archive-url ${p.archive}=URL at a mirror or snapshot that still serves ${p.filename}; or run \`chisel-ts lock\` to move to the current version`,
-        });
+        throw new ChiselError(
+          `pinned package ${p.name} ${p.version} (${p.arch}, sha256 ${p.sha256.slice(0, 12)}) is not available: not in the cache ${store.root}, and archive ${p.archive} (${p.filename}) failed: ${why}`,
+          {
+            code: 'locked-missing',
+            exitCode: ExitCode.ARCHIVE,
+            hint: `restore the cache, or point --archive-url ${p.archive}=URL at a mirror or snapshot that still serves ${p.filename}; or run \`chisel-ts lock\` to move to the current version`,
+          },
+        );
       }
     },
   };

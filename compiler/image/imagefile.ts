@@ -54,14 +54,16 @@ interface RawImage {
 
 export async function loadImageFile(file: string): Promise<ImageFile> {
   const abs = path.resolve(file);
-  let text: string;
   try {
     await fs.access(abs);
   } catch (e) {
-    throw new ChiselError(`cannot read image file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: 'image-file', hint: 'pass the path of an image YAML file; see examples/' });
+    throw new ChiselError(`cannot read image file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      code: 'image-file',
+      hint: 'pass the path of an image YAML file; see examples/',
+    });
   }
   // Size, file type and encoding errors name the file (and line:col).
-  text = await readYamlText(abs, 'pass the path of an image YAML file; see examples/');
+  const text = await readYamlText(abs, 'pass the path of an image YAML file; see examples/');
   return parseImageFile(abs, text);
 }
 
@@ -115,7 +117,12 @@ export function parseImageFile(file: string, text: string): ImageFile {
     if (v !== undefined) outputs[k] = v;
   }
   if (o.push) outputs.push = o.push;
-  const release = raw.release === undefined ? undefined : raw.release.includes('/') || raw.release.startsWith('.') ? path.resolve(dir, raw.release) : raw.release;
+  const release =
+    raw.release === undefined
+      ? undefined
+      : raw.release.includes('/') || raw.release.startsWith('.')
+        ? path.resolve(dir, raw.release)
+        : raw.release;
   return {
     file,
     ...(release !== undefined ? { release } : {}),
@@ -129,7 +136,13 @@ export function parseImageFile(file: string, text: string): ImageFile {
     files,
     outputs,
     ...(raw.sbom
-      ? { sbom: { ...(raw.sbom.file ? { file: rel(raw.sbom.file)! } : {}), ...(raw.sbom.format ? { format: raw.sbom.format } : {}), ...(raw.sbom['in-image'] ? { inImage: true } : {}) } }
+      ? {
+          sbom: {
+            ...(raw.sbom.file ? { file: rel(raw.sbom.file)! } : {}),
+            ...(raw.sbom.format ? { format: raw.sbom.format } : {}),
+            ...(raw.sbom['in-image'] ? { inImage: true } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -138,6 +151,9 @@ export function parseImageFile(file: string, text: string): ImageFile {
 function fileMode(y: YamlFile, at: Array<string | number>, value: string | number): number {
   const src = typeof value === 'string' ? value : (y.source(at) ?? String(value));
   const m = /^0?o?([0-7]{3,4})$/i.exec(src);
-  if (!m) throw new ChiselErrors([y.error(at, `${at.join('.')}: mode ${JSON.stringify(src)} is not an octal mode; write it like 0755 or "0644"`, 'schema')]);
+  if (!m)
+    throw new ChiselErrors([
+      y.error(at, `${at.join('.')}: mode ${JSON.stringify(src)} is not an octal mode; write it like 0755 or "0644"`, 'schema'),
+    ]);
   return parseInt(m[1]!, 8);
 }

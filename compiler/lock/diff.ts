@@ -33,15 +33,24 @@ export function diffLocks(a: Lockfile, b: Lockfile): LockDiff {
     same: false,
   };
   if (a.inputs.release.digest !== b.inputs.release.digest) d.inputs.push(`release ${b.inputs.release.name} definitions changed`);
-  if (a.inputs.slices.join() !== b.inputs.slices.join()) d.inputs.push(`requested slices: ${a.inputs.slices.join(' ')} -> ${b.inputs.slices.join(' ')}`);
+  if (a.inputs.slices.join() !== b.inputs.slices.join())
+    d.inputs.push(`requested slices: ${a.inputs.slices.join(' ')} -> ${b.inputs.slices.join(' ')}`);
   if (a.inputs.archs.join() !== b.inputs.archs.join()) d.inputs.push(`archs: ${a.inputs.archs.join(',')} -> ${b.inputs.archs.join(',')}`);
   if (JSON.stringify(a.inputs.image) !== JSON.stringify(b.inputs.image)) d.inputs.push('image configuration changed');
-  if (a.inputs.sourceDateEpoch !== b.inputs.sourceDateEpoch) d.inputs.push(`SOURCE_DATE_EPOCH: ${a.inputs.sourceDateEpoch} -> ${b.inputs.sourceDateEpoch}`);
+  if (a.inputs.sourceDateEpoch !== b.inputs.sourceDateEpoch)
+    d.inputs.push(`SOURCE_DATE_EPOCH: ${a.inputs.sourceDateEpoch} -> ${b.inputs.sourceDateEpoch}`);
   for (const [k, p] of pb) {
     const old = pa.get(k);
     if (!old) d.packages.added.push({ name: p.name, arch: p.arch, version: p.version });
-    else if (old.version !== p.version || old.sha256 !== p.sha256) d.packages.changed.push({ name: p.name, arch: p.arch, from: old.version, to: p.version });
-    if (old && old.contents.digest !== p.contents.digest) d.contents.push({ name: p.name, arch: p.arch, files: [old.contents.files, p.contents.files], bytes: [old.contents.bytes, p.contents.bytes] });
+    else if (old.version !== p.version || old.sha256 !== p.sha256)
+      d.packages.changed.push({ name: p.name, arch: p.arch, from: old.version, to: p.version });
+    if (old && old.contents.digest !== p.contents.digest)
+      d.contents.push({
+        name: p.name,
+        arch: p.arch,
+        files: [old.contents.files, p.contents.files],
+        bytes: [old.contents.bytes, p.contents.bytes],
+      });
   }
   for (const [k, p] of pa) if (!pb.has(k)) d.packages.removed.push({ name: p.name, arch: p.arch, version: p.version });
   const slices = (l: Lockfile) => new Set(l.packages.flatMap((p) => p.slices.map((s) => `${p.name}_${s}`)));
@@ -57,7 +66,14 @@ export function diffLocks(a: Lockfile, b: Lockfile): LockDiff {
     if (x?.manifest !== y?.manifest) e.manifest = [x?.manifest ?? '-', y?.manifest ?? '-'];
     if (e.rootfs || e.manifest) d.outputs.archs[arch] = e;
   }
-  d.same = !d.inputs.length && !d.packages.added.length && !d.packages.removed.length && !d.packages.changed.length && !d.contents.length && !d.outputs.image && !Object.keys(d.outputs.archs).length;
+  d.same =
+    !d.inputs.length &&
+    !d.packages.added.length &&
+    !d.packages.removed.length &&
+    !d.packages.changed.length &&
+    !d.contents.length &&
+    !d.outputs.image &&
+    !Object.keys(d.outputs.archs).length;
   return d;
 }
 
@@ -84,7 +100,9 @@ export function formatLockDiff(d: LockDiff): string {
   for (const s of d.slices.removed) out.push(`- slice ${s}`);
   for (const c of d.contents) {
     const files = c.files[1] - c.files[0];
-    out.push(`  contents of ${c.name} (${c.arch}) changed: ${c.files[1]} files (${files >= 0 ? '+' : ''}${files}), ${size(c.bytes[1] - c.bytes[0])}`);
+    out.push(
+      `  contents of ${c.name} (${c.arch}) changed: ${c.files[1]} files (${files >= 0 ? '+' : ''}${files}), ${size(c.bytes[1] - c.bytes[0])}`,
+    );
   }
   out.push(`size: ${(d.bytes[0] / 1048576).toFixed(1)} MiB -> ${(d.bytes[1] / 1048576).toFixed(1)} MiB (${size(d.bytes[1] - d.bytes[0])})`);
   for (const [arch, e] of Object.entries(d.outputs.archs)) {

@@ -18,7 +18,12 @@ export { diffLocks, formatLockDiff, type LockDiff } from './diff.js';
 
 function sortedObject(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortedObject);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedObject((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortedObject((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -59,22 +64,30 @@ export async function lockInputs(spec: BuildSpec, epoch: number): Promise<LockIn
 async function filesDigest(spec: BuildSpec): Promise<string> {
   if (!spec.files?.length) return 'none';
   const added = await addFiles({ entries: [] }, spec.files, spec.store);
-  return sha256Of(added.entries.map((e) => `${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.sha256 ?? e.link ?? ''}\n`).join(''));
+  return sha256Of(
+    added.entries.map((e) => `${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.sha256 ?? e.link ?? ''}\n`).join(''),
+  );
 }
 
 /** What changed between the inputs a lock was made from and the present ones. */
 export function inputChanges(locked: LockInputs, now: LockInputs): string[] {
   const out: string[] = [];
-  if (locked.release.name !== now.release.name) out.push(`the release is ${now.release.name}, the lock was made for ${locked.release.name}`);
-  else if (locked.release.digest !== now.release.digest) out.push(`the release definitions of ${now.release.name} changed (chisel.yaml or a slice file the selection uses)`);
+  if (locked.release.name !== now.release.name)
+    out.push(`the release is ${now.release.name}, the lock was made for ${locked.release.name}`);
+  else if (locked.release.digest !== now.release.digest)
+    out.push(`the release definitions of ${now.release.name} changed (chisel.yaml or a slice file the selection uses)`);
   const list = (a: string[]) => a.join(', ');
-  if (list(locked.slices) !== list(now.slices)) out.push(`the requested slices are [${list(now.slices)}], the lock has [${list(locked.slices)}]`);
+  if (list(locked.slices) !== list(now.slices))
+    out.push(`the requested slices are [${list(now.slices)}], the lock has [${list(locked.slices)}]`);
   if (list(locked.archs) !== list(now.archs)) out.push(`the architectures are [${list(now.archs)}], the lock has [${list(locked.archs)}]`);
   for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata', 'files', 'sbomInImage'] as const) {
-    if (locked.image[k] !== now.image[k]) out.push(`${k} is ${JSON.stringify(now.image[k])}, the lock has ${JSON.stringify(locked.image[k])}`);
+    if (locked.image[k] !== now.image[k])
+      out.push(`${k} is ${JSON.stringify(now.image[k])}, the lock has ${JSON.stringify(locked.image[k])}`);
   }
-  if (JSON.stringify(locked.image.config) !== JSON.stringify(now.image.config)) out.push(`the image configuration changed: ${JSON.stringify(now.image.config)}, the lock has ${JSON.stringify(locked.image.config)}`);
-  if (locked.sourceDateEpoch !== now.sourceDateEpoch) out.push(`SOURCE_DATE_EPOCH is ${now.sourceDateEpoch}, the lock has ${locked.sourceDateEpoch}`);
+  if (JSON.stringify(locked.image.config) !== JSON.stringify(now.image.config))
+    out.push(`the image configuration changed: ${JSON.stringify(now.image.config)}, the lock has ${JSON.stringify(locked.image.config)}`);
+  if (locked.sourceDateEpoch !== now.sourceDateEpoch)
+    out.push(`SOURCE_DATE_EPOCH is ${now.sourceDateEpoch}, the lock has ${locked.sourceDateEpoch}`);
   return out;
 }
 
@@ -100,7 +113,8 @@ export function lockFromBuild(inputs: LockInputs, result: BuildResult): Omit<Loc
   const archives = new Map<string, LockArchive>();
   const packages = new Map<string, LockPackage>();
   for (const a of result.archs) {
-    for (const r of a.archives) archives.set(`${r.archive}\0${r.suite}`, { name: r.archive, suite: r.suite, date: r.date, inRelease: `sha256:${r.sha256}` });
+    for (const r of a.archives)
+      archives.set(`${r.archive}\0${r.suite}`, { name: r.archive, suite: r.suite, date: r.date, inRelease: `sha256:${r.sha256}` });
     const owners = new Map<string, Set<string>>();
     for (const n of a.cut.built.nodes.values()) {
       if (!n.package || !n.explicit) continue;
@@ -143,7 +157,15 @@ export function pinnedFromLock(lock: Lockfile): Map<string, Map<string, Resolved
     const m = new Map<string, ResolvedPackage>();
     for (const p of lock.packages) {
       if (p.arch !== arch && p.arch !== 'all') continue;
-      m.set(p.name, { name: p.name, version: p.version, arch: p.arch, archive: p.archive, sha256: p.sha256, size: p.size, filename: p.filename });
+      m.set(p.name, {
+        name: p.name,
+        version: p.version,
+        arch: p.arch,
+        archive: p.archive,
+        sha256: p.sha256,
+        size: p.size,
+        filename: p.filename,
+      });
     }
     out.set(arch, m);
   }
@@ -160,6 +182,7 @@ export function outputChanges(lock: Lockfile, result: BuildResult): string[] {
     if (want.rootfs !== `sha256:${i.diffId}`) out.push(`${i.arch} rootfs is sha256:${i.diffId}, the lock says ${want.rootfs}`);
     if (want.manifest !== i.manifest.digest) out.push(`${i.arch} image manifest is ${i.manifest.digest}, the lock says ${want.manifest}`);
   }
-  if (out.length === 0 && lock.outputs.image !== image.top.digest) out.push(`image is ${image.top.digest}, the lock says ${lock.outputs.image}`);
+  if (out.length === 0 && lock.outputs.image !== image.top.digest)
+    out.push(`image is ${image.top.digest}, the lock says ${lock.outputs.image}`);
   return out;
 }

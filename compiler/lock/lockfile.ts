@@ -17,7 +17,15 @@ export interface LockInputs {
   release: { name: string; digest: string; files: number };
   slices: string[];
   archs: string[];
-  image: { tag: string; compression: string; nonroot: boolean; packageMetadata: boolean; config: Record<string, unknown>; files: string; sbomInImage: string };
+  image: {
+    tag: string;
+    compression: string;
+    nonroot: boolean;
+    packageMetadata: boolean;
+    config: Record<string, unknown>;
+    files: string;
+    sbomInImage: string;
+  };
   sourceDateEpoch: number;
 }
 
@@ -68,12 +76,38 @@ export function normalize(lock: Omit<Lockfile, 'integrity'>): Omit<Lockfile, 'in
   const i = lock.inputs;
   return {
     lockfileVersion: lock.lockfileVersion,
-    inputs: { digest: i.digest, release: { name: i.release.name, digest: i.release.digest, files: i.release.files }, slices: [...i.slices], archs: [...i.archs], image: i.image, sourceDateEpoch: i.sourceDateEpoch },
-    archives: [...lock.archives].sort((a, b) => cmp(`${a.name}\0${a.suite}`, `${b.name}\0${b.suite}`)).map((a) => ({ name: a.name, suite: a.suite, date: a.date, inRelease: a.inRelease })),
+    inputs: {
+      digest: i.digest,
+      release: { name: i.release.name, digest: i.release.digest, files: i.release.files },
+      slices: [...i.slices],
+      archs: [...i.archs],
+      image: i.image,
+      sourceDateEpoch: i.sourceDateEpoch,
+    },
+    archives: [...lock.archives]
+      .sort((a, b) => cmp(`${a.name}\0${a.suite}`, `${b.name}\0${b.suite}`))
+      .map((a) => ({ name: a.name, suite: a.suite, date: a.date, inRelease: a.inRelease })),
     packages: [...lock.packages]
       .sort((a, b) => cmp(`${a.name}\0${a.arch}`, `${b.name}\0${b.arch}`))
-      .map((p) => ({ name: p.name, version: p.version, arch: p.arch, archive: p.archive, filename: p.filename, size: p.size, sha256: p.sha256, slices: [...p.slices].sort(), contents: { files: p.contents.files, bytes: p.contents.bytes, digest: p.contents.digest } })),
-    outputs: { archs: Object.fromEntries(Object.keys(lock.outputs.archs).sort().map((a) => [a, { rootfs: lock.outputs.archs[a]!.rootfs, manifest: lock.outputs.archs[a]!.manifest }])), image: lock.outputs.image },
+      .map((p) => ({
+        name: p.name,
+        version: p.version,
+        arch: p.arch,
+        archive: p.archive,
+        filename: p.filename,
+        size: p.size,
+        sha256: p.sha256,
+        slices: [...p.slices].sort(),
+        contents: { files: p.contents.files, bytes: p.contents.bytes, digest: p.contents.digest },
+      })),
+    outputs: {
+      archs: Object.fromEntries(
+        Object.keys(lock.outputs.archs)
+          .sort()
+          .map((a) => [a, { rootfs: lock.outputs.archs[a]!.rootfs, manifest: lock.outputs.archs[a]!.manifest }]),
+      ),
+      image: lock.outputs.image,
+    },
   };
 }
 
@@ -100,7 +134,10 @@ export async function readLockfile(file: string): Promise<Lockfile> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch {
-    throw new ChiselError(`cannot read lockfile ${file}`, { code: 'lock', hint: 'create it with `chisel-ts lock` (same arguments as the cut)' });
+    throw new ChiselError(`cannot read lockfile ${file}`, {
+      code: 'lock',
+      hint: 'create it with `chisel-ts lock` (same arguments as the cut)',
+    });
   }
   return parseLockfile(file, text);
 }
@@ -115,7 +152,10 @@ export function parseLockfile(file: string, text: string): Lockfile {
   const validate = schemaValidator('lock.schema.json');
   if (!validate(doc)) {
     const e = validate.errors![0]!;
-    throw new ChiselError(`${file}: ${e.instancePath || '/'} ${e.message ?? e.keyword} (schema lock.schema.json)`, { code: 'lock', hint: 'regenerate it with `chisel-ts lock`' });
+    throw new ChiselError(`${file}: ${e.instancePath || '/'} ${e.message ?? e.keyword} (schema lock.schema.json)`, {
+      code: 'lock',
+      hint: 'regenerate it with `chisel-ts lock`',
+    });
   }
   const { integrity, ...rest } = doc;
   if (sha256Of(JSON.stringify(normalize(rest))) !== integrity) {

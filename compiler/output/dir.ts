@@ -25,7 +25,8 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
 async function isEmptyDir(p: string): Promise<boolean | undefined> {
   try {
     const st = await fs.lstat(p);
-    if (!st.isDirectory()) throw new ChiselError(`output ${p} exists and is not a directory`, { code: 'output', hint: 'choose another --root' });
+    if (!st.isDirectory())
+      throw new ChiselError(`output ${p} exists and is not a directory`, { code: 'output', hint: 'choose another --root' });
     return (await fs.readdir(p)).length === 0;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -80,7 +81,11 @@ function writeEntries(tree: Tree, reader: ContentReader, root: string, mtime: nu
     safeParent(parent);
     const st = lstat(parent);
     if (!st) fss.mkdirSync(parent, { mode: 0o755 });
-    else if (!st.isDirectory()) throw new ChiselError(`refusing to write ${path.relative(root, p)}: its parent ${path.relative(root, parent)} is not a directory on disk (a symlink?)`, { code: 'unsafe-path' });
+    else if (!st.isDirectory())
+      throw new ChiselError(
+        `refusing to write ${path.relative(root, p)}: its parent ${path.relative(root, parent)} is not a directory on disk (a symlink?)`,
+        { code: 'unsafe-path' },
+      );
     checked.add(parent);
   };
   for (const e of tree.entries) {

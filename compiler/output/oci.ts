@@ -23,7 +23,11 @@ export const MEDIA = {
   index: 'application/vnd.oci.image.index.v1+json',
   manifest: 'application/vnd.oci.image.manifest.v1+json',
   config: 'application/vnd.oci.image.config.v1+json',
-  layer: { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', zstd: 'application/vnd.oci.image.layer.v1.tar+zstd', none: 'application/vnd.oci.image.layer.v1.tar' },
+  layer: {
+    gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+    none: 'application/vnd.oci.image.layer.v1.tar',
+  },
 } as const;
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -97,7 +101,8 @@ function sortedRecord(r: Record<string, string> | undefined): Record<string, str
 
 export function normalizePort(p: string): string {
   const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(p);
-  if (!m || Number(m[1]) > 65535 || Number(m[1]) === 0) throw new ChiselError(`invalid port "${p}"`, { code: 'usage', hint: 'write PORT or PORT/tcp, PORT/udp, PORT/sctp' });
+  if (!m || Number(m[1]) > 65535 || Number(m[1]) === 0)
+    throw new ChiselError(`invalid port "${p}"`, { code: 'usage', hint: 'write PORT or PORT/tcp, PORT/udp, PORT/sctp' });
   return `${m[1]}/${m[2] ?? 'tcp'}`;
 }
 
@@ -146,10 +151,19 @@ class BlobWriter {
 }
 
 /** Write the images of `platforms` as an OCI layout into the (new or empty) directory `dest`. */
-export async function writeOciLayout(platforms: PlatformTree[], store: ContentStore, dest: string, opts: ImageOptions): Promise<LayoutResult> {
+export async function writeOciLayout(
+  platforms: PlatformTree[],
+  store: ContentStore,
+  dest: string,
+  opts: ImageOptions,
+): Promise<LayoutResult> {
   const target = path.resolve(dest);
   const existing = await fs.readdir(target).catch(() => undefined);
-  if (existing && existing.length) throw new ChiselError(`--oci ${dest} exists and is not empty`, { code: 'output', hint: 'remove it or choose a new directory; chisel-ts does not add to an existing layout' });
+  if (existing?.length)
+    throw new ChiselError(`--oci ${dest} exists and is not empty`, {
+      code: 'output',
+      hint: 'remove it or choose a new directory; chisel-ts does not add to an existing layout',
+    });
   await fs.mkdir(path.dirname(target), { recursive: true });
   await sweepStale(target);
   const tmp = tempSibling(target);
@@ -175,7 +189,10 @@ async function writeLayoutInto(dir: string, platforms: PlatformTree[], store: Co
   const annotations = sortedRecord(opts.config.annotations);
   for (const { arch, tree } of platforms) {
     const { desc: layer, diffId } = await blobs.layer(tree, store, opts.compression, epoch);
-    const config = await blobs.bytes(canonical(configDocument(arch, opts.config, diffId, epoch, opts.createdBy ?? 'chisel-ts')), MEDIA.config);
+    const config = await blobs.bytes(
+      canonical(configDocument(arch, opts.config, diffId, epoch, opts.createdBy ?? 'chisel-ts')),
+      MEDIA.config,
+    );
     const manifestDoc = {
       schemaVersion: 2,
       mediaType: MEDIA.manifest,
@@ -190,7 +207,12 @@ async function writeLayoutInto(dir: string, platforms: PlatformTree[], store: Co
   if (images.length === 1) {
     top = { ...images[0]!.manifest, annotations: { [REF_NAME]: opts.tag } };
   } else {
-    const indexDoc = { schemaVersion: 2, mediaType: MEDIA.index, manifests: images.map((i) => i.manifest), ...(annotations ? { annotations } : {}) };
+    const indexDoc = {
+      schemaVersion: 2,
+      mediaType: MEDIA.index,
+      manifests: images.map((i) => i.manifest),
+      ...(annotations ? { annotations } : {}),
+    };
     const index = await blobs.bytes(canonical(indexDoc), MEDIA.index);
     top = { ...index, annotations: { [REF_NAME]: opts.tag } };
   }
@@ -200,7 +222,12 @@ async function writeLayoutInto(dir: string, platforms: PlatformTree[], store: Co
 }
 
 /** The layout of `platforms` packed into one tar, with a docker `manifest.json` so `docker load` accepts it too. */
-export async function writeOciArchive(platforms: PlatformTree[], store: ContentStore, file: string, opts: ImageOptions & { repoTag: string }): Promise<LayoutResult> {
+export async function writeOciArchive(
+  platforms: PlatformTree[],
+  store: ContentStore,
+  file: string,
+  opts: ImageOptions & { repoTag: string },
+): Promise<LayoutResult> {
   const dest = path.resolve(file);
   await fs.mkdir(path.dirname(dest), { recursive: true });
   await sweepStale(dest);
@@ -228,10 +255,25 @@ async function packLayout(layout: string, result: LayoutResult, dest: string, re
   const blobs = (await fs.readdir(path.join(layout, 'blobs', 'sha256'))).sort();
   const mtime = new Date(epoch * 1000);
   const pack = tarStream.pack();
-  const h = (name: string, size: number, type: 'file' | 'directory' = 'file') => ({ name, size, type, mode: type === 'file' ? 0o644 : 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime, linkname: '', devmajor: 0, devminor: 0 });
+  const h = (name: string, size: number, type: 'file' | 'directory' = 'file') => ({
+    name,
+    size,
+    type,
+    mode: type === 'file' ? 0o644 : 0o755,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+    mtime,
+    linkname: '',
+    devmajor: 0,
+    devminor: 0,
+  });
   const done = pipeline(pack, createWriteStream(dest));
-  const add = (name: string, data: Buffer) => new Promise<void>((resolve, reject) => pack.entry(h(name, data.length), data, (e) => (e ? reject(e) : resolve())));
-  const dir = (name: string) => new Promise<void>((resolve, reject) => pack.entry(h(name, 0, 'directory'), (e) => (e ? reject(e) : resolve())));
+  const add = (name: string, data: Buffer) =>
+    new Promise<void>((resolve, reject) => pack.entry(h(name, data.length), data, (e) => (e ? reject(e) : resolve())));
+  const dir = (name: string) =>
+    new Promise<void>((resolve, reject) => pack.entry(h(name, 0, 'directory'), (e) => (e ? reject(e) : resolve())));
   try {
     await dir('blobs/');
     await dir('blobs/sha256/');
@@ -278,8 +320,10 @@ export async function checkLayout(dir: string): Promise<string[]> {
     for (const l of doc.layers) await blob(l);
     if (cfgData) {
       const cfg = JSON.parse(cfgData.toString()) as { rootfs: { diff_ids: string[] }; architecture: string };
-      if (cfg.rootfs.diff_ids.length !== doc.layers.length) problems.push(`manifest ${m.digest}: ${doc.layers.length} layers but ${cfg.rootfs.diff_ids.length} diff_ids`);
-      if (m.platform && m.platform.architecture !== cfg.architecture) problems.push(`manifest ${m.digest}: platform ${m.platform.architecture} but config says ${cfg.architecture}`);
+      if (cfg.rootfs.diff_ids.length !== doc.layers.length)
+        problems.push(`manifest ${m.digest}: ${doc.layers.length} layers but ${cfg.rootfs.diff_ids.length} diff_ids`);
+      if (m.platform && m.platform.architecture !== cfg.architecture)
+        problems.push(`manifest ${m.digest}: platform ${m.platform.architecture} but config says ${cfg.architecture}`);
     }
   }
   return problems;

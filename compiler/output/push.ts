@@ -95,7 +95,10 @@ export function parseReference(ref: string): { registry: string; repository: str
   if (slash <= 0) throw refError(ref, 'no registry host (the part before the first "/")');
   const registry = rest.slice(0, slash);
   if (!(registry.includes('.') || registry.includes(':') || registry === 'localhost')) {
-    throw refError(ref, `"${registry}" is not a registry host (a host must contain "." or ":" or be "localhost"; there is no default registry)`);
+    throw refError(
+      ref,
+      `"${registry}" is not a registry host (a host must contain "." or ":" or be "localhost"; there is no default registry)`,
+    );
   }
   if (!HOST_RE.test(registry)) throw refError(ref, `"${registry}" is not a valid registry host[:port]`);
   let repository = rest.slice(slash + 1);
@@ -153,7 +156,11 @@ async function loadCredentials(registry: string, configPath: string, explicit: b
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new ChiselError(`docker config ${configPath} is not valid JSON: ${(e as Error).message}`, { code: 'push-auth', hint: 'fix or remove the file', cause: e });
+    throw new ChiselError(`docker config ${configPath} is not valid JSON: ${(e as Error).message}`, {
+      code: 'push-auth',
+      hint: 'fix or remove the file',
+      cause: e,
+    });
   }
   const auths = (doc as { auths?: unknown } | null)?.auths;
   if (!auths || typeof auths !== 'object') return undefined;
@@ -166,7 +173,10 @@ async function loadCredentials(registry: string, configPath: string, explicit: b
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
       const i = decoded.indexOf(':');
       if (i < 0) {
-        throw new ChiselError(`docker config ${configPath}: "auth" for ${key} is not base64 of "user:password"`, { code: 'push-auth', hint: `run \`docker login ${registry}\` again` });
+        throw new ChiselError(`docker config ${configPath}: "auth" for ${key} is not base64 of "user:password"`, {
+          code: 'push-auth',
+          hint: `run \`docker login ${registry}\` again`,
+        });
       }
       creds.username = decoded.slice(0, i);
       creds.password = decoded.slice(i + 1);
@@ -346,7 +356,9 @@ function send(spec: ReqSpec, auth: string | undefined, agents: Agents): Promise<
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
       });
     });
-    req.setTimeout(SOCKET_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${SOCKET_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })));
+    req.setTimeout(SOCKET_TIMEOUT_MS, () =>
+      req.destroy(Object.assign(new Error(`no answer for ${SOCKET_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })),
+    );
     req.on('error', fail);
     req.on('finish', () => {
       requestDone = true;
@@ -516,22 +528,33 @@ class RegistryClient {
     try {
       u = new URL(realm);
     } catch {
-      throw new ChiselError(`registry ${this.registry} sent an invalid token realm "${realm}"`, { code: 'push-auth', hint: 'check the registry configuration' });
+      throw new ChiselError(`registry ${this.registry} sent an invalid token realm "${realm}"`, {
+        code: 'push-auth',
+        hint: 'check the registry configuration',
+      });
     }
     if (u.protocol !== 'https:' && u.protocol !== 'http:') {
       throw new ChiselError(`registry ${this.registry} sent a token realm with unsupported scheme "${realm}"`, { code: 'push-auth' });
     }
     if (u.protocol === 'http:' && !this.insecure && !isLocalHost(u.host)) {
-      throw new ChiselError(`registry ${this.registry} asks for a token from plain-HTTP realm ${realm}; refusing to send credentials without TLS`, {
-        code: 'push-insecure',
-        hint: 'use --insecure to allow plain HTTP',
-      });
+      throw new ChiselError(
+        `registry ${this.registry} asks for a token from plain-HTTP realm ${realm}; refusing to send credentials without TLS`,
+        {
+          code: 'push-insecure',
+          hint: 'use --insecure to allow plain HTTP',
+        },
+      );
     }
     const creds = this.creds;
     let spec: ReqSpec;
     let auth: string | undefined;
     if (creds?.identityToken !== undefined) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'chisel-ts', scope: this.scope });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'chisel-ts',
+        scope: this.scope,
+      });
       if (service !== undefined) form.set('service', service);
       spec = {
         method: 'POST',
@@ -555,7 +578,12 @@ class RegistryClient {
     } catch {
       throw this.httpError(`${spec.what}: the answer is not JSON`, res);
     }
-    const token = typeof doc.token === 'string' && doc.token ? doc.token : typeof doc.access_token === 'string' && doc.access_token ? doc.access_token : undefined;
+    const token =
+      typeof doc.token === 'string' && doc.token
+        ? doc.token
+        : typeof doc.access_token === 'string' && doc.access_token
+          ? doc.access_token
+          : undefined;
     if (!token) throw this.httpError(`${spec.what}: the answer has no "token" or "access_token"`, res);
     const ttl = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60;
     return { token, expiresAt: Date.now() + Math.max(ttl - 10, ttl / 2) * 1000 };
@@ -630,9 +658,12 @@ function layoutError(dir: string, what: string, hint = 'rebuild the image layout
 function checkDescriptor(dir: string, d: unknown, where: string): Descriptor {
   const desc = d as Partial<Descriptor> | null;
   if (!desc || typeof desc !== 'object') throw layoutError(dir, `${where}: descriptor is not an object`);
-  if (typeof desc.digest !== 'string' || !DIGEST_RE.test(desc.digest)) throw layoutError(dir, `${where}: bad digest ${JSON.stringify(desc.digest)}`);
-  if (typeof desc.size !== 'number' || !Number.isSafeInteger(desc.size) || desc.size < 0) throw layoutError(dir, `${where}: bad size for ${desc.digest}`);
-  if (desc.mediaType !== undefined && typeof desc.mediaType !== 'string') throw layoutError(dir, `${where}: bad mediaType for ${desc.digest}`);
+  if (typeof desc.digest !== 'string' || !DIGEST_RE.test(desc.digest))
+    throw layoutError(dir, `${where}: bad digest ${JSON.stringify(desc.digest)}`);
+  if (typeof desc.size !== 'number' || !Number.isSafeInteger(desc.size) || desc.size < 0)
+    throw layoutError(dir, `${where}: bad size for ${desc.digest}`);
+  if (desc.mediaType !== undefined && typeof desc.mediaType !== 'string')
+    throw layoutError(dir, `${where}: bad mediaType for ${desc.digest}`);
   return { ...desc, mediaType: desc.mediaType ?? '' } as Descriptor;
 }
 
@@ -647,7 +678,11 @@ async function readJsonFile(dir: string, name: string): Promise<unknown> {
   try {
     text = await fs.readFile(p, 'utf8');
   } catch (e) {
-    throw layoutError(dir, `cannot read ${name}: ${(e as Error).message}`, 'give the directory of an OCI image layout (with oci-layout, index.json and blobs/)');
+    throw layoutError(
+      dir,
+      `cannot read ${name}: ${(e as Error).message}`,
+      'give the directory of an OCI image layout (with oci-layout, index.json and blobs/)',
+    );
   }
   try {
     return JSON.parse(text);
@@ -772,7 +807,13 @@ function uploadUrl(client: RegistryClient, location: string, digest: string): UR
   return new URL(`${href}${sep}digest=${encodeURIComponent(digest)}`);
 }
 
-async function pushBlob(client: RegistryClient, dir: string, desc: Descriptor, log: (m: string) => void, data?: Buffer): Promise<'uploaded' | 'skipped'> {
+async function pushBlob(
+  client: RegistryClient,
+  dir: string,
+  desc: Descriptor,
+  log: (m: string) => void,
+  data?: Buffer,
+): Promise<'uploaded' | 'skipped'> {
   const file = blobPath(dir, desc.digest);
   let size: number;
   try {
@@ -795,10 +836,19 @@ async function pushBlob(client: RegistryClient, dir: string, desc: Descriptor, l
 
   const what = `uploading blob ${desc.digest}`;
   for (let attempt = 0; ; attempt++) {
-    const start = await client.request({ method: 'POST', url: client.url(`/v2/${client.repository}/blobs/uploads/`), what: `starting upload of ${desc.digest}` });
+    const start = await client.request({
+      method: 'POST',
+      url: client.url(`/v2/${client.repository}/blobs/uploads/`),
+      what: `starting upload of ${desc.digest}`,
+    });
     if (start.status !== 202) throw client.httpError(`starting upload of ${desc.digest}`, start);
     const location = start.headers.location;
-    if (!location) throw client.httpError(`starting upload of ${desc.digest}: no Location header in the answer`, start, 'the registry does not follow the OCI distribution API');
+    if (!location)
+      throw client.httpError(
+        `starting upload of ${desc.digest}: no Location header in the answer`,
+        start,
+        'the registry does not follow the OCI distribution API',
+      );
     const url = uploadUrl(client, location, desc.digest);
     log(`${what} (${size} bytes)`);
     let res: Resp;
@@ -827,7 +877,10 @@ async function pushBlob(client: RegistryClient, dir: string, desc: Descriptor, l
     if (res.status !== 201 && res.status !== 200 && res.status !== 204) throw client.httpError(what, res);
     const got = res.headers['docker-content-digest'];
     if (typeof got === 'string' && got !== '' && got !== desc.digest) {
-      throw new ChiselError(`${what} for ${client.where}: the registry stored it as ${got}`, { code: 'push', hint: 'the blob file in the layout may be corrupted; rebuild the layout' });
+      throw new ChiselError(`${what} for ${client.where}: the registry stored it as ${got}`, {
+        code: 'push',
+        hint: 'the blob file in the layout may be corrupted; rebuild the layout',
+      });
     }
     return 'uploaded';
   }
@@ -862,7 +915,13 @@ const sha256Of = (bytes: Buffer): string => `sha256:${sha256Hex(bytes)}`;
  * the artifact is listed in the index tagged `sha256-<hex>` (the referrers
  * tag schema of the distribution spec), which `oras discover` also reads.
  */
-async function pushReferrer(client: RegistryClient, subject: PlannedManifest, a: Artifact, created: string | undefined, log: (m: string) => void): Promise<{ digest: string; artifactType: string; via: 'referrers-api' | 'tag-schema' }> {
+async function pushReferrer(
+  client: RegistryClient,
+  subject: PlannedManifest,
+  a: Artifact,
+  created: string | undefined,
+  log: (m: string) => void,
+): Promise<{ digest: string; artifactType: string; via: 'referrers-api' | 'tag-schema' }> {
   const empty = Buffer.from('{}');
   const config: Descriptor = { mediaType: MT_EMPTY, digest: sha256Of(empty), size: empty.length };
   const layer: Descriptor = { mediaType: a.artifactType, digest: sha256Of(a.bytes), size: a.bytes.length };
@@ -886,7 +945,11 @@ async function pushReferrer(client: RegistryClient, subject: PlannedManifest, a:
   const tag = subject.digest.replace(':', '-');
   const url = client.url(`/v2/${client.repository}/manifests/${tag}`);
   const got = await client.request({ method: 'GET', url, what: `reading the referrers index ${tag}`, headers: { Accept: MT_OCI_INDEX } });
-  let index: { schemaVersion: number; mediaType: string; manifests: Array<Record<string, unknown>> } = { schemaVersion: 2, mediaType: MT_OCI_INDEX, manifests: [] };
+  let index: { schemaVersion: number; mediaType: string; manifests: Array<Record<string, unknown>> } = {
+    schemaVersion: 2,
+    mediaType: MT_OCI_INDEX,
+    manifests: [],
+  };
   if (got.status === 200) {
     try {
       const doc = JSON.parse(got.body.toString('utf8')) as typeof index;
@@ -898,7 +961,13 @@ async function pushReferrer(client: RegistryClient, subject: PlannedManifest, a:
     throw client.httpError(`reading the referrers index ${tag}`, got);
   }
   if (!index.manifests.some((m) => m.digest === planned.digest)) {
-    index.manifests.push({ mediaType: MT_OCI_MANIFEST, digest: planned.digest, size: bytes.length, artifactType: a.artifactType, ...(annotations ? { annotations } : {}) });
+    index.manifests.push({
+      mediaType: MT_OCI_MANIFEST,
+      digest: planned.digest,
+      size: bytes.length,
+      artifactType: a.artifactType,
+      ...(annotations ? { annotations } : {}),
+    });
     const ib = Buffer.from(JSON.stringify(index));
     await pushManifest(client, { digest: sha256Of(ib), mediaType: MT_OCI_INDEX, bytes: ib }, tag, log);
   }
@@ -950,7 +1019,14 @@ export async function pushLayout(layoutDir: string, ref: string, opts: PushOptio
       log(`attached ${a.title} (${a.artifactType}) as ${r.digest}`);
       referrers.push(r);
     }
-    return { reference, digest: topManifest.digest, mediaType: topManifest.mediaType, uploadedBlobs: uploaded, skippedBlobs: skipped, ...(referrers.length ? { referrers } : {}) };
+    return {
+      reference,
+      digest: topManifest.digest,
+      mediaType: topManifest.mediaType,
+      uploadedBlobs: uploaded,
+      skippedBlobs: skipped,
+      ...(referrers.length ? { referrers } : {}),
+    };
   } finally {
     client.close();
   }

@@ -49,7 +49,13 @@ function verify(e: TreeEntry): Transform {
     },
     flush(cb) {
       const got = h.digest('hex');
-      if (got !== e.sha256 || n !== e.size) cb(new ChiselError(`cached content of ${e.path} is damaged (sha256 ${got}, ${n} bytes; expected ${e.sha256}, ${e.size} bytes)`, { code: 'cache', hint: 'remove the cache directory (or that blob) and cut again' }));
+      if (got !== e.sha256 || n !== e.size)
+        cb(
+          new ChiselError(`cached content of ${e.path} is damaged (sha256 ${got}, ${n} bytes; expected ${e.sha256}, ${e.size} bytes)`, {
+            code: 'cache',
+            hint: 'remove the cache directory (or that blob) and cut again',
+          }),
+        );
       else cb();
     },
   });
@@ -101,7 +107,13 @@ export function hasher(): Transform & { result(): { sha256: string; size: number
 }
 
 /** Write the tree's tar (compressed as asked) to `dest`, atomically. */
-export async function writeTarFile(tree: Tree, store: ContentStore, dest: string, compression: Compression, opts: TarOptions = {}): Promise<WrittenBlob> {
+export async function writeTarFile(
+  tree: Tree,
+  store: ContentStore,
+  dest: string,
+  compression: Compression,
+  opts: TarOptions = {},
+): Promise<WrittenBlob> {
   const file = path.resolve(dest);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await sweepStale(file);

@@ -25,19 +25,24 @@ export function checkRelease(release: Release, errors: ChiselError[]): void {
   const refs: PathRef[] = [];
   for (const pkg of release.packages.values()) {
     if (pkg.archive !== undefined && !release.archives.has(pkg.archive)) {
-      errors.push(new ChiselError(`package ${pkg.name} pins archive "${pkg.archive}", which the release does not define (archives: ${[...release.archives.keys()].join(', ')})`, { code: 'archive', location: { file: pkg.file, line: 1, col: 1 } }));
+      errors.push(
+        new ChiselError(
+          `package ${pkg.name} pins archive "${pkg.archive}", which the release does not define (archives: ${[...release.archives.keys()].join(', ')})`,
+          { code: 'archive', location: { file: pkg.file, line: 1, col: 1 } },
+        ),
+      );
     }
     for (const slice of pkg.slices.values()) {
       const key = sliceKey(pkg.name, slice.name);
       for (const [path, info] of slice.contents) refs.push({ path, info, slice, key });
     }
   }
-  checkPaths(release, refs, errors);
+  checkPaths(refs, errors);
   checkEssentials(release, errors);
   checkSets(release, errors);
 }
 
-function checkPaths(release: Release, refs: PathRef[], errors: ChiselError[]): void {
+function checkPaths(refs: PathRef[], errors: ChiselError[]): void {
   const literal = new Map<string, PathRef[]>();
   const wild: PathRef[] = [];
   for (const r of refs) {
@@ -60,7 +65,14 @@ function checkPaths(release: Release, refs: PathRef[], errors: ChiselError[]): v
         if (!samePkg && preferred) continue;
         const ok = sameContent(a.info, b.info) && (samePkg || (a.info.kind !== 'copy' && b.info.kind !== 'copy'));
         if (!ok) {
-          errors.push(at(b.info.pos, `slices ${a.key} and ${b.key} conflict on ${path}${samePkg || a.info.kind !== 'copy' ? ' (different definitions)' : ' (both copy it from their packages; use {prefer: <package>})'}`, 'path-conflict', path));
+          errors.push(
+            at(
+              b.info.pos,
+              `slices ${a.key} and ${b.key} conflict on ${path}${samePkg || a.info.kind !== 'copy' ? ' (different definitions)' : ' (both copy it from their packages; use {prefer: <package>})'}`,
+              'path-conflict',
+              path,
+            ),
+          );
           break;
         }
       }
@@ -168,7 +180,8 @@ class TrieNode {
       const prefix = literalPrefix(seg);
       const names = prefix === '' ? [...this.children.keys()] : [...this.literalsWithPrefix(prefix), ...this.wildCompatible(prefix)];
       // A literal child either matches the glob segment or not; two globs may overlap unless cheaply disjoint.
-      for (const name of names) if (this.wildChildren?.has(name) ? !segmentsDisjoint(seg, name) : globMatch(seg, name)) out.push(this.children.get(name)!);
+      for (const name of names)
+        if (this.wildChildren?.has(name) ? !segmentsDisjoint(seg, name) : globMatch(seg, name)) out.push(this.children.get(name)!);
     } else {
       const c = this.children.get(seg);
       if (c && !this.wildChildren?.has(seg)) out.push(c);
@@ -207,7 +220,8 @@ class TrieNode {
   private wildCompatible(prefix: string): string[] {
     const { wildByPrefix, wildPrefixes } = this.idx();
     const out = this.wildPrefixedBy(prefix, prefix.length - 1);
-    for (let i = lowerBound(wildPrefixes, prefix); i < wildPrefixes.length && wildPrefixes[i]!.startsWith(prefix); i++) out.push(...wildByPrefix.get(wildPrefixes[i]!)!);
+    for (let i = lowerBound(wildPrefixes, prefix); i < wildPrefixes.length && wildPrefixes[i]!.startsWith(prefix); i++)
+      out.push(...wildByPrefix.get(wildPrefixes[i]!)!);
     return out;
   }
 
@@ -254,16 +268,21 @@ function checkPrefer(path: string, list: PathRef[], errors: ChiselError[]): void
     if (target === undefined || target === pkg) continue; // own package: reported where it is parsed
     const prev = edges.get(pkg);
     if (prev !== undefined && prev !== target) {
-      errors.push(at(r.info.pos, `package ${pkg} prefers both ${prev} and ${target} for ${path}: a package may prefer only one`, 'prefer', path));
+      errors.push(
+        at(r.info.pos, `package ${pkg} prefers both ${prev} and ${target} for ${path}: a package may prefer only one`, 'prefer', path),
+      );
       return;
     }
     if (prev !== undefined) continue;
     if (!holders.has(target)) {
-      errors.push(at(r.info.pos, `slice ${r.key} prefers package ${target} for ${path}, but ${target} has no slice with that path`, 'prefer', path));
+      errors.push(
+        at(r.info.pos, `slice ${r.key} prefers package ${target} for ${path}, but ${target} has no slice with that path`, 'prefer', path),
+      );
       return;
     }
     const other = inbound.get(target);
-    if (other !== undefined && other !== pkg) errors.push(at(r.info.pos, `packages ${other} and ${pkg} both prefer ${target} for ${path}`, 'prefer', path));
+    if (other !== undefined && other !== pkg)
+      errors.push(at(r.info.pos, `packages ${other} and ${pkg} both prefer ${target} for ${path}`, 'prefer', path));
     edges.set(pkg, target);
     inbound.set(target, pkg);
   }
@@ -302,7 +321,14 @@ function checkEssentials(release: Release, errors: ChiselError[]): void {
         const cut = e.slice.indexOf('_');
         if (!release.packages.get(e.slice.slice(0, cut))?.slices.has(e.slice.slice(cut + 1))) {
           if (!fromPkg || slice === [...pkg.slices.values()][0]) {
-            errors.push(at(fromPkg ? { file: pkg.file, line: 1, col: 1 } : slice.pos, `${fromPkg ? `package ${pkg.name}` : `slice ${key}`} refers to missing slice ${e.slice}`, 'essential', key));
+            errors.push(
+              at(
+                fromPkg ? { file: pkg.file, line: 1, col: 1 } : slice.pos,
+                `${fromPkg ? `package ${pkg.name}` : `slice ${key}`} refers to missing slice ${e.slice}`,
+                'essential',
+                key,
+              ),
+            );
           }
           continue;
         }
@@ -321,7 +347,9 @@ function checkEssentials(release: Release, errors: ChiselError[]): void {
       if (s === 1) {
         const loop = [...stack.slice(stack.indexOf(d)), d];
         const ref = parseSliceKey(k)!;
-        errors.push(at(release.packages.get(ref.package)?.slices.get(ref.slice)?.pos, `essential loop: ${loop.join(' -> ')}`, 'essential-loop', k));
+        errors.push(
+          at(release.packages.get(ref.package)?.slices.get(ref.slice)?.pos, `essential loop: ${loop.join(' -> ')}`, 'essential-loop', k),
+        );
       } else if (s === undefined) visit(d);
     }
     stack.pop();
@@ -336,7 +364,13 @@ function checkSets(release: Release, errors: ChiselError[]): void {
     for (const m of members) {
       const ref = parseSliceKey(m);
       const ok = ref ? release.packages.get(ref.package)?.slices.has(ref.slice) : sets.has(m);
-      if (!ok) errors.push(new ChiselError(`set ${name} refers to unknown ${ref ? 'slice' : 'set'} ${m}`, { code: 'sets', location: { file: `${release.dir}/chisel.yaml`, subject: name } }));
+      if (!ok)
+        errors.push(
+          new ChiselError(`set ${name} refers to unknown ${ref ? 'slice' : 'set'} ${m}`, {
+            code: 'sets',
+            location: { file: `${release.dir}/chisel.yaml`, subject: name },
+          }),
+        );
     }
   }
   const visiting = new Set<string>();
@@ -344,7 +378,12 @@ function checkSets(release: Release, errors: ChiselError[]): void {
   const visit = (n: string, path: string[]): void => {
     if (done.has(n)) return;
     if (visiting.has(n)) {
-      errors.push(new ChiselError(`set loop: ${[...path, n].join(' -> ')}`, { code: 'sets', location: { file: `${release.dir}/chisel.yaml`, subject: n } }));
+      errors.push(
+        new ChiselError(`set loop: ${[...path, n].join(' -> ')}`, {
+          code: 'sets',
+          location: { file: `${release.dir}/chisel.yaml`, subject: n },
+        }),
+      );
       return;
     }
     visiting.add(n);

@@ -1,7 +1,7 @@
 // chisel.yaml -> format, archives, public keys, maintenance, sets.
 
 import type { ArchiveDef, Format, Maintenance, PublicKeyDef } from './model.js';
-import { ChiselError } from '../util/errors.js';
+import type { ChiselError } from '../util/errors.js';
 import { armoredKeyIds } from './keys.js';
 import { schemaErrors } from './schema.js';
 import { YamlFile } from './yamlfile.js';
@@ -52,7 +52,11 @@ export async function parseChiselYaml(file: string, text: string, errors: Chisel
  * chisel.yaml, with the check of its armored keys under way (openpgp loads
  * meanwhile): `keysChecked` resolves once key errors, if any, are in `errors`.
  */
-export function readChiselYaml(file: string, text: string, errors: ChiselError[]): { cfg: ChiselConfig; keysChecked: Promise<void> } | undefined {
+export function readChiselYaml(
+  file: string,
+  text: string,
+  errors: ChiselError[],
+): { cfg: ChiselConfig; keysChecked: Promise<void> } | undefined {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
   if (syntax.length) {
@@ -79,14 +83,28 @@ export function readChiselYaml(file: string, text: string, errors: ChiselError[]
     const m = raw.maintenance;
     for (const k of ['standard', 'expanded', 'legacy', 'end-of-life']) {
       const v = m[k];
-      if (v !== undefined && Number.isNaN(Date.parse(`${v}T00:00:00Z`))) errors.push(y.error(['maintenance', k], `maintenance.${k}: invalid date ${JSON.stringify(v)} (expected YYYY-MM-DD)`));
+      if (v !== undefined && Number.isNaN(Date.parse(`${v}T00:00:00Z`)))
+        errors.push(y.error(['maintenance', k], `maintenance.${k}: invalid date ${JSON.stringify(v)} (expected YYYY-MM-DD)`));
     }
-    cfg.maintenance = { standard: m.standard!, endOfLife: m['end-of-life']!, ...(m.expanded ? { expanded: m.expanded } : {}), ...(m.legacy ? { legacy: m.legacy } : {}) };
+    cfg.maintenance = {
+      standard: m.standard!,
+      endOfLife: m['end-of-life']!,
+      ...(m.expanded ? { expanded: m.expanded } : {}),
+      ...(m.legacy ? { legacy: m.legacy } : {}),
+    };
   }
 
   const entries: Array<[string, RawArchive, string]> = Object.entries(raw.archives ?? {}).map(([n, a]) => [n, a, 'archives']);
   if (raw['v2-archives']) {
-    if (format !== 'v1') errors.push(y.error(['v2-archives'], `v2-archives is only allowed in format v1 (this release is ${format}); move the archives into "archives"`, 'format', true));
+    if (format !== 'v1')
+      errors.push(
+        y.error(
+          ['v2-archives'],
+          `v2-archives is only allowed in format v1 (this release is ${format}); move the archives into "archives"`,
+          'format',
+          true,
+        ),
+      );
     else for (const [n, a] of Object.entries(raw['v2-archives'])) entries.push([n, a, 'v2-archives']);
   }
   if (entries.length === 0) errors.push(y.error([], 'chisel.yaml defines no archives', 'archives'));
@@ -94,12 +112,22 @@ export function readChiselYaml(file: string, text: string, errors: ChiselError[]
   const withPriority = entries.filter(([, a]) => a.priority !== undefined);
   const defaults = entries.filter(([, a]) => a.default);
   for (const [n, a, where] of entries) {
-    if (a.default !== undefined && format !== 'v1') errors.push(y.error([where, n, 'default'], `archive ${n}: "default" is only allowed in format v1; use "priority"`, 'format', true));
+    if (a.default !== undefined && format !== 'v1')
+      errors.push(y.error([where, n, 'default'], `archive ${n}: "default" is only allowed in format v1; use "priority"`, 'format', true));
     if (a.priority === 0) errors.push(y.error([where, n, 'priority'], `archive ${n}: priority must not be 0`, 'priority'));
   }
-  if (defaults.length > 1) errors.push(y.error([defaults[1]![2], defaults[1]![0], 'default'], `more than one default archive: ${defaults.map((d) => d[0]).join(', ')}`, 'priority', true));
+  if (defaults.length > 1)
+    errors.push(
+      y.error(
+        [defaults[1]![2], defaults[1]![0], 'default'],
+        `more than one default archive: ${defaults.map((d) => d[0]).join(', ')}`,
+        'priority',
+        true,
+      ),
+    );
   if (withPriority.length > 0 && withPriority.length < entries.length) {
-    for (const [n, , where] of entries.filter(([, a]) => a.priority === undefined)) errors.push(y.error([where, n], `archive ${n} has no priority, but other archives do: every archive needs one`, 'priority', true));
+    for (const [n, , where] of entries.filter(([, a]) => a.priority === undefined))
+      errors.push(y.error([where, n], `archive ${n} has no priority, but other archives do: every archive needs one`, 'priority', true));
   } else if (withPriority.length === 0 && entries.length > 1 && defaults.length === 0) {
     errors.push(y.error([entries[0]![2]], `several archives and no priorities: give each archive a unique "priority"`, 'priority', true));
   }
@@ -119,7 +147,8 @@ export function readChiselYaml(file: string, text: string, errors: ChiselError[]
   for (const [n, a, where] of entries) {
     if (a.pro !== undefined && !PRO_VALUES.includes(a.pro)) continue; // unknown pro value: the archive is dropped
     for (const [i, k] of a['public-keys'].entries()) {
-      if (!raw['public-keys'] || !Object.hasOwn(raw['public-keys'], k)) errors.push(y.error([where, n, 'public-keys', i], `archive ${n} refers to undefined public key "${k}"`, 'public-keys'));
+      if (!raw['public-keys'] || !Object.hasOwn(raw['public-keys'], k))
+        errors.push(y.error([where, n, 'public-keys', i], `archive ${n} refers to undefined public key "${k}"`, 'public-keys'));
     }
     const version = y.source([where, n, 'version']) ?? String(a.version);
     cfg.archives.set(n, {
@@ -135,23 +164,48 @@ export function readChiselYaml(file: string, text: string, errors: ChiselError[]
     });
   }
   if (!cfg.maintenance && [...cfg.archives.keys()].some((n) => n !== 'ubuntu')) {
-    errors.push(y.error([], 'a release with archives other than "ubuntu" needs a "maintenance" block (standard and end-of-life dates)', 'maintenance'));
+    errors.push(
+      y.error(
+        [],
+        'a release with archives other than "ubuntu" needs a "maintenance" block (standard and end-of-life dates)',
+        'maintenance',
+      ),
+    );
   }
 
   const keys = Object.entries(raw['public-keys'] ?? {});
-  for (const [name, k] of keys) cfg.publicKeys.set(name, { name, id: k.id.toUpperCase(), armor: k.armor, pos: y.pos(['public-keys', name], true) });
+  for (const [name, k] of keys)
+    cfg.publicKeys.set(name, { name, id: k.id.toUpperCase(), armor: k.armor, pos: y.pos(['public-keys', name], true) });
   const keysChecked = armoredKeyIds(keys.map(([, k]) => k.armor)).then((ids) =>
     ids.forEach((got, i) => {
       const [name, k] = keys[i]!;
       if (got.error) errors.push(y.error(['public-keys', name, 'armor'], `public key ${name}: ${got.error}`, 'public-key'));
-      else if (got.id !== k.id.toUpperCase()) errors.push(y.error(['public-keys', name, 'id'], `public key ${name}: id ${k.id} does not match the armored key's id ${got.id}`, 'public-key'));
+      else if (got.id !== k.id.toUpperCase())
+        errors.push(
+          y.error(
+            ['public-keys', name, 'id'],
+            `public key ${name}: id ${k.id} does not match the armored key's id ${got.id}`,
+            'public-key',
+          ),
+        );
     }),
   );
 
   for (const [name, members] of Object.entries(raw.sets ?? {})) {
-    if (!SET_NAME.test(name)) errors.push(y.error(["sets", name], `set name "${name}" is invalid (lower case letters, digits and dashes, starting with a letter)`, 'sets', true));
+    if (!SET_NAME.test(name))
+      errors.push(
+        y.error(
+          ['sets', name],
+          `set name "${name}" is invalid (lower case letters, digits and dashes, starting with a letter)`,
+          'sets',
+          true,
+        ),
+      );
     cfg.sets.set(name, members);
-    cfg.setPos.set(name, members.map((_, i) => y.pos(['sets', name, i])));
+    cfg.setPos.set(
+      name,
+      members.map((_, i) => y.pos(['sets', name, i])),
+    );
   }
   return { cfg, keysChecked };
 }

@@ -42,7 +42,8 @@ export function findSlices(release: Release, terms: string[]): FindResult[] {
   const names = terms.filter((t) => !t.startsWith('/'));
   for (const pkg of [...release.packages.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     for (const slice of [...pkg.slices.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (names.length && names.every((t) => matchTerm(t, pkg.name, slice.name))) out.push({ slice: sliceKey(pkg.name, slice.name), summary: slice.hint ?? '-' });
+      if (names.length && names.every((t) => matchTerm(t, pkg.name, slice.name)))
+        out.push({ slice: sliceKey(pkg.name, slice.name), summary: slice.hint ?? '-' });
       for (const p of paths) {
         const via = shipping(slice, p);
         if (via) out.push({ slice: sliceKey(pkg.name, slice.name), summary: slice.hint ?? '-', via });

@@ -19,7 +19,9 @@ export const DEFAULT_RELEASE = 'debian-13';
 export function shippedReleases(): string[] {
   const dir = path.join(packageRoot(), 'slices');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => existsSync(path.join(dir, n, 'chisel.yaml'))).sort();
+  return readdirSync(dir)
+    .filter((n) => existsSync(path.join(dir, n, 'chisel.yaml')))
+    .sort();
 }
 
 /** `--release` is a directory, or the name of a release shipped in slices/. */
@@ -29,7 +31,11 @@ export function resolveReleaseDir(arg: string | undefined): string {
   if (looksLikePath || (existsSync(name) && statSync(name).isDirectory())) {
     const dir = path.resolve(name);
     if (!existsSync(path.join(dir, 'chisel.yaml'))) {
-      throw new ChiselError(`release directory ${dir} has no chisel.yaml`, { code: 'release', hint: 'point --release at a directory holding chisel.yaml and slices/', exitCode: ExitCode.FAILURE });
+      throw new ChiselError(`release directory ${dir} has no chisel.yaml`, {
+        code: 'release',
+        hint: 'point --release at a directory holding chisel.yaml and slices/',
+        exitCode: ExitCode.FAILURE,
+      });
     }
     return dir;
   }
@@ -45,7 +51,7 @@ export function resolveReleaseDir(arg: string | undefined): string {
 function sliceFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
-    let entries;
+    let entries: import('node:fs').Dirent[];
     try {
       entries = readdirSync(d, { withFileTypes: true });
     } catch {
@@ -154,7 +160,12 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
     if (!pkg) return;
     const other = packages.get(pkg.name);
     if (other) {
-      errors.push(new ChiselError(`package ${pkg.name} is defined twice: ${other.file} and ${file}`, { code: 'duplicate-package', location: { file, line: 1, col: 1 } }));
+      errors.push(
+        new ChiselError(`package ${pkg.name} is defined twice: ${other.file} and ${file}`, {
+          code: 'duplicate-package',
+          location: { file, line: 1, col: 1 },
+        }),
+      );
       return;
     }
     packages.set(pkg.name, pkg);

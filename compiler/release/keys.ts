@@ -30,7 +30,11 @@ export async function armoredKeyId(armor: string): Promise<KeyIdResult> {
       [t.signature]: openpgp.SignaturePacket,
       [t.userAttribute]: openpgp.UserAttributePacket,
     };
-    const packets = await openpgp.PacketList.fromBinary(data as Uint8Array, allowed as never, { ...openpgp.config, ignoreUnsupportedPackets: true, ignoreMalformedPackets: true } as never);
+    const packets = await openpgp.PacketList.fromBinary(
+      data as Uint8Array,
+      allowed as never,
+      { ...openpgp.config, ignoreUnsupportedPackets: true, ignoreMalformedPackets: true } as never,
+    );
     const primary = packets.find((p) => p instanceof openpgp.PublicKeyPacket && !(p instanceof openpgp.PublicSubkeyPacket));
     if (!primary) return { error: 'the armored block holds no public key packet' };
     return { id: (primary as InstanceType<typeof openpgp.PublicKeyPacket>).getKeyID().toHex().toUpperCase() };

@@ -96,7 +96,10 @@ export class ParseCache {
 
   putConfig(sha: string, cfg: ChiselConfig): void {
     if (!this.file) return;
-    this.doc.chisel = { sha, cfg: { ...cfg, archives: [...cfg.archives], publicKeys: [...cfg.publicKeys], sets: [...cfg.sets], setPos: [...cfg.setPos] } };
+    this.doc.chisel = {
+      sha,
+      cfg: { ...cfg, archives: [...cfg.archives], publicKeys: [...cfg.publicKeys], sets: [...cfg.sets], setPos: [...cfg.setPos] },
+    };
     this.changed = true;
   }
 
@@ -122,7 +125,11 @@ export class ParseCache {
     this.used.add(file);
     if (!this.file) return;
     const slices = [...pkg.slices.values()].map(
-      (s): CachedSlice => ({ ...s, ...shortPos(s.pos, pkg.file), contents: [...s.contents].map(([k, v]): [string, CachedPath] => [k, { ...v, ...shortPos(v.pos, pkg.file) }]) }),
+      (s): CachedSlice => ({
+        ...s,
+        ...shortPos(s.pos, pkg.file),
+        contents: [...s.contents].map(([k, v]): [string, CachedPath] => [k, { ...v, ...shortPos(v.pos, pkg.file) }]),
+      }),
     );
     this.doc.files[file] = { sha, pkg: { ...pkg, slices } };
     this.changed = true;

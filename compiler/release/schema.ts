@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { packageRoot } from '../util/pkgroot.js';
 import { createHash } from 'node:crypto';
-import { ChiselError } from '../util/errors.js';
+import type { ChiselError } from '../util/errors.js';
 import type { YamlDoc } from './yamlfile.js';
 
 export const AJV_OPTIONS = { allErrors: true, strict: false } as const;
@@ -59,13 +59,19 @@ export function schemaErrors(file: YamlDoc, data: unknown, schemaName: string): 
     // and drop a branch's type error where another branch failed deeper
     // (arch: [amd64, [x]] is "arch.1: must be string", not also "arch: must be string").
     if (e.keyword === 'type' && all.some((o) => o.instancePath.startsWith(`${e.instancePath}/`))) continue;
-    const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const segs = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     if (e.keyword === 'additionalProperties') segs.push((e.params as { additionalProperty: string }).additionalProperty);
     const where = e.keyword === 'additionalProperties' ? `${e.instancePath}/${segs[segs.length - 1]}` : e.instancePath || '/';
     if (seen.has(where)) continue;
     seen.add(where);
     const subject = segs.length ? segs.join('.') : 'document';
-    const message = e.keyword === 'additionalProperties' ? `${subject}: unknown field; remove it or check its spelling (schema ${schemaName})` : `${subject}: ${describe(e)} (schema ${schemaName})`;
+    const message =
+      e.keyword === 'additionalProperties'
+        ? `${subject}: unknown field; remove it or check its spelling (schema ${schemaName})`
+        : `${subject}: ${describe(e)} (schema ${schemaName})`;
     out.push(file.error(segs, message, 'schema', e.keyword === 'additionalProperties'));
   }
   return out;

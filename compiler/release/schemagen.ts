@@ -13,7 +13,9 @@ import { AJV_OPTIONS, generatedValidatorPath, schemaSha } from './schema.js';
 
 function main(): void {
   const dir = path.join(packageRoot(), 'runtime-schema');
-  for (const name of readdirSync(dir).filter((n) => n.endsWith('.schema.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith('.schema.json'))
+    .sort()) {
     const text = readFileSync(path.join(dir, name), 'utf8');
     const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
     const validate = ajv.compile(JSON.parse(text) as object);

@@ -1,7 +1,7 @@
 // One slice definition file (slices/**/<package>.yaml) -> PackageDef.
 
 import path from 'node:path';
-import { ChiselError } from '../util/errors.js';
+import type { ChiselError } from '../util/errors.js';
 import { DEBIAN_ARCHS } from '../util/arch.js';
 import { isGlob } from './glob.js';
 import type { EssentialRef, Format, PackageDef, PathInfo, PathKind, SliceDef } from './model.js';
@@ -92,12 +92,31 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
     return undefined;
   }
   const base = path.basename(file, '.yaml');
-  if (!PACKAGE_NAME.test(base)) errors.push(y.error([], `invalid slice definition filename: "${path.basename(file)}" (must be <package>.yaml with a valid Debian package name)`, 'name'));
-  if (raw.package !== base) errors.push(y.error(['package'], `package "${raw.package}" in ${path.basename(file)} must match the filename "${base}"`, 'name'));
+  if (!PACKAGE_NAME.test(base))
+    errors.push(
+      y.error(
+        [],
+        `invalid slice definition filename: "${path.basename(file)}" (must be <package>.yaml with a valid Debian package name)`,
+        'name',
+      ),
+    );
+  if (raw.package !== base)
+    errors.push(y.error(['package'], `package "${raw.package}" in ${path.basename(file)} must match the filename "${base}"`, 'name'));
   const pkgName = raw.package;
-  const pkg: PackageDef = { name: pkgName, essential: [], slices: new Map(), file, ...(raw.archive !== undefined ? { archive: raw.archive } : {}) };
+  const pkg: PackageDef = {
+    name: pkgName,
+    essential: [],
+    slices: new Map(),
+    file,
+    ...(raw.archive !== undefined ? { archive: raw.archive } : {}),
+  };
 
-  const readEssentials = (at: Array<string | number>, list: RawEssential | undefined, v3: RawSlice['v3-essential'], owner: string): EssentialRef[] => {
+  const readEssentials = (
+    at: Array<string | number>,
+    list: RawEssential | undefined,
+    v3: RawSlice['v3-essential'],
+    owner: string,
+  ): EssentialRef[] => {
     const refs: EssentialRef[] = [];
     const seen = new Set<string>();
     const add = (ref: string, arch: string | string[] | undefined, where: Array<string | number>) => {
@@ -111,18 +130,36 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
       }
       seen.add(ref);
       const archs = arch === undefined ? undefined : Array.isArray(arch) ? arch : [arch];
-      for (const a of archs ?? []) if (!ARCHS.has(a)) errors.push(y.error([...where, 'arch'], `${owner}: essential ${ref}: invalid arch "${a}"`, 'arch'));
+      for (const a of archs ?? [])
+        if (!ARCHS.has(a)) errors.push(y.error([...where, 'arch'], `${owner}: essential ${ref}: invalid arch "${a}"`, 'arch'));
       refs.push({ slice: ref, ...(archs ? { arch: archs } : {}) });
     };
     if (Array.isArray(list)) {
-      if (format === 'v3') errors.push(y.error([...at, 'essential'], `${owner}: essential expects a map in format v3 (write "essential: {${list[0] ?? 'pkg_slice'}: }")`, 'format'));
-      list.forEach((r, i) => add(r, undefined, [...at, 'essential', i]));
+      if (format === 'v3')
+        errors.push(
+          y.error(
+            [...at, 'essential'],
+            `${owner}: essential expects a map in format v3 (write "essential: {${list[0] ?? 'pkg_slice'}: }")`,
+            'format',
+          ),
+        );
+      for (const [i, r] of list.entries()) add(r, undefined, [...at, 'essential', i]);
     } else if (list) {
-      if (format !== 'v3') errors.push(y.error([...at, 'essential'], `${owner}: essential expects a list in format ${format} (use "v3-essential" for the map form)`, 'format'));
+      if (format !== 'v3')
+        errors.push(
+          y.error(
+            [...at, 'essential'],
+            `${owner}: essential expects a list in format ${format} (use "v3-essential" for the map form)`,
+            'format',
+          ),
+        );
       for (const [r, v] of Object.entries(list)) add(r, v?.arch, [...at, 'essential', r]);
     }
     if (v3) {
-      if (format === 'v3') errors.push(y.error([...at, 'v3-essential'], `${owner}: v3-essential is not allowed in format v3; use "essential"`, 'format', true));
+      if (format === 'v3')
+        errors.push(
+          y.error([...at, 'v3-essential'], `${owner}: v3-essential is not allowed in format v3; use "essential"`, 'format', true),
+        );
       for (const [r, v] of Object.entries(v3)) add(r, v?.arch, [...at, 'v3-essential', r]);
     }
     return refs;
@@ -133,19 +170,29 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
   for (const [name, rs] of Object.entries(raw.slices ?? {})) {
     const key = sliceKey(pkgName, name);
     const at = ['slices', name];
-    if (!SLICE_NAME.test(name)) errors.push(y.error(at, `invalid slice name "${name}" in ${pkgName} (lower case letters, digits and single dashes, starting with a letter, at least 3 characters)`, 'name', true));
+    if (!SLICE_NAME.test(name))
+      errors.push(
+        y.error(
+          at,
+          `invalid slice name "${name}" in ${pkgName} (lower case letters, digits and single dashes, starting with a letter, at least 3 characters)`,
+          'name',
+          true,
+        ),
+      );
     const s = rs ?? {};
     const slice: SliceDef = { package: pkgName, name, essential: [], contents: new Map(), pos: y.pos(at, true) };
     if (s.hint !== undefined) {
       if (Buffer.byteLength(s.hint) > 40) errors.push(y.error([...at, 'hint'], `slice ${key}: hint is longer than 40 bytes`, 'hint'));
-      if (/[\t\n\r]/.test(s.hint) || /[^\P{C}]/u.test(s.hint)) errors.push(y.error([...at, 'hint'], `slice ${key}: hint must be printable, with no tabs or newlines`, 'hint'));
+      if (/[\t\n\r]/.test(s.hint) || /[^\P{C}]/u.test(s.hint))
+        errors.push(y.error([...at, 'hint'], `slice ${key}: hint must be printable, with no tabs or newlines`, 'hint'));
       slice.hint = s.hint;
     }
     if (s.mutate !== undefined) slice.mutate = s.mutate;
     slice.essential = readEssentials(at, s.essential, s['v3-essential'], `slice ${key}`);
     for (const e of slice.essential) {
       if (e.slice === key) errors.push(y.error([...at, 'essential'], `slice ${key} cannot list itself as essential`, 'essential'));
-      if (pkg.essential.some((p) => p.slice === e.slice)) errors.push(y.error([...at, 'essential'], `slice ${key}: essential ${e.slice} is already listed by the package`, 'essential'));
+      if (pkg.essential.some((p) => p.slice === e.slice))
+        errors.push(y.error([...at, 'essential'], `slice ${key}: essential ${e.slice} is already listed by the package`, 'essential'));
     }
     for (const [p, info] of Object.entries(s.contents ?? {})) {
       const pi = parsePath(y, [...at, 'contents', p], key, pkgName, p, info, errors);
@@ -173,7 +220,15 @@ export function cleanPathError(p: string): string | undefined {
   return undefined;
 }
 
-function parsePath(y: YamlDoc, at: Array<string | number>, key: string, pkgName: string, p: string, raw: RawPath, errors: ChiselError[]): PathInfo | undefined {
+function parsePath(
+  y: YamlDoc,
+  at: Array<string | number>,
+  key: string,
+  pkgName: string,
+  p: string,
+  raw: RawPath,
+  errors: ChiselError[],
+): PathInfo | undefined {
   const err = (msg: string, sub?: string) => errors.push(y.error(sub ? [...at, sub] : at, `slice ${key}: path ${p} ${msg}`, 'path', !sub));
   const bad = cleanPathError(p);
   if (bad) {
@@ -225,7 +280,8 @@ function parsePath(y: YamlDoc, at: Array<string | number>, key: string, pkgName:
     info.mode = parseMode(y, [...at, 'mode'], r.mode);
     if (info.mode > 0o7777) err(`has an invalid mode 0${info.mode.toString(8)}`, 'mode');
   }
-  if (r.mutable && !(kind === 'text' || (kind === 'copy' && !p.endsWith('/')))) err(`cannot be mutable: only text paths and copied regular files can`, 'mutable');
+  if (r.mutable && !(kind === 'text' || (kind === 'copy' && !p.endsWith('/'))))
+    err(`cannot be mutable: only text paths and copied regular files can`, 'mutable');
   if (r.until !== undefined) info.until = 'mutate';
   if (r.arch !== undefined) {
     const archs = Array.isArray(r.arch) ? r.arch : [r.arch];

@@ -27,7 +27,7 @@
 //  * asking for a position inside a sequence (no valid file needs one).
 
 import { CORE_SCHEMA, load, type State } from 'js-yaml';
-import { ChiselError } from '../util/errors.js';
+import type { ChiselError } from '../util/errors.js';
 import type { SourcePos } from './model.js';
 import type { YamlDoc } from './yamlfile.js';
 import { MAX_YAML_DEPTH } from './yamltext.js';
@@ -180,7 +180,7 @@ export class FastYaml implements YamlDoc {
         if (!next || next.result !== v) throw new NeedsFullParse();
         value = next;
       } else if (v !== null) {
-        if (!next || next.kind !== 'scalar' || !Object.is(next.result, v)) throw new NeedsFullParse();
+        if (next?.kind !== 'scalar' || !Object.is(next.result, v)) throw new NeedsFullParse();
         value = next;
       } else if (next && next.kind === 'scalar' && next.result === null) {
         value = next; // an explicit null (~): keys are strings, so not the next key

@@ -18,7 +18,21 @@
 //  * alias expansion ("billion laughs") is bounded by MAX_ALIASES;
 //  * at most MAX_ERRORS_PER_FILE errors are reported per file.
 
-import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument, type Document, type Node, type Pair, type ParsedNode, type YAMLMap } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type Pair,
+  type ParsedNode,
+  type YAMLMap,
+} from 'yaml';
 import { ChiselError } from '../util/errors.js';
 import type { SourcePos } from './model.js';
 import { capErrors, MAX_ERRORS_PER_FILE, MAX_YAML_DEPTH } from './yamltext.js';
@@ -56,7 +70,14 @@ export function clipLongWords(message: string): string {
 }
 
 function charName(c: string): string {
-  const names: Record<string, string> = { '\0': 'NUL', '\x1b': 'ESC', '\x7f': 'DEL', '\b': 'backspace', '\f': 'form feed', '\v': 'vertical tab' };
+  const names: Record<string, string> = {
+    '\0': 'NUL',
+    '\x1b': 'ESC',
+    '\x7f': 'DEL',
+    '\b': 'backspace',
+    '\f': 'form feed',
+    '\v': 'vertical tab',
+  };
   const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
   return names[c] ? `${code} (${names[c]})` : code;
 }
@@ -79,10 +100,13 @@ export class YamlFile implements YamlDoc {
       // Not parsed at all: the parse itself is what costs the memory.
       this.doc = parseDocument('', { lineCounter: this.lines });
       this.problems.push(
-        new ChiselError(`file has more than ${MAX_YAML_TOKENS} YAML tokens (the largest slice definition in chisel-releases has about 5,000); check that this is the file you meant`, {
-          code: 'yaml-too-large',
-          location: { file, line: 1, col: 1 },
-        }),
+        new ChiselError(
+          `file has more than ${MAX_YAML_TOKENS} YAML tokens (the largest slice definition in chisel-releases has about 5,000); check that this is the file you meant`,
+          {
+            code: 'yaml-too-large',
+            location: { file, line: 1, col: 1 },
+          },
+        ),
       );
       this.convertible = false;
       return;
@@ -92,7 +116,13 @@ export class YamlFile implements YamlDoc {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: false, strict: true });
     for (const m of text.matchAll(NON_PRINTABLE)) {
       if (this.problems.length >= MAX_ERRORS_PER_FILE) break;
-      this.problems.push(this.errorAt(m.index, `control character ${charName(m[0])} is not allowed in YAML; remove it (a double-quoted string can hold it as an escape, e.g. "\\x1b")`, 'yaml'));
+      this.problems.push(
+        this.errorAt(
+          m.index,
+          `control character ${charName(m[0])} is not allowed in YAML; remove it (a double-quoted string can hold it as an escape, e.g. "\\x1b")`,
+          'yaml',
+        ),
+      );
     }
     const rawControl = this.problems.length > 0;
     for (const e of this.doc.errors) {
@@ -104,7 +134,8 @@ export class YamlFile implements YamlDoc {
       this.problems.push(this.errorAt(e.pos[0], msg, 'yaml'));
     }
     for (const w of this.doc.warnings) {
-      if (w.code === 'TAG_RESOLVE_FAILED') this.problems.push(this.errorAt(w.pos[0], `${firstLine(w.message)}: custom YAML tags are not supported; remove the tag`, 'yaml'));
+      if (w.code === 'TAG_RESOLVE_FAILED')
+        this.problems.push(this.errorAt(w.pos[0], `${firstLine(w.message)}: custom YAML tags are not supported; remove the tag`, 'yaml'));
     }
     if (this.doc.errors.length === 0) this.walk(!rawControl);
   }
@@ -123,7 +154,14 @@ export class YamlFile implements YamlDoc {
       }
       if (!isMap(node) && !isSeq(node)) continue; // aliases are checked where their anchor is
       if (depth >= MAX_YAML_DEPTH) {
-        if (!deepReported) this.problems.push(this.errorAt(this.offset(node), `YAML nesting is deeper than ${MAX_YAML_DEPTH} levels; release files nest a few levels only`, 'yaml'));
+        if (!deepReported)
+          this.problems.push(
+            this.errorAt(
+              this.offset(node),
+              `YAML nesting is deeper than ${MAX_YAML_DEPTH} levels; release files nest a few levels only`,
+              'yaml',
+            ),
+          );
         deepReported = true;
         this.convertible = false;
         continue;
@@ -136,7 +174,13 @@ export class YamlFile implements YamlDoc {
       for (const pair of node.items) {
         const k = isAlias(pair.key) ? pair.key.resolve(this.doc) : pair.key;
         if (isMap(k) || isSeq(k) || (isScalar(k) && typeof k.value === 'object' && k.value !== null)) {
-          this.problems.push(this.errorAt(this.offset(pair.key), 'a map key must be a plain string or number, not a map, sequence or binary value; write the key as a string', 'yaml'));
+          this.problems.push(
+            this.errorAt(
+              this.offset(pair.key),
+              'a map key must be a plain string or number, not a map, sequence or binary value; write the key as a string',
+              'yaml',
+            ),
+          );
           this.convertible = false;
           continue;
         }
@@ -144,9 +188,16 @@ export class YamlFile implements YamlDoc {
         const first = seen.get(name);
         if (first) {
           const p = this.posOfNode(first);
-          this.problems.push(this.errorAt(this.offset(pair.key), `duplicate key ${JSON.stringify(name)} (first at line ${p.line}, column ${p.col}); remove one of them`, 'yaml'));
+          this.problems.push(
+            this.errorAt(
+              this.offset(pair.key),
+              `duplicate key ${JSON.stringify(name)} (first at line ${p.line}, column ${p.col}); remove one of them`,
+              'yaml',
+            ),
+          );
         } else seen.set(name, pair.key as Node);
-        if (checkNul && name.includes('\0')) this.problems.push(this.errorAt(this.offset(pair.key), 'key contains a NUL character (\\0); remove it', 'yaml'));
+        if (checkNul && name.includes('\0'))
+          this.problems.push(this.errorAt(this.offset(pair.key), 'key contains a NUL character (\\0); remove it', 'yaml'));
         stack.push({ node: pair.value, depth: depth + 1, key: name });
       }
     }
@@ -173,7 +224,11 @@ export class YamlFile implements YamlDoc {
       return this.doc.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (e) {
       if (e instanceof ReferenceError && /alias/i.test(e.message)) {
-        throw this.errorAt(this.offset(this.firstAlias()), `YAML aliases (*name) expand to too much data (more than ${MAX_ALIASES} copies); write the values out instead of repeating an alias of an alias`, 'yaml');
+        throw this.errorAt(
+          this.offset(this.firstAlias()),
+          `YAML aliases (*name) expand to too much data (more than ${MAX_ALIASES} copies); write the values out instead of repeating an alias of an alias`,
+          'yaml',
+        );
       }
       if (e instanceof RangeError) throw this.errorAt(0, `YAML document is too deeply nested to read (${e.message})`, 'yaml');
       throw this.errorAt(0, `cannot read YAML: ${(e as Error).message}`, 'yaml');

@@ -34,14 +34,29 @@ export function readYamlTextSync(file: string, hint?: string): string {
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
     fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
-    throw new ChiselError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: 'yaml', location: { file }, ...(hint ? { hint } : {}) });
+    throw new ChiselError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      code: 'yaml',
+      location: { file },
+      ...(hint ? { hint } : {}),
+    });
   }
   let buf: Buffer;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
-      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
-      throw new ChiselError(`is ${kind}, not a regular file; YAML files must be regular files (or symlinks to one)`, { code: 'yaml', location: { file } });
+      const kind = st.isDirectory()
+        ? 'a directory'
+        : st.isFIFO()
+          ? 'a FIFO'
+          : st.isSocket()
+            ? 'a socket'
+            : st.isCharacterDevice() || st.isBlockDevice()
+              ? 'a device'
+              : 'not a regular file';
+      throw new ChiselError(`is ${kind}, not a regular file; YAML files must be regular files (or symlinks to one)`, {
+        code: 'yaml',
+        location: { file },
+      });
     }
     const tooBig = () =>
       new ChiselError(`file is larger than ${MB(MAX_YAML_BYTES)} (the limit for a YAML file); check that this is the file you meant`, {
@@ -66,7 +81,10 @@ export function readYamlTextSync(file: string, hint?: string): string {
     buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
   } catch (e) {
     if (e instanceof ChiselError) throw e;
-    throw new ChiselError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: 'yaml', location: { file } });
+    throw new ChiselError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      code: 'yaml',
+      location: { file },
+    });
   } finally {
     closeSync(fd);
   }
@@ -81,17 +99,23 @@ export function decodeUtf8(file: string, buf: Buffer): string {
     return utf8.decode(buf);
   } catch {
     if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
-      throw new ChiselError('file is UTF-16 encoded (it starts with a UTF-16 byte order mark); save it as UTF-8', { code: 'yaml-encoding', location: { file, line: 1, col: 1 } });
+      throw new ChiselError('file is UTF-16 encoded (it starts with a UTF-16 byte order mark); save it as UTF-8', {
+        code: 'yaml-encoding',
+        location: { file, line: 1, col: 1 },
+      });
     }
     const off = firstInvalidUtf8(buf);
     const lineStart = buf.lastIndexOf(0x0a, off - 1) + 1;
     let line = 1;
     for (let i = buf.indexOf(0x0a); i !== -1 && i < off; i = buf.indexOf(0x0a, i + 1)) line++;
     const col = [...buf.subarray(lineStart, off).toString('utf8')].length + 1;
-    throw new ChiselError(`file is not valid UTF-8: byte 0x${buf[off]!.toString(16).padStart(2, '0')} at offset ${off}; save the file as UTF-8`, {
-      code: 'yaml-encoding',
-      location: { file, line, col },
-    });
+    throw new ChiselError(
+      `file is not valid UTF-8: byte 0x${buf[off]!.toString(16).padStart(2, '0')} at offset ${off}; save the file as UTF-8`,
+      {
+        code: 'yaml-encoding',
+        location: { file, line, col },
+      },
+    );
   }
 }
 
@@ -129,7 +153,9 @@ export function capErrors(errors: ChiselError[], max = MAX_ERRORS_PER_FILE): Chi
   const last = errors[max]!;
   return [
     ...errors.slice(0, max),
-    new ChiselError(`${rest} more error${rest === 1 ? '' : 's'} in this file not shown; fix the ones above first`, { code: last.code, ...(last.location ? { location: last.location } : {}) }),
+    new ChiselError(`${rest} more error${rest === 1 ? '' : 's'} in this file not shown; fix the ones above first`, {
+      code: last.code,
+      ...(last.location ? { location: last.location } : {}),
+    }),
   ];
 }
-

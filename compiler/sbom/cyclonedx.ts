@@ -37,10 +37,7 @@ function component(p: SbomPackage, distro: SbomInput['distro']): object {
     copyright: p.copyright,
     purl,
     externalReferences: p.homepage ? [{ type: 'website', url: p.homepage }] : undefined,
-    properties: [
-      ...p.slices.map((s) => ({ name: 'chisel-ts:slice', value: s })),
-      { name: 'chisel-ts:archive', value: p.archive },
-    ],
+    properties: [...p.slices.map((s) => ({ name: 'chisel-ts:slice', value: s })), { name: 'chisel-ts:archive', value: p.archive }],
   };
 }
 

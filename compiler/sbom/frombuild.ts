@@ -30,7 +30,14 @@ async function distroOf(a: ArchBuild, store: ContentStore, releaseDir: string): 
   return m ? { id: m[1]!, versionId: m[2]! } : { id: 'debian', versionId: 'unknown' };
 }
 
-export async function sbomInput(opts: { archs: ArchBuild[]; store: ContentStore; releaseDir: string; name: string; digest?: string; epoch: number }): Promise<SbomInput> {
+export async function sbomInput(opts: {
+  archs: ArchBuild[];
+  store: ContentStore;
+  releaseDir: string;
+  name: string;
+  digest?: string;
+  epoch: number;
+}): Promise<SbomInput> {
   const packages: SbomPackage[] = [];
   for (const a of opts.archs) {
     const owned = new Map<string, Array<{ path: string; sha256?: string; size: number }>>();

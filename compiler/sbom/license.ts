@@ -10,9 +10,16 @@ function paragraphs(text: string): Paragraph[] {
   let cur: Paragraph | undefined;
   let last: string[] | undefined;
   for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
-    if (line.trim() === '') { cur = undefined; last = undefined; continue; }
+    if (line.trim() === '') {
+      cur = undefined;
+      last = undefined;
+      continue;
+    }
     if (line.startsWith('#')) continue;
-    if (/^[ \t]/.test(line)) { last?.push(line.trim() === '.' ? '' : line.trim()); continue; }
+    if (/^[ \t]/.test(line)) {
+      last?.push(line.trim() === '.' ? '' : line.trim());
+      continue;
+    }
     const m = /^([^\s:]+):(.*)$/.exec(line);
     if (!m) continue;
     if (!cur) out.push((cur = new Map()));
@@ -24,19 +31,78 @@ function paragraphs(text: string): Paragraph[] {
 
 /** Canonical SPDX ids that Debian copyright files commonly use (matched case-insensitively). */
 export const SPDX_LICENSE_IDS: readonly string[] = [
-  '0BSD', 'AFL-2.1', 'AFL-3.0', 'Apache-1.1', 'Apache-2.0', 'Artistic-1.0', 'Artistic-1.0-Perl', 'Artistic-2.0',
-  'BSD-1-Clause', 'BSD-2-Clause', 'BSD-2-Clause-Patent', 'BSD-3-Clause', 'BSD-4-Clause', 'BSL-1.0',
-  'bzip2-1.0.6', 'CC-BY-3.0', 'CC-BY-4.0', 'CC-BY-SA-3.0', 'CC-BY-SA-4.0', 'CC0-1.0', 'CDDL-1.0',
-  'curl', 'EPL-1.0', 'EPL-2.0', 'FSFAP', 'FSFUL', 'FSFULLR', 'FTL', 'HPND', 'ICU', 'IJG', 'ISC', 'Libpng',
-  'libpng-2.0', 'LPPL-1.3c', 'MIT', 'MIT-0', 'MIT-CMU', 'MPL-1.1', 'MPL-2.0', 'NTP', 'OFL-1.1', 'OLDAP-2.8',
-  'OpenSSL', 'PostgreSQL', 'PSF-2.0', 'Python-2.0', 'Ruby', 'Sleepycat', 'TCL', 'Unicode-3.0',
-  'Unicode-DFS-2016', 'Unlicense', 'Vim', 'W3C', 'WTFPL', 'X11', 'Zlib', 'ZPL-2.1',
+  '0BSD',
+  'AFL-2.1',
+  'AFL-3.0',
+  'Apache-1.1',
+  'Apache-2.0',
+  'Artistic-1.0',
+  'Artistic-1.0-Perl',
+  'Artistic-2.0',
+  'BSD-1-Clause',
+  'BSD-2-Clause',
+  'BSD-2-Clause-Patent',
+  'BSD-3-Clause',
+  'BSD-4-Clause',
+  'BSL-1.0',
+  'bzip2-1.0.6',
+  'CC-BY-3.0',
+  'CC-BY-4.0',
+  'CC-BY-SA-3.0',
+  'CC-BY-SA-4.0',
+  'CC0-1.0',
+  'CDDL-1.0',
+  'curl',
+  'EPL-1.0',
+  'EPL-2.0',
+  'FSFAP',
+  'FSFUL',
+  'FSFULLR',
+  'FTL',
+  'HPND',
+  'ICU',
+  'IJG',
+  'ISC',
+  'Libpng',
+  'libpng-2.0',
+  'LPPL-1.3c',
+  'MIT',
+  'MIT-0',
+  'MIT-CMU',
+  'MPL-1.1',
+  'MPL-2.0',
+  'NTP',
+  'OFL-1.1',
+  'OLDAP-2.8',
+  'OpenSSL',
+  'PostgreSQL',
+  'PSF-2.0',
+  'Python-2.0',
+  'Ruby',
+  'Sleepycat',
+  'TCL',
+  'Unicode-3.0',
+  'Unicode-DFS-2016',
+  'Unlicense',
+  'Vim',
+  'W3C',
+  'WTFPL',
+  'X11',
+  'Zlib',
+  'ZPL-2.1',
 ];
 
 /** Debian short names that are not SPDX ids themselves. */
 const ALIASES: Record<string, string> = {
-  expat: 'MIT', artistic: 'Artistic-1.0-Perl', 'psf-2': 'PSF-2.0', cc0: 'CC0-1.0', 'apache-2': 'Apache-2.0',
-  'mpl-2': 'MPL-2.0', 'openldap-2.8': 'OLDAP-2.8', 'zope-2.1': 'ZPL-2.1', 'boost-1.0': 'BSL-1.0',
+  expat: 'MIT',
+  artistic: 'Artistic-1.0-Perl',
+  'psf-2': 'PSF-2.0',
+  cc0: 'CC0-1.0',
+  'apache-2': 'Apache-2.0',
+  'mpl-2': 'MPL-2.0',
+  'openldap-2.8': 'OLDAP-2.8',
+  'zope-2.1': 'ZPL-2.1',
+  'boost-1.0': 'BSL-1.0',
   'public-domain': 'LicenseRef-public-domain',
 };
 
@@ -47,15 +113,26 @@ const KNOWN = new Map<string, string>([
 
 /** Versions each GNU licence was published in. */
 const GNU_VERSIONS: Record<string, string[]> = {
-  GPL: ['1.0', '2.0', '3.0'], LGPL: ['2.0', '2.1', '3.0'], AGPL: ['1.0', '3.0'], GFDL: ['1.1', '1.2', '1.3'],
+  GPL: ['1.0', '2.0', '3.0'],
+  LGPL: ['2.0', '2.1', '3.0'],
+  AGPL: ['1.0', '3.0'],
+  GFDL: ['1.1', '1.2', '1.3'],
 };
 
 const EXCEPTIONS: Record<string, string> = {
-  bison: 'Bison-exception-2.2', classpath: 'Classpath-exception-2.0', font: 'Font-exception-2.0',
-  libtool: 'Libtool-exception', 'gcc-3.1': 'GCC-exception-3.1', 'gcc-exception-3.1': 'GCC-exception-3.1',
+  bison: 'Bison-exception-2.2',
+  classpath: 'Classpath-exception-2.0',
+  font: 'Font-exception-2.0',
+  libtool: 'Libtool-exception',
+  'gcc-3.1': 'GCC-exception-3.1',
+  'gcc-exception-3.1': 'GCC-exception-3.1',
 };
 
-const sanitize = (s: string): string => s.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-|-$/g, '');
+const sanitize = (s: string): string =>
+  s
+    .replace(/[^A-Za-z0-9.-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-|-$/g, '');
 
 /** One Debian licence short name → an SPDX id, or a LicenseRef for an unknown one. */
 export function spdxLicenseId(name: string): string {
@@ -78,9 +155,7 @@ export function spdxLicenseId(name: string): string {
 function withException(name: string, exception: string): string {
   const id = spdxLicenseId(name);
   const key = exception.toLowerCase();
-  const exc = key === 'autoconf'
-    ? (id.startsWith('GPL-3') ? 'Autoconf-exception-3.0' : 'Autoconf-exception-2.0')
-    : EXCEPTIONS[key];
+  const exc = key === 'autoconf' ? (id.startsWith('GPL-3') ? 'Autoconf-exception-3.0' : 'Autoconf-exception-2.0') : EXCEPTIONS[key];
   return exc && !id.startsWith('LicenseRef-') ? `${id} WITH ${exc}` : `LicenseRef-${sanitize(`${name}-with-${exception}-exception`)}`;
 }
 
@@ -90,7 +165,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9.+_/-]*$/;
 function simpleExpression(text: string): string | undefined {
   const tokens = text.split(/\s+/).filter(Boolean);
   const out: string[] = [];
-  for (let i = 0; i < tokens.length;) {
+  for (let i = 0; i < tokens.length; ) {
     const name = tokens[i++]!;
     if (!NAME.test(name) || /^(and|or|with)$/i.test(name)) return undefined;
     if (tokens[i]?.toLowerCase() === 'with') {
@@ -118,7 +193,10 @@ const group = (e: string): string => (/ (AND|OR) /.test(e) ? `(${e})` : e);
  */
 export function spdxExpression(shortNames: string): string | undefined {
   let expr: string | undefined;
-  for (const [i, part] of shortNames.split(',').map((s) => s.trim()).entries()) {
+  for (const [i, part] of shortNames
+    .split(',')
+    .map((s) => s.trim())
+    .entries()) {
     const m = i === 0 ? ['', '', part] : /^(and|or)\s+(.+)$/i.exec(part);
     const e = m && simpleExpression(m[2]!);
     if (!e) return undefined;

@@ -5,24 +5,29 @@
 import { createHash } from 'node:crypto';
 
 export interface SbomPackage {
-  name: string; version: string; arch: string;        // Debian arch or "all"
-  archive: string;                                     // archive name in the release, e.g. "debian"
-  sha256: string;                                      // sha256 hex of the .deb
-  source?: string; sourceVersion?: string;             // from the control "Source:" field ("src (ver)")
-  maintainer?: string; homepage?: string; description?: string; // first line
-  license?: string;                                    // SPDX license expression, if known
-  copyright?: string;                                  // copyright holders text, if known
-  slices: string[];                                    // "pkg_slice" used from this package
+  name: string;
+  version: string;
+  arch: string; // Debian arch or "all"
+  archive: string; // archive name in the release, e.g. "debian"
+  sha256: string; // sha256 hex of the .deb
+  source?: string;
+  sourceVersion?: string; // from the control "Source:" field ("src (ver)")
+  maintainer?: string;
+  homepage?: string;
+  description?: string; // first line
+  license?: string; // SPDX license expression, if known
+  copyright?: string; // copyright holders text, if known
+  slices: string[]; // "pkg_slice" used from this package
   files: Array<{ path: string; sha256?: string; size: number }>; // regular files shipped from it
 }
 
 export interface SbomInput {
-  name: string;              // image/rootfs name, e.g. "example/python:3.13" or "rootfs"
-  digest?: string;           // "sha256:..." of the image manifest (or index) or the rootfs tar
+  name: string; // image/rootfs name, e.g. "example/python:3.13" or "rootfs"
+  digest?: string; // "sha256:..." of the image manifest (or index) or the rootfs tar
   distro: { id: string; versionId: string; codename?: string }; // e.g. {id:'debian', versionId:'13', codename:'trixie'}
   archs: string[];
-  epoch: number;             // SOURCE_DATE_EPOCH seconds; all timestamps from it
-  toolVersion: string;       // chisel-ts version
+  epoch: number; // SOURCE_DATE_EPOCH seconds; all timestamps from it
+  toolVersion: string; // chisel-ts version
   packages: SbomPackage[];
 }
 
@@ -61,7 +66,10 @@ function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v && typeof v === 'object') {
     const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-    return `{${entries.sort(([a], [b]) => cmp(a, b)).map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+    return `{${entries
+      .sort(([a], [b]) => cmp(a, b))
+      .map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

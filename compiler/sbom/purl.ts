@@ -8,10 +8,7 @@ function enc(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-export function debPurl(
-  p: Pick<SbomPackage, 'name' | 'version' | 'arch' | 'source'>,
-  distro: SbomInput['distro'],
-): string {
+export function debPurl(p: Pick<SbomPackage, 'name' | 'version' | 'arch' | 'source'>, distro: SbomInput['distro']): string {
   const ns = distro.id.toLowerCase();
   const qualifiers: Record<string, string> = {
     arch: p.arch,

@@ -28,9 +28,10 @@ function supplier(maintainer: string): string {
 }
 
 function debPackage(p: SbomPackage, id: string, distro: SbomInput['distro']): object {
-  const source = p.source && (p.source !== p.name || (p.sourceVersion && p.sourceVersion !== p.version))
-    ? `built from Debian source package ${p.source} ${p.sourceVersion ?? p.version}`
-    : undefined;
+  const source =
+    p.source && (p.source !== p.name || (p.sourceVersion && p.sourceVersion !== p.version))
+      ? `built from Debian source package ${p.source} ${p.sourceVersion ?? p.version}`
+      : undefined;
   return {
     SPDXID: id,
     name: p.name,

@@ -27,7 +27,12 @@ const ORDER: Category[] = ['bins', 'libs', 'config', 'data', 'copyright'];
 /** Directories with at least this many shipped paths become one `dir/**` glob. */
 export const COLLAPSE_AT = 8;
 
-const LEFT_OUT = [/^\/usr\/share\/(man|info|lintian|bug|doc-base|locale|bash-completion|zsh|fish|menu|pixmaps|applications|icons)\//, /^\/usr\/share\/doc\//, /^\/etc\/(init\.d|cron\.[a-z]+|logrotate\.d)\//, /^\/lib\/systemd\/|^\/usr\/lib\/systemd\//];
+const LEFT_OUT = [
+  /^\/usr\/share\/(man|info|lintian|bug|doc-base|locale|bash-completion|zsh|fish|menu|pixmaps|applications|icons)\//,
+  /^\/usr\/share\/doc\//,
+  /^\/etc\/(init\.d|cron\.[a-z]+|logrotate\.d)\//,
+  /^\/lib\/systemd\/|^\/usr\/lib\/systemd\//,
+];
 const TRIPLET = /\/(?:[a-z0-9_]+-linux-gnu[a-z0-9]*|[a-z0-9_]+-linux-musl[a-z0-9]*)(?=\/|$)/;
 
 /** The path with its multiarch directory written as *-linux-*. */
@@ -131,7 +136,8 @@ export function propose(input: ScaffoldInput): Proposal {
   const essentials = new Map<Category, string[]>();
   const own = (c: Category) => (slices.has(c) ? [`${input.name}_${c}`] : []);
   if (slices.has('libs')) essentials.set('libs', [...own('config'), ...own('data'), ...depSlices]);
-  if (slices.has('bins')) essentials.set('bins', [...own('libs'), ...own('config'), ...own('data'), ...(slices.has('libs') ? [] : depSlices)]);
+  if (slices.has('bins'))
+    essentials.set('bins', [...own('libs'), ...own('config'), ...own('data'), ...(slices.has('libs') ? [] : depSlices)]);
   return { slices, essentials, unsliced, choose, leftOut };
 }
 
@@ -159,7 +165,10 @@ export function scaffoldYaml(input: ScaffoldInput, p: Proposal): string {
     }
     if (c === 'libs' || (c === 'bins' && !p.slices.has('libs'))) {
       if (p.choose.length) lines.push(`    # also depends on one or more of: ${p.choose.join(', ')}`);
-      if (p.unsliced.length) lines.push(`    # depends on ${p.unsliced.join(', ')}: no slices for ${p.unsliced.length === 1 ? 'it' : 'them'} in this release yet`);
+      if (p.unsliced.length)
+        lines.push(
+          `    # depends on ${p.unsliced.join(', ')}: no slices for ${p.unsliced.length === 1 ? 'it' : 'them'} in this release yet`,
+        );
     }
     lines.push('    contents:');
     for (const g of p.slices.get(c)!) lines.push(`      ${key(g)}:`);

@@ -126,7 +126,8 @@ export async function buildTree(
         cur = cand;
         continue;
       }
-      if (depth >= MAX_LINK_DEPTH) throw new ChiselError(`too many levels of symbolic links resolving ${path}`, { code: 'symlink-loop', location: { subject: path } });
+      if (depth >= MAX_LINK_DEPTH)
+        throw new ChiselError(`too many levels of symbolic links resolving ${path}`, { code: 'symlink-loop', location: { subject: path } });
       const t = node.entry.link!;
       const abs = posix.normalize(t.startsWith('/') ? t : posix.join(cur || '/', t));
       cur = abs === '/' ? '' : resolveAll(abs, depth + 1);
@@ -140,7 +141,10 @@ export async function buildTree(
     if (parent === '/' || nodes.has(parent)) {
       const p = nodes.get(parent);
       if (p && p.entry.type !== 'dir') {
-        throw new ChiselError(`cannot create ${path}: its parent ${parent} is a ${p.entry.type}, not a directory`, { code: 'path-conflict', location: { subject: path } });
+        throw new ChiselError(`cannot create ${path}: its parent ${parent} is a ${p.entry.type}, not a directory`, {
+          code: 'path-conflict',
+          location: { subject: path },
+        });
       }
       return;
     }
@@ -211,11 +215,14 @@ export async function buildTree(
   for (const p of extracted) {
     const src = p.source!;
     if (src.type === 'char' || src.type === 'block' || src.type === 'fifo') {
-      throw new ChiselError(`package ${p.pkg}: ${src.path} is a ${src.type === 'fifo' ? 'fifo' : 'device node'}, which chisel-ts refuses to create`, {
-        code: 'device-node',
-        location: { subject: src.path },
-        hint: `remove ${p.claim.path} from slice ${p.claim.sliceKey}`,
-      });
+      throw new ChiselError(
+        `package ${p.pkg}: ${src.path} is a ${src.type === 'fifo' ? 'fifo' : 'device node'}, which chisel-ts refuses to create`,
+        {
+          code: 'device-node',
+          location: { subject: src.path },
+          hint: `remove ${p.claim.path} from slice ${p.claim.sliceKey}`,
+        },
+      );
     }
     const mutable = p.claim.info.mutable && src.type === 'file';
     let entry: TreeEntry;
@@ -228,7 +235,15 @@ export async function buildTree(
       const setId = src.mode & 0o6000;
       const kept = setId & (p.claim.info.mode ?? 0);
       if (setId !== kept) setIdDropped.push({ path: p.dest, pkg: p.pkg, mode: src.mode });
-      entry = { path: p.dest, type: 'file', mode: (src.mode & ~0o6000) | kept, uid: src.uid, gid: src.gid, size: src.size, sha256: src.sha256! };
+      entry = {
+        path: p.dest,
+        type: 'file',
+        mode: (src.mode & ~0o6000) | kept,
+        uid: src.uid,
+        gid: src.gid,
+        size: src.size,
+        sha256: src.sha256!,
+      };
       const target = src.type === 'hardlink' ? src.link! : src.path;
       const targetSelected = src.type === 'file' || selectedFiles.get(p.pkg)?.has(target);
       if (targetSelected && p.dest === src.path) {
@@ -243,7 +258,9 @@ export async function buildTree(
 
   // Turn groups of more than one path into a primary file plus hard links.
   let inode = 0;
-  const linkGroups = [...groups.values()].filter((g) => g.length > 1).map((g) => [...new Set(g.map((d) => nodes.get(resolve(d))!.entry.path))].sort(comparePaths));
+  const linkGroups = [...groups.values()]
+    .filter((g) => g.length > 1)
+    .map((g) => [...new Set(g.map((d) => nodes.get(resolve(d))!.entry.path))].sort(comparePaths));
   linkGroups.sort((a, b) => comparePaths(a[0]!, b[0]!));
   for (const g of linkGroups) {
     if (g.length < 2) continue;

@@ -69,11 +69,17 @@ export function checkMaintenance(release: Release, now: Date, ignore: Ignore[]):
   if (!m) return;
   const today = now.toISOString().slice(0, 10);
   if (today < m.standard && !ignore.includes('unstable')) {
-    throw new ChiselError(`release ${release.dir} is unstable until ${m.standard}`, { code: 'unstable', hint: 'pass --ignore=unstable to cut it anyway' });
+    throw new ChiselError(`release ${release.dir} is unstable until ${m.standard}`, {
+      code: 'unstable',
+      hint: 'pass --ignore=unstable to cut it anyway',
+    });
   }
   const end = m.expanded ?? m.endOfLife;
   if (today > end && !ignore.includes('unmaintained')) {
-    throw new ChiselError(`release ${release.dir} is unmaintained since ${end}`, { code: 'unmaintained', hint: 'pass --ignore=unmaintained to cut it anyway' });
+    throw new ChiselError(`release ${release.dir} is unmaintained since ${end}`, {
+      code: 'unmaintained',
+      hint: 'pass --ignore=unmaintained to cut it anyway',
+    });
   }
 }
 
@@ -114,7 +120,12 @@ export async function cut(req: CutRequest): Promise<CutResult> {
   let built = await buildTree(claims, listings, store);
   // Content the store lacks (a listing cached by a cut of other slices, or
   // content that left the cache): unpack those packages again, keeping all.
-  const missing = new Set(await missingContent(store, [...built.nodes.values()].flatMap((n) => (n.entry.sha256 ? [n.entry.sha256] : []))));
+  const missing = new Set(
+    await missingContent(
+      store,
+      [...built.nodes.values()].flatMap((n) => (n.entry.sha256 ? [n.entry.sha256] : [])),
+    ),
+  );
   if (missing.size > 0) {
     for (const { pkg } of packages.values()) {
       const entry = packages.get(pkg.name)!;

@@ -34,12 +34,18 @@ export function statusParagraph(control: string): string {
 }
 
 /** The tree with status.d entries for every package that contributed a path. */
-export async function addPackageMetadata(tree: Tree, built: BuiltTree, listings: Map<string, DebListing>, store: ContentStore): Promise<Tree> {
+export async function addPackageMetadata(
+  tree: Tree,
+  built: BuiltTree,
+  listings: Map<string, DebListing>,
+  store: ContentStore,
+): Promise<Tree> {
   const shipped = new Map<string, Array<{ path: string; sha256: string; original?: string }>>();
   for (const n of built.nodes.values()) {
     if (!n.package || !n.explicit || !listings.has(n.package)) continue;
     const list = shipped.get(n.package) ?? [];
-    if (n.entry.type === 'file' || n.entry.type === 'hardlink') list.push({ path: n.entry.path, sha256: n.entry.sha256!, ...(n.originalSha256 ? { original: n.originalSha256 } : {}) });
+    if (n.entry.type === 'file' || n.entry.type === 'hardlink')
+      list.push({ path: n.entry.path, sha256: n.entry.sha256!, ...(n.originalSha256 ? { original: n.originalSha256 } : {}) });
     shipped.set(n.package, list);
   }
   if (shipped.size === 0) return tree;
@@ -48,7 +54,15 @@ export async function addPackageMetadata(tree: Tree, built: BuiltTree, listings:
   for (const pkg of [...shipped.keys()].sort()) {
     const listing = listings.get(pkg)!;
     const status = Buffer.from(statusParagraph(listing.control));
-    added.push({ path: `${STATUS_DIR}/${pkg}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: status.length, sha256: await store.putBuffer(status) });
+    added.push({
+      path: `${STATUS_DIR}/${pkg}`,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: status.length,
+      sha256: await store.putBuffer(status),
+    });
     const fromDeb = md5sumsOf(listing);
     const lines: string[] = [];
     for (const f of shipped.get(pkg)!.sort((a, b) => (a.path < b.path ? -1 : 1))) {
@@ -58,7 +72,15 @@ export async function addPackageMetadata(tree: Tree, built: BuiltTree, listings:
     }
     if (lines.length) {
       const sums = Buffer.from(lines.join(''));
-      added.push({ path: `${STATUS_DIR}/${pkg}.md5sums`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: sums.length, sha256: await store.putBuffer(sums) });
+      added.push({
+        path: `${STATUS_DIR}/${pkg}.md5sums`,
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: sums.length,
+        sha256: await store.putBuffer(sums),
+      });
     }
   }
   // Ours replace any same-named entry a slice may have put there.

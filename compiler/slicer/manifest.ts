@@ -19,7 +19,13 @@ function modeString(mode: number): string {
 }
 
 /** The jsonwall text for the tree as it stands (after mutate and until-removal). */
-export function manifestText(sel: Selection, built: BuiltTree, packages: ManifestPackage[], manifestPath: string, manifestSlices: Set<string>): string {
+export function manifestText(
+  sel: Selection,
+  built: BuiltTree,
+  packages: ManifestPackage[],
+  manifestPath: string,
+  manifestSlices: Set<string>,
+): string {
   const lines: string[] = [];
   for (const p of [...packages].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     lines.push(JSON.stringify({ kind: 'package', name: p.name, version: p.version, sha256: p.sha256, arch: p.arch }));

@@ -58,7 +58,8 @@ async function runMutateScript(slice: SliceDef, built: BuiltTree, store: Content
       const prefix = `${node.entry.path}/`;
       const names: string[] = [];
       for (const [p, n] of built.nodes) {
-        if (p.startsWith(prefix) && !p.slice(prefix.length).includes('/')) names.push(posix.basename(p) + (n.entry.type === 'dir' ? '/' : ''));
+        if (p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
+          names.push(posix.basename(p) + (n.entry.type === 'dir' ? '/' : ''));
       }
       names.sort();
       return fromJS(names);
@@ -68,8 +69,13 @@ async function runMutateScript(slice: SliceDef, built: BuiltTree, store: Content
     runScript(slice.mutate!, { filename: `${slice.package}.yaml (slice ${key} mutate)`, globals: { content } });
   } catch (e) {
     const where = slice.pos ? `${slice.pos.file}: ` : '';
-    if (e instanceof StarlarkError) throw new ChiselError(`${where}slice ${key}: mutate script: ${e.message}`, { code: 'mutate', location: { subject: key } });
-    throw new ChiselError(`${where}slice ${key}: mutate script: ${(e as Error).message}`, { code: 'mutate', location: { subject: key }, cause: e });
+    if (e instanceof StarlarkError)
+      throw new ChiselError(`${where}slice ${key}: mutate script: ${e.message}`, { code: 'mutate', location: { subject: key } });
+    throw new ChiselError(`${where}slice ${key}: mutate script: ${(e as Error).message}`, {
+      code: 'mutate',
+      location: { subject: key },
+      cause: e,
+    });
   }
   for (const [path, text] of writes) {
     const node = built.nodes.get(path)!;
@@ -93,7 +99,11 @@ export function removeUntilMutate(built: BuiltTree): void {
     if (n.entry.type === 'dir') {
       const prefix = `${p}/`;
       let empty = true;
-      for (const q of built.nodes.keys()) if (q.startsWith(prefix)) { empty = false; break; }
+      for (const q of built.nodes.keys())
+        if (q.startsWith(prefix)) {
+          empty = false;
+          break;
+        }
       if (!empty) continue;
     }
     built.nodes.delete(p);

@@ -68,7 +68,12 @@ export function essentialsOf(release: Release, slice: SliceDef, arch: string): s
 }
 
 export function select(release: Release, requested: string[], arch: string): Selection {
-  if (requested.length === 0) throw new ChiselError('no slices requested', { code: 'usage', hint: 'name at least one slice, e.g. "chisel-ts cut --root out libc6_libs"', exitCode: 2 });
+  if (requested.length === 0)
+    throw new ChiselError('no slices requested', {
+      code: 'usage',
+      hint: 'name at least one slice, e.g. "chisel-ts cut --root out libc6_libs"',
+      exitCode: 2,
+    });
   const reasons = new Map<string, string>();
   const byKey = new Map<string, SliceDef>();
   const queue = expandRequest(release, requested);

@@ -116,11 +116,17 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
         else if (entry.size <= PACK_MEMBER_MAX) {
           const { sha256, pack, offset } = await packer.add(body, entry.size, what);
           Object.assign(listed, { sha256, pack, offset });
-        } else listed.sha256 = (entry.size <= SMALL_BLOB ? await store.putSmall(body, entry.size, writes, what) : await store.putStream(body, undefined, what)).sha256;
+        } else
+          listed.sha256 = (
+            entry.size <= SMALL_BLOB ? await store.putSmall(body, entry.size, writes, what) : await store.putStream(body, undefined, what)
+          ).sha256;
       } else if (entry.type === 'hardlink') {
         const target = byPath.get(entry.link!);
-        if (!target || target.type !== 'file') {
-          throw new ChiselError(`${label}: hard link ${entry.path} points to ${entry.link}, which is not an earlier regular file in the package`, { code: 'bad-package' });
+        if (target?.type !== 'file') {
+          throw new ChiselError(
+            `${label}: hard link ${entry.path} points to ${entry.link}, which is not an earlier regular file in the package`,
+            { code: 'bad-package' },
+          );
         }
         listed.sha256 = target.sha256!;
         listed.size = target.size;
@@ -140,7 +146,13 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
   await packer.close();
   await writes.flush();
   const ctl = await (await loadDeb()).readDebControl(debPath, { label });
-  const listing: DebListing = { v: 1, entries, control: ctl.control, ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}), ...(packer.packs.length ? { packs: packer.packs } : {}) };
+  const listing: DebListing = {
+    v: 1,
+    entries,
+    control: ctl.control,
+    ...(ctl.md5sums !== undefined ? { md5sums: ctl.md5sums } : {}),
+    ...(packer.packs.length ? { packs: packer.packs } : {}),
+  };
   await store.putMeta(KIND, debSha256, listing);
   return registerListing(store, listing);
 }
@@ -149,10 +161,13 @@ export async function unpackDeb(store: ContentStore, debSha256: string, label: s
 function refuseThroughSymlink(label: string, p: string, symlinks: Set<string>, byPath: Map<string, ListedEntry>): void {
   for (let dir = p.slice(0, p.lastIndexOf('/')); dir; dir = dir.slice(0, dir.lastIndexOf('/'))) {
     if (symlinks.has(dir)) {
-      throw new ChiselError(`${label}: ${p} lies under ${dir}, a symlink to ${byPath.get(dir)?.link} earlier in the package; refusing to write through a symlink`, {
-        code: 'bad-package',
-        hint: 'the package is malformed or hostile; report it to its maintainer',
-      });
+      throw new ChiselError(
+        `${label}: ${p} lies under ${dir}, a symlink to ${byPath.get(dir)?.link} earlier in the package; refusing to write through a symlink`,
+        {
+          code: 'bad-package',
+          hint: 'the package is malformed or hostile; report it to its maintainer',
+        },
+      );
     }
   }
 }

@@ -5,8 +5,22 @@ import { attrNames, getAttr, mustGetAttr } from './attrs.js';
 import { updateFromPairs } from './containers.js';
 import { EvalFailure, fail } from './errors.js';
 import {
-  Builtin, compare, iterableItems, repr, StarDict, StarList, StarRange, StarTuple, str,
-  toInt, toStr, truthy, typeName, type NativeFunction, type Thread, type Value,
+  Builtin,
+  compare,
+  iterableItems,
+  repr,
+  StarDict,
+  StarList,
+  StarRange,
+  StarTuple,
+  str,
+  toInt,
+  toStr,
+  truthy,
+  typeName,
+  type NativeFunction,
+  type Thread,
+  type Value,
 } from './values.js';
 
 function len(x: Value): number {
@@ -112,7 +126,7 @@ const UNIVERSE: Record<string, NativeFunction> = {
     const [x, base] = unpack('int', a, k, ['x?', 'base?']);
     if (x === undefined) return 0;
     if (typeof x === 'string') return parseInt_(x, base);
-    if (base !== undefined) fail('int: can\'t convert non-string with explicit base');
+    if (base !== undefined) fail("int: can't convert non-string with explicit base");
     if (typeof x === 'number') return x;
     if (typeof x === 'boolean') return x ? 1 : 0;
     return fail(`int: cannot convert ${typeName(x)} to int`);

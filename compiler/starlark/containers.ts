@@ -120,7 +120,8 @@ export function updateFromPairs(d: StarDict, src: Value, fn: string): void {
   const pairs = [...iterableItems(src, fn)];
   pairs.forEach((p, i) => {
     const kv = p instanceof StarList || p instanceof StarTuple ? p.items : null;
-    if (!kv || kv.length !== 2) fail(`${fn}: element #${i} is ${kv ? `a sequence of length ${kv.length}` : `not iterable (${typeName(p)})`}, want a key/value pair`);
+    if (kv?.length !== 2)
+      fail(`${fn}: element #${i} is ${kv ? `a sequence of length ${kv.length}` : `not iterable (${typeName(p)})`}, want a key/value pair`);
     d.set(kv![0]!, kv![1]!);
   });
 }

@@ -9,11 +9,23 @@ import { EvalFailure, fail, StarlarkError, type Frame as TraceFrame } from './er
 import { binaryOp, unaryOp } from './operators.js';
 import { indexValue, sliceValue } from './sequence.js';
 import {
-  Builtin, HostModule, iterableItems, StarDict, StarFunction, StarList, StarRange, StarTuple, truthy, typeName,
-  type Frame, type Globals, type Thread, type Value,
+  Builtin,
+  HostModule,
+  iterableItems,
+  StarDict,
+  StarFunction,
+  StarList,
+  StarRange,
+  StarTuple,
+  truthy,
+  typeName,
+  type Frame,
+  type Globals,
+  type Thread,
+  type Value,
 } from './values.js';
 
-const enum Flow {
+enum Flow {
   Normal,
   Break,
   Continue,
@@ -182,9 +194,11 @@ export class Interpreter implements Thread {
         }
         const items = iterableItems(v);
         if (items.length !== target.elems.length) {
-          fail(`too ${items.length > target.elems.length ? 'many' : 'few'} values to unpack (got ${items.length}, want ${target.elems.length})`);
+          fail(
+            `too ${items.length > target.elems.length ? 'many' : 'few'} values to unpack (got ${items.length}, want ${target.elems.length})`,
+          );
         }
-        target.elems.forEach((t, i) => this.assign(t, items[i]!, frame, g));
+        for (const [i, t] of target.elems.entries()) this.assign(t, items[i]!, frame, g);
         return;
       }
       case 'index': {
@@ -279,7 +293,8 @@ export class Interpreter implements Thread {
         for (const [k, v] of e.entries) {
           const key = this.eval(k, frame, g);
           const val = this.eval(v, frame, g);
-          if (d.has(key)) this.at(k, () => fail(`duplicate key ${typeof key === 'string' ? JSON.stringify(key) : String(key)} in dict literal`));
+          if (d.has(key))
+            this.at(k, () => fail(`duplicate key ${typeof key === 'string' ? JSON.stringify(key) : String(key)} in dict literal`));
           d.set(key, val);
         }
         return d;
@@ -383,7 +398,8 @@ export class Interpreter implements Thread {
       if (a.kind === 'pos') args.push(v);
       else if (a.kind === 'named') kwargs.set(a.name!, v);
       else if (a.kind === 'star') {
-        if (!(v instanceof StarList || v instanceof StarTuple)) this.at(a, () => fail(`argument after * must be a list or tuple, not ${typeName(v)}`));
+        if (!(v instanceof StarList || v instanceof StarTuple))
+          this.at(a, () => fail(`argument after * must be a list or tuple, not ${typeName(v)}`));
         args.push(...(v as StarList | StarTuple).items);
       } else {
         if (!(v instanceof StarDict)) this.at(a, () => fail(`argument after ** must be a dict, not ${typeName(v)}`));

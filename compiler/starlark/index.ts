@@ -12,7 +12,16 @@ import { Interpreter } from './eval.js';
 import { parse } from './parser.js';
 import { resolve } from './resolver.js';
 import {
-  Builtin, HostModule, StarDict, StarFunction, StarList, StarRange, StarTuple, typeName, type Globals, type HostFunction,
+  Builtin,
+  HostModule,
+  StarDict,
+  StarFunction,
+  StarList,
+  StarRange,
+  StarTuple,
+  typeName,
+  type Globals,
+  type HostFunction,
   type Value,
 } from './values.js';
 

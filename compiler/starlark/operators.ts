@@ -35,9 +35,15 @@ function bigint(op: string, x: number, y: number): number {
   const b = BigInt(y);
   let r: bigint;
   switch (op) {
-    case '&': r = a & b; break;
-    case '|': r = a | b; break;
-    case '^': r = a ^ b; break;
+    case '&':
+      r = a & b;
+      break;
+    case '|':
+      r = a | b;
+      break;
+    case '^':
+      r = a ^ b;
+      break;
     case '<<':
       if (y < 0) fail('negative shift count');
       if (y >= 64) fail('shift count too large');
@@ -53,14 +59,22 @@ function bigint(op: string, x: number, y: number): number {
 
 export function binaryOp(op: string, x: Value, y: Value): Value {
   switch (op) {
-    case '==': return equals(x, y);
-    case '!=': return !equals(x, y);
-    case '<': return compare(x, y) < 0;
-    case '<=': return compare(x, y) <= 0;
-    case '>': return compare(x, y) > 0;
-    case '>=': return compare(x, y) >= 0;
-    case 'in': return contains(y, x);
-    case 'not in': return !contains(y, x);
+    case '==':
+      return equals(x, y);
+    case '!=':
+      return !equals(x, y);
+    case '<':
+      return compare(x, y) < 0;
+    case '<=':
+      return compare(x, y) <= 0;
+    case '>':
+      return compare(x, y) > 0;
+    case '>=':
+      return compare(x, y) >= 0;
+    case 'in':
+      return contains(y, x);
+    case 'not in':
+      return !contains(y, x);
   }
   const xi = typeof x === 'number';
   const yi = typeof y === 'number';
@@ -68,18 +82,22 @@ export function binaryOp(op: string, x: Value, y: Value): Value {
     const a = x as number;
     const b = y as number;
     switch (op) {
-      case '+': return checkInt(a + b);
-      case '-': return checkInt(a - b);
-      case '*': return checkInt(a * b);
+      case '+':
+        return checkInt(a + b);
+      case '-':
+        return checkInt(a - b);
+      case '*':
+        return checkInt(a * b);
       case '//':
         if (b === 0) fail('floored division by zero');
         return Math.floor(a / b);
       case '%': {
         if (b === 0) fail('integer modulo by zero');
         const r = a % b;
-        return r !== 0 && (r < 0) !== (b < 0) ? r + b : r === 0 ? 0 : r;
+        return r !== 0 && r < 0 !== b < 0 ? r + b : r === 0 ? 0 : r;
       }
-      case '/': return fail('floating-point division is not supported; use // for integer division');
+      case '/':
+        return fail('floating-point division is not supported; use // for integer division');
       case '&':
       case '|':
       case '^':

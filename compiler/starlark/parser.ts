@@ -6,12 +6,44 @@ import { StarlarkError } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 
 const RESERVED = new Set([
-  'as', 'assert', 'async', 'await', 'class', 'del', 'except', 'finally', 'from', 'global', 'import', 'is',
-  'nonlocal', 'raise', 'try', 'with', 'yield',
+  'as',
+  'assert',
+  'async',
+  'await',
+  'class',
+  'del',
+  'except',
+  'finally',
+  'from',
+  'global',
+  'import',
+  'is',
+  'nonlocal',
+  'raise',
+  'try',
+  'with',
+  'yield',
 ]);
 const KEYWORDS = new Set([
-  'and', 'break', 'continue', 'def', 'elif', 'else', 'for', 'if', 'in', 'lambda', 'load', 'not', 'or', 'pass',
-  'return', 'while', 'None', 'True', 'False',
+  'and',
+  'break',
+  'continue',
+  'def',
+  'elif',
+  'else',
+  'for',
+  'if',
+  'in',
+  'lambda',
+  'load',
+  'not',
+  'or',
+  'pass',
+  'return',
+  'while',
+  'None',
+  'True',
+  'False',
 ]);
 const CONSTANTS: Record<string, null | boolean> = { None: null, True: true, False: false };
 const COMPARISONS = new Set(['==', '!=', '<', '>', '<=', '>=', 'in', 'not in']);
@@ -77,13 +109,20 @@ class Parser {
   }
   private describe(t: Token): string {
     switch (t.kind) {
-      case 'eof': return 'end of file';
-      case 'newline': return 'newline';
-      case 'indent': return 'indent';
-      case 'dedent': return 'outdent';
-      case 'string': return 'string literal';
-      case 'int': return `int literal ${t.text}`;
-      default: return t.text;
+      case 'eof':
+        return 'end of file';
+      case 'newline':
+        return 'newline';
+      case 'indent':
+        return 'indent';
+      case 'dedent':
+        return 'outdent';
+      case 'string':
+        return 'string literal';
+      case 'int':
+        return `int literal ${t.text}`;
+      default:
+        return t.text;
     }
   }
   private unexpected(want: string, t = this.peek()): never {
@@ -102,10 +141,14 @@ class Parser {
     if (t.kind === 'indent') throw this.error(t, 'syntax error: unexpected indentation');
     if (t.kind === 'name') {
       switch (t.text) {
-        case 'def': return [this.defStmt()];
-        case 'if': return [this.ifStmt()];
-        case 'for': return [this.forStmt()];
-        case 'while': throw this.error(t, 'while loops are not allowed in Starlark');
+        case 'def':
+          return [this.defStmt()];
+        case 'if':
+          return [this.ifStmt()];
+        case 'for':
+          return [this.forStmt()];
+        case 'while':
+          throw this.error(t, 'while loops are not allowed in Starlark');
       }
     }
     return this.simpleStatements();
@@ -310,7 +353,7 @@ class Parser {
   private atExpressionEnd(): boolean {
     const t = this.peek();
     if (t.kind === 'newline' || t.kind === 'eof') return true;
-    return t.kind === 'op' && ['=', ')', ']', '}', ':', ';'].includes(t.text) || (t.kind === 'op' && AUGMENTED.has(t.text));
+    return (t.kind === 'op' && ['=', ')', ']', '}', ':', ';'].includes(t.text)) || (t.kind === 'op' && AUGMENTED.has(t.text));
   }
 
   private test(): Expr {
@@ -383,7 +426,11 @@ class Parser {
     if (op === 'not in') this.next();
     const y = this.binary(0);
     const again = this.comparisonOp();
-    if (again) throw this.error(this.peek(), `${op} does not associate with ${again} (chained comparisons are not allowed in Starlark; use parentheses or 'and')`);
+    if (again)
+      throw this.error(
+        this.peek(),
+        `${op} does not associate with ${again} (chained comparisons are not allowed in Starlark; use parentheses or 'and')`,
+      );
     return { k: 'binary', op, x, y, ...this.pos(t) };
   }
 
@@ -586,11 +633,17 @@ class Parser {
 
 function describeExpr(e: Expr): string {
   switch (e.k) {
-    case 'int': return 'int literal';
-    case 'str': return 'string literal';
-    case 'call': return 'function call';
-    case 'tuple': return e.elems.length === 0 ? 'empty tuple' : 'tuple';
-    case 'binary': return `${e.op} expression`;
-    default: return `${e.k} expression`;
+    case 'int':
+      return 'int literal';
+    case 'str':
+      return 'string literal';
+    case 'call':
+      return 'function call';
+    case 'tuple':
+      return e.elems.length === 0 ? 'empty tuple' : 'tuple';
+    case 'binary':
+      return `${e.op} expression`;
+    default:
+      return `${e.k} expression`;
   }
 }

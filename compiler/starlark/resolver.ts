@@ -65,10 +65,13 @@ export function resolve(mod: Module, file: string, isPredeclared: (name: string)
 
   function target(e: Expr): void {
     switch (e.k) {
-      case 'ident': return bind(e);
+      case 'ident':
+        return bind(e);
       case 'list':
-      case 'tuple': return e.elems.forEach(target);
-      default: return expr(e);
+      case 'tuple':
+        return e.elems.forEach(target);
+      default:
+        return expr(e);
     }
   }
 
@@ -90,7 +93,8 @@ export function resolve(mod: Module, file: string, isPredeclared: (name: string)
 
   function stmt(s: Stmt): void {
     switch (s.k) {
-      case 'expr': return expr(s.x);
+      case 'expr':
+        return expr(s.x);
       case 'assign':
         expr(s.rhs);
         return target(s.lhs);
@@ -115,12 +119,15 @@ export function resolve(mod: Module, file: string, isPredeclared: (name: string)
 
   function expr(e: Expr): void {
     switch (e.k) {
-      case 'ident': return lookup(e);
+      case 'ident':
+        return lookup(e);
       case 'const':
       case 'int':
-      case 'str': return;
+      case 'str':
+        return;
       case 'list':
-      case 'tuple': return e.elems.forEach(expr);
+      case 'tuple':
+        return e.elems.forEach(expr);
       case 'dict':
         for (const [k, v] of e.entries) {
           expr(k);
@@ -143,7 +150,8 @@ export function resolve(mod: Module, file: string, isPredeclared: (name: string)
         scope.blocks.pop();
         return;
       }
-      case 'unary': return expr(e.x);
+      case 'unary':
+        return expr(e.x);
       case 'binary':
         expr(e.x);
         return expr(e.y);
@@ -162,8 +170,10 @@ export function resolve(mod: Module, file: string, isPredeclared: (name: string)
         expr(e.x);
         for (const p of [e.lo, e.hi, e.step]) if (p) expr(p);
         return;
-      case 'dot': return expr(e.x);
-      case 'lambda': return func(e.func);
+      case 'dot':
+        return expr(e.x);
+      case 'lambda':
+        return func(e.func);
     }
   }
 

@@ -167,7 +167,9 @@ export const STRING_METHODS: Record<string, StringMethod> = {
   join: (s, a, k) => {
     noKwargs('join', k);
     const [it] = unpack('join', a, k, ['iterable']);
-    const parts = iterableItems(it!, 'join').map((x) => (typeof x === 'string' ? x : fail(`join: in list, want string, got ${typeName(x)}`)));
+    const parts = iterableItems(it!, 'join').map((x) =>
+      typeof x === 'string' ? x : fail(`join: in list, want string, got ${typeName(x)}`),
+    );
     return parts.join(s);
   },
   lower: (s, a, k) => (unpack('lower', a, k, []), s.toLowerCase()),
@@ -327,8 +329,12 @@ export function percentFormat(s: string, arg: Value): string {
     }
     const val = v!;
     switch (verb) {
-      case 's': out += str(val); break;
-      case 'r': out += repr(val); break;
+      case 's':
+        out += str(val);
+        break;
+      case 'r':
+        out += repr(val);
+        break;
       case 'd':
       case 'i':
       case 'o':
@@ -346,8 +352,10 @@ export function percentFormat(s: string, arg: Value): string {
         else if (typeof val === 'string' && [...val].length === 1) out += val;
         else fail(`%c format requires a single-character string or int, got ${typeName(val)}`);
         break;
-      case undefined: fail('incomplete format');
-      default: fail(`unsupported format character '${verb}'`);
+      case undefined:
+        return fail('incomplete format');
+      default:
+        fail(`unsupported format character '${verb}'`);
     }
   }
   if (!(arg instanceof StarDict) && next < values.length) fail('too many arguments for format string');

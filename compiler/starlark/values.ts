@@ -8,9 +8,7 @@ export type Value = null | boolean | number | string | StarList | StarTuple | St
 export type Callable = StarFunction | Builtin;
 
 /** Called with evaluated positional and keyword arguments. */
-export interface HostFunction {
-  (args: Value[], kwargs: Map<string, Value>): Value;
-}
+export type HostFunction = (args: Value[], kwargs: Map<string, Value>) => Value;
 
 /** What native functions may ask of the running interpreter. */
 export interface Thread {
@@ -139,9 +137,12 @@ export class HostModule {
 export function typeName(v: Value): string {
   if (v === null) return 'NoneType';
   switch (typeof v) {
-    case 'boolean': return 'bool';
-    case 'number': return 'int';
-    case 'string': return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'number':
+      return 'int';
+    case 'string':
+      return 'string';
   }
   if (v instanceof StarList) return 'list';
   if (v instanceof StarTuple) return 'tuple';
@@ -155,9 +156,12 @@ export function typeName(v: Value): string {
 export function truthy(v: Value): boolean {
   if (v === null) return false;
   switch (typeof v) {
-    case 'boolean': return v;
-    case 'number': return v !== 0;
-    case 'string': return v.length > 0;
+    case 'boolean':
+      return v;
+    case 'number':
+      return v !== 0;
+    case 'string':
+      return v.length > 0;
   }
   if (v instanceof StarList || v instanceof StarTuple) return v.items.length > 0;
   if (v instanceof StarDict) return v.size > 0;
@@ -236,7 +240,7 @@ export function quote(s: string): string {
     else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
     else out += ch;
   }
-  return out + '"';
+  return `${out}"`;
 }
 
 export function repr(v: Value, seen: Set<unknown> = new Set()): string {
@@ -259,9 +263,12 @@ export function repr(v: Value, seen: Set<unknown> = new Set()): string {
 export function str(v: Value): string {
   if (v === null) return 'None';
   switch (typeof v) {
-    case 'boolean': return v ? 'True' : 'False';
-    case 'number': return String(v);
-    case 'string': return v;
+    case 'boolean':
+      return v ? 'True' : 'False';
+    case 'number':
+      return String(v);
+    case 'string':
+      return v;
   }
   if (v instanceof StarRange) return v.step === 1 ? `range(${v.start}, ${v.stop})` : `range(${v.start}, ${v.stop}, ${v.step})`;
   if (v instanceof StarFunction) return `<function ${v.name}>`;

@@ -26,9 +26,14 @@ export async function addFiles(tree: Tree, adds: AddFiles[], store: ContentStore
   let out = tree;
   for (const a of adds) {
     const st = await fs.lstat(a.src).catch(() => undefined);
-    if (!st) throw new ChiselError(`files: ${a.src} does not exist`, { code: 'image-file', hint: 'paths in files: are relative to the image file' });
+    if (!st)
+      throw new ChiselError(`files: ${a.src} does not exist`, {
+        code: 'image-file',
+        hint: 'paths in files: are relative to the image file',
+      });
     const dest = path.posix.normalize(a.dest).replace(/\/$/, '');
-    if (!dest.startsWith('/') || dest === '/') throw new ChiselError(`files: destination ${a.dest} must be an absolute path below /`, { code: 'image-file' });
+    if (!dest.startsWith('/') || dest === '/')
+      throw new ChiselError(`files: destination ${a.dest} must be an absolute path below /`, { code: 'image-file' });
     const entries: TreeEntry[] = [];
     const visit = async (src: string, to: string): Promise<void> => {
       const s = await fs.lstat(src);

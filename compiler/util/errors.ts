@@ -71,7 +71,13 @@ export interface SerializedError {
 export function serializeError(e: unknown): SerializedError {
   const err = e instanceof Error ? e : new Error(String(e));
   const out: SerializedError = { name: err.name, message: err.message };
-  if (e instanceof ChiselError) out.chisel = { code: e.code, exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.location ? { location: e.location } : {}) };
+  if (e instanceof ChiselError)
+    out.chisel = {
+      code: e.code,
+      exitCode: e.exitCode,
+      ...(e.hint !== undefined ? { hint: e.hint } : {}),
+      ...(e.location ? { location: e.location } : {}),
+    };
   return out;
 }
 

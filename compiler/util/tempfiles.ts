@@ -50,7 +50,8 @@ export async function sweepStale(dest: string): Promise<void> {
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid))
+      await fs.rm(path.join(dir, n), { recursive: true, force: true });
   }
 }
 

@@ -40,7 +40,11 @@ function indent(text: string, n: number): string {
 }
 
 /** A release whose single archive "test" is the TestArchive (suite "stable", component "main"). */
-export function writeRelease(archive: TestArchive, slices: Record<string, string>, opts: { format?: string; extra?: string; suites?: string[] } = {}): string {
+export function writeRelease(
+  archive: TestArchive,
+  slices: Record<string, string>,
+  opts: { format?: string; extra?: string; suites?: string[] } = {},
+): string {
   const dir = tempDir('chisel-ts-release-');
   mkdirSync(path.join(dir, 'slices'));
   writeFileSync(
@@ -84,7 +88,11 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
   const cacheDir = opts.cacheDir ?? tempDir('chisel-ts-cache-');
   const store = new ContentStore(cacheDir);
   const arch = opts.arch ?? 'amd64';
-  const source = await openArchives(release, arch, { store, offline: Boolean(opts.offline), http: { retries: 1, backoffMs: 10, timeoutMs: 2000 } });
+  const source = await openArchives(release, arch, {
+    store,
+    offline: Boolean(opts.offline),
+    http: { retries: 1, backoffMs: 10, timeoutMs: 2000 },
+  });
   const result = await cut({ release, slices: opts.slices, arch, store, source, packageMetadata: opts.packageMetadata ?? false });
   const root = opts.root ?? path.join(tempDir('chisel-ts-root-'), 'root');
   await writeDir(result.tree, store, root);

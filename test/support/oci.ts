@@ -40,7 +40,16 @@ export async function tarEntries(tar: Buffer): Promise<LayerEntry[]> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
-        out.push({ name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: (h.mtime?.getTime() ?? 0) / 1000, ...(h.linkname ? { linkname: h.linkname } : {}), content: Buffer.concat(chunks) });
+        out.push({
+          name: h.name,
+          type: h.type ?? 'file',
+          mode: h.mode ?? 0,
+          uid: h.uid ?? 0,
+          gid: h.gid ?? 0,
+          mtime: (h.mtime?.getTime() ?? 0) / 1000,
+          ...(h.linkname ? { linkname: h.linkname } : {}),
+          content: Buffer.concat(chunks),
+        });
         next();
       });
     });
@@ -53,7 +62,9 @@ export async function tarEntries(tar: Buffer): Promise<LayerEntry[]> {
 }
 
 /** The manifests of a layout's (first) ref, one per platform. */
-export function manifestsOf(layout: string): Array<{ digest: string; platform?: { architecture: string; variant?: string }; manifest: any; config: any }> {
+export function manifestsOf(
+  layout: string,
+): Array<{ digest: string; platform?: { architecture: string; variant?: string }; manifest: any; config: any }> {
   const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
   const top = index.manifests[0];
   const descs = top.mediaType === 'application/vnd.oci.image.index.v1+json' ? json(layout, top.digest).manifests : [top];

@@ -31,7 +31,12 @@ interface Key {
 }
 
 export async function generateKey(name = 'chisel-ts test archive'): Promise<Key> {
-  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name }], format: 'object' });
+  const { privateKey, publicKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name }],
+    format: 'object',
+  });
   return { armoredPublicKey: publicKey.armor(), privateKey, keyId: publicKey.getKeyID().toHex().toUpperCase() };
 }
 
@@ -53,7 +58,9 @@ export class TestArchive {
   /** Architectures the archive serves (default: just `arch`); packages of arch "all" are listed in each. */
   archs: string[] = [];
 
-  static async create(opts: { suites?: Record<string, Record<string, TestPackage[]>>; arch?: string; archs?: string[]; byHash?: boolean; key?: Key } = {}): Promise<TestArchive> {
+  static async create(
+    opts: { suites?: Record<string, Record<string, TestPackage[]>>; arch?: string; archs?: string[]; byHash?: boolean; key?: Key } = {},
+  ): Promise<TestArchive> {
     const a = new TestArchive();
     a.key = opts.key ?? (await generateKey());
     if (opts.arch) a.arch = opts.arch;
@@ -110,10 +117,27 @@ export class TestArchive {
         const stanzas = new Map<string, string[]>(this.archs.map((a) => [a, []]));
         for (const p of [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1))) {
           const arch = p.arch ?? this.arch;
-          const deb = await buildDeb({ package: p.name, version: p.version, arch, files: p.files, compression: p.compression ?? 'gz', ...(p.control ? { control: p.control } : {}), ...(p.rawNames ? { rawNames: true } : {}) });
+          const deb = await buildDeb({
+            package: p.name,
+            version: p.version,
+            arch,
+            files: p.files,
+            compression: p.compression ?? 'gz',
+            ...(p.control ? { control: p.control } : {}),
+            ...(p.rawNames ? { rawNames: true } : {}),
+          });
           const filename = `pool/${comp}/${p.name[0]}/${p.name}/${p.name}_${p.version.replace(/^\d+:/, '')}_${arch}.deb`;
           this.files.set(filename, deb);
-          const stanza = [`Package: ${p.name}`, `Version: ${p.version}`, `Architecture: ${arch}`, `Maintainer: Test <test@example.invalid>`, `Filename: ${filename}`, `Size: ${deb.length}`, `SHA256: ${sha256(deb)}`, `Description: test package ${p.name}`].join('\n');
+          const stanza = [
+            `Package: ${p.name}`,
+            `Version: ${p.version}`,
+            `Architecture: ${arch}`,
+            `Maintainer: Test <test@example.invalid>`,
+            `Filename: ${filename}`,
+            `Size: ${deb.length}`,
+            `SHA256: ${sha256(deb)}`,
+            `Description: test package ${p.name}`,
+          ].join('\n');
           for (const a of this.archs) if (arch === a || arch === 'all') stanzas.get(a)!.push(stanza);
         }
         for (const a of this.archs) {

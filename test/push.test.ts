@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseReference, pushLayout, type PushOptions } from '../compiler/output/push.js';
+import { type PushOptions, pushLayout } from '../compiler/registry/push.js';
+import { parseReference } from '../compiler/registry/reference.js';
 import { ChiselError } from '../compiler/util/errors.js';
 
 const MT_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

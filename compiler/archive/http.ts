@@ -4,9 +4,9 @@
 // exponential backoff on transient failures (5xx, 408, 429, resets, timeouts,
 // truncated bodies) and none on definitive answers (401, 403, 404, ...).
 
-import http from 'node:http';
-import https from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type http from 'node:http';
+import { isHttpUrl, keepAliveAgents, startRequest } from '../http/agents.js';
+import { isRetryableStatus, withRetries as retrying } from '../http/retry.js';
 
 export class HttpStatusError extends Error {
   constructor(
@@ -18,7 +18,7 @@ export class HttpStatusError extends Error {
     this.name = 'HttpStatusError';
   }
   get transient(): boolean {
-    return this.status >= 500 || this.status === 408 || this.status === 429;
+    return isRetryableStatus(this.status) || this.status === 408;
   }
 }
 
@@ -69,26 +69,27 @@ function describeNetworkError(e: unknown): string {
   return code ? `${code}: ${msg}` : msg;
 }
 
-const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 8 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 8 }),
-};
+const AGENTS = keepAliveAgents();
 const MAX_REDIRECTS = 5;
 
 /** Sends a GET; resolves with the response once its headers arrived. The idle timeout (socket inactivity) covers the wait for headers and every gap in the body. */
 function get(url: string, timeoutMs: number, onTimeout: () => void): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const agent = u.protocol === 'https:' ? AGENTS['https:'] : u.protocol === 'http:' ? AGENTS['http:'] : undefined;
-    if (!agent) {
+    if (!isHttpUrl(u)) {
       reject(new HttpTransportError(url, `unsupported protocol ${u.protocol}`, 'network'));
       return;
     }
-    const req = (u.protocol === 'https:' ? https : http).get(u, { agent, headers: { 'accept-encoding': 'identity' } }, resolve);
-    req.setTimeout(timeoutMs, () => {
+    const timeoutError = (): Error => {
       onTimeout();
-      req.destroy(new Error(`timed out after ${timeoutMs} ms`));
-    });
+      return new Error(`timed out after ${timeoutMs} ms`);
+    };
+    const req = startRequest(
+      u,
+      { method: 'GET', headers: { 'accept-encoding': 'identity' }, agents: AGENTS, timeoutMs, timeoutError },
+      resolve,
+    );
+    req.end();
     req.on('error', reject);
   });
 }
@@ -162,19 +163,17 @@ export async function httpGetOnce(url: string, timeoutMs: number): Promise<{ siz
 }
 
 /** Run `attempt` with retries on transient failures. */
-export async function withRetries<T>(url: string, opts: HttpOptions, attempt: (n: number) => Promise<T>): Promise<T> {
-  const retries = opts.retries ?? 3;
-  const base = opts.backoffMs ?? 250;
-  for (let n = 0; ; n++) {
-    try {
-      return await attempt(n);
-    } catch (e) {
-      if (n >= retries || !isTransient(e)) throw e;
-      opts.onRetry?.(url, n + 1, e as Error);
-      const delay = Math.min(base * 2 ** n, 10_000) * (0.75 + Math.random() * 0.5);
-      await sleep(delay);
-    }
-  }
+export function withRetries<T>(url: string, opts: HttpOptions, attempt: (n: number) => Promise<T>): Promise<T> {
+  return retrying(
+    {
+      retries: opts.retries ?? 3,
+      backoffMs: opts.backoffMs ?? 250,
+      jitter: true,
+      retryable: (o) => !o.ok && isTransient(o.error),
+      onRetry: (o, n) => opts.onRetry?.(url, n + 1, (o as { error: Error }).error),
+    },
+    attempt,
+  );
 }
 
 /** GET a whole (small) body into memory, with retries. */

@@ -5,6 +5,7 @@
 
 import { sha256Hex, type ContentStore } from '../cache/store.js';
 import type { ArchiveDef, PublicKeyDef, Release } from '../release/model.js';
+import { Limiter } from '../http/limit.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { archiveError, downloadVerified } from './fetch.js';
 import { httpGetBuffer, type HttpOptions } from './http.js';
@@ -59,22 +60,6 @@ interface Index {
   suite: string;
   component: string;
   sha256: string;
-}
-
-class Semaphore {
-  private waiting: Array<() => void> = [];
-  private active = 0;
-  constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
 }
 
 function urlOptions(opts: Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http'>): ResolveUrlOptions {
@@ -283,7 +268,7 @@ class Archive {
 
 export class ArchiveSet {
   private readonly archives: Archive[];
-  private readonly limit: Semaphore;
+  private readonly limit: Limiter;
   constructor(
     readonly release: Release,
     readonly arch: string,
@@ -293,7 +278,7 @@ export class ArchiveSet {
     this.archives = [...release.archives.values()]
       .sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : 1))
       .map((def) => new Archive(def, def.publicKeys.map((k) => release.publicKeys.get(k)!).filter(Boolean), arch, opts, host));
-    this.limit = new Semaphore(opts.concurrency ?? 6);
+    this.limit = new Limiter(opts.concurrency ?? 6);
   }
 
   /** The pinned archive, else the highest-priority archive (>= 0) that has the package; its highest version. */

@@ -11,7 +11,8 @@ import type { ContentStore } from '../cache/store.js';
 import { sourceDateEpoch, writeDir } from '../output/dir.js';
 import type { Compression } from '../output/compress.js';
 import type { ImageConfig, LayoutResult, PlatformTree } from '../output/oci.js';
-import type { PushResult } from '../output/push.js';
+import type { PushResult } from '../registry/push.js';
+import { splitTag } from '../registry/reference.js';
 import type { WrittenBlob } from '../output/tar.js';
 import type { Release } from '../release/model.js';
 import { cut, type CutEvent, type CutResult, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
@@ -88,15 +89,6 @@ export interface BuildResult {
 
 export function wantsImage(o: Outputs): boolean {
   return Boolean(o.oci || o.ociArchive || o.push);
-}
-
-/** Split "name:tag" (name may hold a registry with a port) into its parts. */
-export function splitTag(ref: string | undefined): { name?: string; tag: string } {
-  if (!ref) return { tag: 'latest' };
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  if (colon > slash) return { ...(colon > 0 ? { name: ref.slice(0, colon) } : {}), tag: ref.slice(colon + 1) };
-  return ref.includes('/') ? { name: ref, tag: 'latest' } : { tag: ref };
 }
 
 export function checkOutputs(spec: Pick<BuildSpec, 'outputs' | 'archs'>): void {
@@ -256,7 +248,7 @@ export async function build(spec: BuildSpec): Promise<BuildResult> {
         sbom && spec.sbom
           ? [{ artifactType: SBOM_MEDIA_TYPE[spec.sbom.format], bytes: Buffer.from(sbom), title: path.basename(spec.sbom.file!) }]
           : [];
-      out.push = await (await import('../output/push.js')).pushLayout(pushLayoutDir!, o.push, {
+      out.push = await (await import('../registry/push.js')).pushLayout(pushLayoutDir!, o.push, {
         insecure: Boolean(spec.insecure),
         referrers,
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),

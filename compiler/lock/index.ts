@@ -5,7 +5,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BuildResult, BuildSpec } from '../image/build.js';
-import { effectiveConfig, splitTag } from '../image/build.js';
+import { effectiveConfig } from '../image/build.js';
+import { splitTag } from '../registry/reference.js';
 import type { Release } from '../release/model.js';
 import type { ResolvedPackage } from '../slicer/cut.js';
 import { select, selectedPackages } from '../slicer/selection.js';

@@ -6,7 +6,7 @@
 
 import type http from 'node:http';
 import { isHttpUrl, keepAliveAgents, startRequest } from '../http/agents.js';
-import { isRetryableStatus, withRetries as retrying } from '../http/retry.js';
+import { DEFAULT_BACKOFF_MS, DEFAULT_RETRIES, isRetryableStatus, withRetries as retrying } from '../http/retry.js';
 
 export class HttpStatusError extends Error {
   constructor(
@@ -166,8 +166,8 @@ export async function httpGetOnce(url: string, timeoutMs: number): Promise<{ siz
 export function withRetries<T>(url: string, opts: HttpOptions, attempt: (n: number) => Promise<T>): Promise<T> {
   return retrying(
     {
-      retries: opts.retries ?? 3,
-      backoffMs: opts.backoffMs ?? 250,
+      retries: opts.retries ?? DEFAULT_RETRIES,
+      backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
       jitter: true,
       retryable: (o) => !o.ok && isTransient(o.error),
       onRetry: (o, n) => opts.onRetry?.(url, n + 1, (o as { error: Error }).error),

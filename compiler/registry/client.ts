@@ -4,12 +4,19 @@
 // put by digest or tag.
 
 import { ChiselError } from '../util/errors.js';
-import { isRetryableNetworkError, isRetryableStatus, retryAfterMs, withRetries } from '../http/retry.js';
+import {
+  DEFAULT_BACKOFF_MS,
+  DEFAULT_RETRIES,
+  isRetryableNetworkError,
+  isRetryableStatus,
+  retryAfterMs,
+  withRetries,
+} from '../http/retry.js';
 import { Authenticator } from './auth.js';
 import type { Credentials } from './credentials.js';
 import { httpError, where, type Target } from './errors.js';
 import type { Descriptor, PlannedManifest } from './layout.js';
-import { BACKOFF_MS, type Body, type ReqSpec, type Resp, RETRIES, Transport } from './transport.js';
+import { type Body, type ReqSpec, type Resp, Transport } from './transport.js';
 
 /** How one upload attempt ended: the registry's answer, or a failure to send it. */
 type UploadOutcome = { res: Resp } | { error: unknown };
@@ -81,8 +88,8 @@ export class RegistryClient {
     const what = `uploading blob ${desc.digest}`;
     const outcome = await withRetries<UploadOutcome>(
       {
-        retries: RETRIES,
-        backoffMs: BACKOFF_MS,
+        retries: DEFAULT_RETRIES,
+        backoffMs: DEFAULT_BACKOFF_MS,
         retryable: (o) =>
           o.ok &&
           ('res' in o.value

@@ -3,10 +3,11 @@
 // timeout that also catches servers that stall mid-body, retries with
 // exponential backoff on transient failures (5xx, 408, 429, resets, timeouts,
 // truncated bodies) and none on definitive answers (401, 403, 404, ...).
+// The agents, the idle timer and the retry loop are compiler/http's.
 
 import type http from 'node:http';
 import { isHttpUrl, keepAliveAgents, startRequest } from '../http/agents.js';
-import { DEFAULT_BACKOFF_MS, DEFAULT_RETRIES, isRetryableStatus, withRetries as retrying } from '../http/retry.js';
+import { DEFAULT_RETRY, isRetryableStatus, withRetries as retrying } from '../http/retry.js';
 
 export class HttpStatusError extends Error {
   constructor(
@@ -89,8 +90,8 @@ function get(url: string, timeoutMs: number, onTimeout: () => void): Promise<htt
       { method: 'GET', headers: { 'accept-encoding': 'identity' }, agents: AGENTS, timeoutMs, timeoutError },
       resolve,
     );
-    req.end();
     req.on('error', reject);
+    req.end();
   });
 }
 
@@ -166,8 +167,8 @@ export async function httpGetOnce(url: string, timeoutMs: number): Promise<{ siz
 export function withRetries<T>(url: string, opts: HttpOptions, attempt: (n: number) => Promise<T>): Promise<T> {
   return retrying(
     {
-      retries: opts.retries ?? DEFAULT_RETRIES,
-      backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
+      retries: opts.retries ?? DEFAULT_RETRY.retries,
+      backoffMs: opts.backoffMs ?? DEFAULT_RETRY.backoffMs,
       jitter: true,
       retryable: (o) => !o.ok && isTransient(o.error),
       onRetry: (o, n) => opts.onRetry?.(url, n + 1, (o as { error: Error }).error),

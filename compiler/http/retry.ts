@@ -24,8 +24,7 @@ export interface RetryPolicy<T> {
 const MAX_DELAY_MS = 10_000;
 
 /** Three retries, 250 ms then 500 ms then 1 s apart: what the archive and the registry clients do unless told otherwise. */
-export const DEFAULT_RETRIES = 3;
-export const DEFAULT_BACKOFF_MS = 250;
+export const DEFAULT_RETRY = { retries: 3, backoffMs: 250 } as const;
 
 /** Runs `attempt` until it gives an outcome not worth retrying or the retries run out; then returns its value or throws its error. */
 export async function withRetries<T>(policy: RetryPolicy<T>, attempt: (n: number) => Promise<T>): Promise<T> {

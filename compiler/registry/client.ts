@@ -4,14 +4,7 @@
 // put by digest or tag.
 
 import { ChiselError } from '../util/errors.js';
-import {
-  DEFAULT_BACKOFF_MS,
-  DEFAULT_RETRIES,
-  isRetryableNetworkError,
-  isRetryableStatus,
-  retryAfterMs,
-  withRetries,
-} from '../http/retry.js';
+import { DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, retryAfterMs, withRetries } from '../http/retry.js';
 import { Authenticator } from './auth.js';
 import type { Credentials } from './credentials.js';
 import { httpError, where, type Target } from './errors.js';
@@ -88,8 +81,7 @@ export class RegistryClient {
     const what = `uploading blob ${desc.digest}`;
     const outcome = await withRetries<UploadOutcome>(
       {
-        retries: DEFAULT_RETRIES,
-        backoffMs: DEFAULT_BACKOFF_MS,
+        ...DEFAULT_RETRY,
         retryable: (o) =>
           o.ok &&
           ('res' in o.value

@@ -5,14 +5,7 @@
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { type Agents, closeAgents, keepAliveAgents, startRequest } from '../http/agents.js';
-import {
-  DEFAULT_BACKOFF_MS,
-  DEFAULT_RETRIES,
-  isRetryableNetworkError,
-  isRetryableStatus,
-  retryAfterMs,
-  withRetries,
-} from '../http/retry.js';
+import { DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, retryAfterMs, withRetries } from '../http/retry.js';
 import { ChiselError } from '../util/errors.js';
 import { networkError, type Target } from './errors.js';
 
@@ -53,12 +46,12 @@ export class Transport {
 
   /** One request with transient retries (network errors, 5xx, 429); `auth` gives the Authorization header per attempt. */
   async exchange(spec: ReqSpec, auth: () => Promise<string | undefined>): Promise<Resp> {
-    const retries = spec.retry !== false ? DEFAULT_RETRIES : 0;
+    const retries = spec.retry !== false ? DEFAULT_RETRY.retries : 0;
     try {
       return await withRetries<Resp>(
         {
           retries,
-          backoffMs: DEFAULT_BACKOFF_MS,
+          backoffMs: DEFAULT_RETRY.backoffMs,
           retryable: (o) =>
             o.ok ? isRetryableStatus(o.value.status) : !(o.error instanceof ChiselError) && isRetryableNetworkError(o.error),
           delayFor: (o) => (o.ok ? retryAfterMs(o.value.headers['retry-after']) : undefined),

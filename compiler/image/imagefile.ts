@@ -4,8 +4,9 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { schemaErrors } from '../release/schema.js';
-import { readYamlText, YamlFile } from '../release/yamlfile.js';
+import { schemaErrors } from '../yaml/schema.js';
+import { YamlFile } from '../yaml/file.js';
+import { readYamlText } from '../yaml/text.js';
 import { ChiselError, ChiselErrors } from '../util/errors.js';
 import type { Compression } from '../output/compress.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';

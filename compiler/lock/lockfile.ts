@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { schemaValidator } from '../release/schema.js';
+import { schemaValidator } from '../yaml/schema.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { writeFileAtomic } from '../util/tempfiles.js';
 

@@ -8,7 +8,7 @@ import { schemaErrors } from '../yaml/schema.js';
 import { YamlFile } from '../yaml/file.js';
 import { readYamlText } from '../yaml/text.js';
 import { ChiselError, ChiselErrors } from '../util/errors.js';
-import type { Compression } from '../output/compress.js';
+import type { OutputCompression } from '../output/compression.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
 import type { AddFiles } from '../tree/addfiles.js';
 import type { Outputs } from './build.js';
@@ -21,7 +21,7 @@ export interface ImageFile {
   slices: string[];
   tag?: string;
   nonroot: boolean;
-  compression?: Compression;
+  compression?: OutputCompression;
   sourceDateEpoch?: number;
   config: ImageConfig;
   files: AddFiles[];
@@ -36,7 +36,7 @@ interface RawImage {
   slices: string[];
   tag?: string;
   nonroot?: boolean;
-  compression?: Compression;
+  compression?: OutputCompression;
   'source-date-epoch'?: number;
   config?: {
     user?: string;

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLayout } from '../compiler/output/oci.js';
+import { VERSION } from '../compiler/version.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { blob, decompressLayer, manifestsOf, tarEntries } from './support/oci.js';
 import { runAsync, type Run } from './support/proc.js';
@@ -415,6 +416,42 @@ describe('image file (chisel-ts build)', () => {
     expect(s.code).toBe(1);
     expect(s.err).toMatch(/schema\.yaml:2:14: compression: must be one of "gzip", "zstd", "none"/);
     expect(s.err).toMatch(/schema\.yaml:4:12: config\.workdir: /);
+  });
+
+  // The minimum chisel-ts version a file declares: checked first (a newer file's unknown keys are not reported), at file:line:column.
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const unmet = (range: string) => [
+    `image\\.yaml:1:12: this file needs chisel-ts ${esc(range)}, but this is chisel-ts ${esc(VERSION)}\nhint: upgrade chisel-ts`,
+  ];
+  it.each([
+    { range: '">=0.1"', code: 0, err: [] },
+    { range: "'^0.1.0 || >=1'", code: 0, err: [] },
+    { range: `"${VERSION}"`, code: 0, err: [] },
+    { range: '">=99"', extra: 'layers: [base]\n', code: 1, err: unmet('>=99') },
+    { range: '"<0.1"', code: 1, err: unmet('<0.1') },
+    { range: '"^0.1.0-0 <0.1.0"', code: 1, err: unmet('^0.1.0-0 <0.1.0') },
+    {
+      range: 'banana',
+      code: 1,
+      err: ['image\\.yaml:1:12: chisel-ts: "banana" is not a semver range of chisel-ts versions; write one like ">=0\\.2"'],
+    },
+    { range: '">= 0.1 &&"', code: 1, err: ['image\\.yaml:1:12: chisel-ts: ">= 0\\.1 &&" is not a semver range'] },
+    { range: '0.2', code: 1, err: ['image\\.yaml:1:12: chisel-ts: must be string \\(schema image\\.schema\\.json\\)'] },
+    { range: '""', code: 1, err: ['image\\.yaml:1:12: chisel-ts: must NOT have fewer than 1 characters'] },
+  ])('chisel-ts: $range → exit $code', async ({ range, extra, code, err }) => {
+    const d = tempDir('chisel-ts-build-version-');
+    writeFileSync(
+      path.join(d, 'image.yaml'),
+      `chisel-ts: ${range}\nrelease: ${release}\narchs: [amd64]\nslices: [hello_bins]\n${extra ?? ''}outputs:\n  tar: out/root.tar\n`,
+    );
+    const r = await cli(['build', path.join(d, 'image.yaml'), '--cache-dir', tempDir()]);
+    expect(r.code, r.err).toBe(code);
+    for (const e of err) expect(r.err).toMatch(new RegExp(e));
+    if (code === 0) expect(existsSync(path.join(d, 'out/root.tar'))).toBe(true);
+    else {
+      expect(r.err.match(/^error: /gm)).toHaveLength(1);
+      expect(readdirSync(d)).toEqual(['image.yaml']);
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../compiler/version.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { runAsync, type Run } from './support/proc.js';
 import { TestArchive, type TestPackage } from './support/testarchive.js';
@@ -139,6 +140,38 @@ describe('lockfile', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/edited by hand/);
     expect(readdirSync(d)).toEqual(['chisel-ts.lock.json']);
+  });
+
+  // A top-level "chisel-ts" range, added by hand: outside the integrity digest, checked when the lockfile is read.
+  it('a chisel-ts version range in the lockfile: met, unmet, invalid', async () => {
+    const d = tempDir('chisel-ts-lock-');
+    const lockfile = path.join(d, 'chisel-ts.lock.json');
+    const cache = tempDir();
+    expect((await cli(['lock', ...common(lockfile, cache), 'hello_bins'])).code).toBe(0);
+    const text = readFileSync(lockfile, 'utf8');
+    expect(text).not.toMatch(/"chisel-ts":/);
+    const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const cases: Array<{ range: unknown; code: number; err?: string }> = [
+      { range: '>=0.1', code: 0 },
+      { range: `^${VERSION}`, code: 0 },
+      { range: '>=99', code: 1, err: `:2: this file needs chisel-ts >=99, but this is chisel-ts ${esc(VERSION)}\nhint: upgrade chisel-ts` },
+      { range: '<0.1 || >=2', code: 1, err: `:2: this file needs chisel-ts <0\\.1 \\|\\| >=2, but this is chisel-ts ${esc(VERSION)}` },
+      { range: 'banana', code: 1, err: ':2: chisel-ts: "banana" is not a semver range of chisel-ts versions; write one like ">=0\\.2"' },
+      { range: 2, code: 1, err: ': /chisel-ts must be string \\(schema lock\\.schema\\.json\\)' },
+    ];
+    for (const { range, code, err } of cases) {
+      const f = path.join(d, 'with-range.lock.json');
+      writeFileSync(f, text.replace('{\n', `{\n  "chisel-ts": ${JSON.stringify(range)},\n`));
+      const r = await cli(['lock', '--diff', lockfile, f]);
+      expect(r.code, `${JSON.stringify(range)}: ${r.err}`).toBe(code);
+      if (err) expect(r.err).toMatch(new RegExp(`^error: ${esc(f)}${err}`));
+    }
+    // A met range passes the integrity check, and the lock still matches the build.
+    const f = path.join(d, 'with-range.lock.json');
+    writeFileSync(f, text.replace('{\n', '{\n  "chisel-ts": ">=0.1",\n'));
+    const check = await cli(['lock', '--check', ...common(f, cache), 'hello_bins']);
+    expect(check.code, check.err).toBe(0);
+    rmSync(d, { recursive: true, force: true });
   });
 
   it('says which input changed', async () => {

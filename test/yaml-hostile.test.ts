@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadImageFile, parseImageFile } from '../compiler/image/imagefile.js';
 import { loadRelease } from '../compiler/release/index.js';
-import { decodeUtf8, firstInvalidUtf8 } from '../compiler/release/yamltext.js';
+import { decodeUtf8, firstInvalidUtf8 } from '../compiler/yaml/text.js';
 import { ChiselError, ChiselErrors } from '../compiler/util/errors.js';
 
 const ROOT = path.resolve(__dirname, '..');

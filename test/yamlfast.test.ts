@@ -1,4 +1,4 @@
-// The fast path of slice definition files (compiler/release/yamlfast.ts) must
+// The fast path of slice definition files (compiler/yaml/fast.ts) must
 // give exactly what the full parser gives — the same package, slices, paths
 // and source positions — on every file it accepts, and must hand the file to
 // the full parser whenever it cannot vouch for it. (test/fuzz.test.ts checks

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ContentStore, defaultCacheDir } from '../cache/store.js';
 import type { BuildResult, BuildSpec, Outputs } from '../image/build.js';
-import { COMPRESSIONS, type Compression } from '../output/compression.js';
+import { COMPRESSIONS, type OutputCompression as Compression } from '../output/compression.js';
 import type { ImageConfig } from '../output/oci.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { collect, parseArchiveUrls, parseIgnore, type Reporter } from './common.js';

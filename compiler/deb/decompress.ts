@@ -27,7 +27,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { ChiselError } from '../util/errors.js';
 
-export type Compression = 'none' | 'gz' | 'xz' | 'zst' | 'lzma' | 'bz2';
+export type MemberCompression = 'none' | 'gz' | 'xz' | 'zst' | 'lzma' | 'bz2';
 export type DecompressBackend = 'auto' | 'subprocess' | 'library';
 
 export interface DecompressOptions {
@@ -51,10 +51,10 @@ export interface DecompressOptions {
 /** xz members up to this compressed size are decompressed in-process under 'auto'. */
 export const SMALL_XZ_MEMBER = 512 * 1024;
 
-const SUFFIXES: Record<string, Compression> = { '': 'none', '.gz': 'gz', '.xz': 'xz', '.zst': 'zst', '.lzma': 'lzma', '.bz2': 'bz2' };
+const SUFFIXES: Record<string, MemberCompression> = { '': 'none', '.gz': 'gz', '.xz': 'xz', '.zst': 'zst', '.lzma': 'lzma', '.bz2': 'bz2' };
 
 /** "data.tar.xz" -> { base: "data.tar", compression: "xz" }; null when the name is not a tar member. */
-export function parseMemberName(name: string): { base: string; compression: Compression } | null {
+export function parseMemberName(name: string): { base: string; compression: MemberCompression } | null {
   const m = /^(control\.tar|data\.tar)(\.[a-z0-9]+)?$/.exec(name);
   if (!m) return null;
   const compression = SUFFIXES[m[2] ?? ''];
@@ -254,7 +254,7 @@ function fzstdTransform(): Transform {
  * the input is corrupt or truncated. Destroying the result stops the work
  * (and kills a child process).
  */
-export function decompressStream(src: Readable, compression: Compression, opts: DecompressOptions = {}): Readable {
+export function decompressStream(src: Readable, compression: MemberCompression, opts: DecompressOptions = {}): Readable {
   const backend = effectiveBackend(opts);
   const child = (tool: string): string | null => {
     if (backend === 'library') return null;

@@ -18,7 +18,7 @@ import { readTarEntries, type DebEntry, type TarReadOptions } from './tar.js';
 
 export { cleanTarPath, readTarEntries, type DebEntry, type DebEntryType, type TarReadOptions } from './tar.js';
 export { readArMembers, type ArMember } from './ar.js';
-export { decompressStream, parseMemberName, findExecutable, type Compression, type DecompressBackend } from './decompress.js';
+export { decompressStream, parseMemberName, findExecutable, type MemberCompression, type DecompressBackend } from './decompress.js';
 
 export interface ReadDebOptions extends TarReadOptions {
   /** Decompression backend (see decompress.ts); default 'auto'. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { openArchives, type UsedInRelease } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import { sourceDateEpoch, writeDir } from '../output/dir.js';
-import type { Compression } from '../output/compress.js';
+import type { OutputCompression as Compression } from '../output/compression.js';
 import type { ImageConfig, LayoutResult, PlatformTree } from '../output/oci.js';
 import type { PushResult } from '../registry/push.js';
 import { splitTag } from '../registry/reference.js';

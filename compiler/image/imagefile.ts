@@ -4,10 +4,12 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { schemaErrors } from '../release/schema.js';
-import { readYamlText, YamlFile } from '../release/yamlfile.js';
+import { schemaErrors } from '../yaml/schema.js';
+import { YamlFile } from '../yaml/file.js';
+import { readYamlText } from '../yaml/text.js';
 import { ChiselError, ChiselErrors } from '../util/errors.js';
-import type { Compression } from '../output/compress.js';
+import { invalidRangeMessage, unmetRangeError, VERSION_KEY } from '../util/minversion.js';
+import type { OutputCompression } from '../output/compression.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
 import type { AddFiles } from '../tree/addfiles.js';
 import type { Outputs } from './build.js';
@@ -20,7 +22,7 @@ export interface ImageFile {
   slices: string[];
   tag?: string;
   nonroot: boolean;
-  compression?: Compression;
+  compression?: OutputCompression;
   sourceDateEpoch?: number;
   config: ImageConfig;
   files: AddFiles[];
@@ -30,12 +32,14 @@ export interface ImageFile {
 }
 
 interface RawImage {
+  /** The chisel-ts versions this file needs (a semver range). */
+  'chisel-ts'?: string;
   release?: string;
   archs?: string[];
   slices: string[];
   tag?: string;
   nonroot?: boolean;
-  compression?: Compression;
+  compression?: OutputCompression;
   'source-date-epoch'?: number;
   config?: {
     user?: string;
@@ -77,7 +81,15 @@ export function parseImageFile(file: string, text: string): ImageFile {
   } catch (e) {
     throw new ChiselErrors([e as ChiselError]);
   }
+  // A file for a newer chisel-ts may use keys this one does not know: its version range comes first.
+  const range = raw[VERSION_KEY];
+  if (typeof range === 'string') {
+    const unmet = unmetRangeError(range, y.pos([VERSION_KEY]));
+    if (unmet) throw unmet;
+  }
   const errors = schemaErrors(y, raw, 'image.schema.json');
+  const invalid = typeof range === 'string' ? invalidRangeMessage(range) : undefined;
+  if (invalid) errors.push(y.error([VERSION_KEY], invalid, 'schema'));
   if (errors.length) throw new ChiselErrors(errors);
   const dir = path.dirname(file);
   const rel = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));

@@ -5,8 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { schemaValidator } from '../release/schema.js';
+import { schemaValidator } from '../yaml/schema.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
+import { invalidRangeMessage, unmetRangeError, VERSION_KEY } from '../util/minversion.js';
 import { writeFileAtomic } from '../util/tempfiles.js';
 
 export const LOCKFILE_VERSION = 1;
@@ -59,6 +60,11 @@ export interface LockOutputs {
 }
 
 export interface Lockfile {
+  /**
+   * The chisel-ts versions this lockfile needs (a semver range), added by
+   * hand: the writer never writes it, and the integrity digest leaves it out.
+   */
+  'chisel-ts'?: string;
   lockfileVersion: number;
   integrity: string;
   inputs: LockInputs;
@@ -149,6 +155,7 @@ export function parseLockfile(file: string, text: string): Lockfile {
   } catch (e) {
     throw new ChiselError(`${file}: not JSON: ${(e as Error).message}`, { code: 'lock' });
   }
+  checkVersionRange(file, text, doc);
   const validate = schemaValidator('lock.schema.json');
   if (!validate(doc)) {
     const e = validate.errors![0]!;
@@ -166,4 +173,36 @@ export function parseLockfile(file: string, text: string): Lockfile {
     });
   }
   return doc;
+}
+
+/** A lockfile for a newer chisel-ts may hold what this one does not know: its version range is checked before its schema. */
+function checkVersionRange(file: string, text: string, doc: unknown): void {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return;
+  const range = (doc as Record<string, unknown>)[VERSION_KEY];
+  if (typeof range !== 'string') return;
+  const location = { file, line: topLevelKeyLine(text, VERSION_KEY) };
+  const unmet = unmetRangeError(range, location);
+  if (unmet) throw unmet;
+  const invalid = invalidRangeMessage(range);
+  if (invalid) throw new ChiselError(`${invalid} (schema lock.schema.json)`, { code: 'lock', location });
+}
+
+/** The 1-based line of a key of the top-level object of a JSON text. */
+function topLevelKeyLine(text: string, key: string): number | undefined {
+  const colon = /\s*:/y;
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      colon.lastIndex = i + 1;
+      if (depth === 1 && colon.test(text) && JSON.parse(text.slice(start, i + 1)) === key) return line;
+    }
+  }
+  return undefined;
 }

@@ -7,14 +7,13 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Gzip } from 'fflate';
 import { zstdCompress } from '../util/zstd.js';
-import type { Compression } from './compression.js';
+import type { OutputCompression } from './compression.js';
 
-export { COMPRESSIONS, type Compression } from './compression.js';
 const CHUNK = 1 << 20;
 export const GZIP_LEVEL = 6;
 export const ZSTD_LEVEL = 3;
 
-export function compressor(c: Compression): Transform {
+export function compressor(c: OutputCompression): Transform {
   if (c === 'gzip') return gzipTransform();
   if (c === 'zstd') return zstdTransform();
   return new Transform({ transform: (chunk: Buffer, _e, cb) => cb(null, chunk) });
@@ -80,7 +79,7 @@ function zstdTransform(): Transform {
 }
 
 /** `.tar.gz`/`.tgz` → gzip, `.tar.zst` → zstd, anything else uncompressed. */
-export function compressionForFile(file: string): Compression {
+export function compressionForFile(file: string): OutputCompression {
   if (/\.(tar\.gz|tgz)$/.test(file)) return 'gzip';
   if (/\.tar\.zst$/.test(file)) return 'zstd';
   return 'none';

@@ -14,7 +14,8 @@ import type { ContentStore } from '../cache/store.js';
 import type { Tree } from '../tree/model.js';
 import { ociPlatform } from '../util/arch.js';
 import { ChiselError } from '../util/errors.js';
-import { compressor, type Compression } from './compress.js';
+import { compressor } from './compress.js';
+import type { OutputCompression } from './compression.js';
 import { sourceDateEpoch } from './dir.js';
 import { hasher, tarStreamOf } from './tar.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
@@ -57,7 +58,7 @@ export interface PlatformTree {
 export interface ImageOptions {
   /** The tag (ref name) the layout names its image by. */
   tag: string;
-  compression: Compression;
+  compression: OutputCompression;
   config: ImageConfig;
   /** Seconds since the epoch for `created` and every mtime (default SOURCE_DATE_EPOCH or 0). */
   epoch?: number;
@@ -139,7 +140,12 @@ class BlobWriter {
     await fs.writeFile(path.join(this.dir, 'blobs', 'sha256', hex), data);
     return { mediaType, digest: `sha256:${hex}`, size: data.length };
   }
-  async layer(tree: Tree, store: ContentStore, compression: Compression, epoch: number): Promise<{ desc: Descriptor; diffId: string }> {
+  async layer(
+    tree: Tree,
+    store: ContentStore,
+    compression: OutputCompression,
+    epoch: number,
+  ): Promise<{ desc: Descriptor; diffId: string }> {
     const tmp = path.join(this.dir, 'blobs', 'sha256', `.layer-${randomBytes(4).toString('hex')}`);
     const raw = hasher();
     const packed = hasher();

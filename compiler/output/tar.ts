@@ -13,7 +13,8 @@ import tarStream from 'tar-stream';
 import type { ContentStore } from '../cache/store.js';
 import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
-import { compressor, type Compression } from './compress.js';
+import { compressor } from './compress.js';
+import type { OutputCompression } from './compression.js';
 import { sourceDateEpoch } from './dir.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
@@ -111,7 +112,7 @@ export async function writeTarFile(
   tree: Tree,
   store: ContentStore,
   dest: string,
-  compression: Compression,
+  compression: OutputCompression,
   opts: TarOptions = {},
 ): Promise<WrittenBlob> {
   const file = path.resolve(dest);

@@ -3,7 +3,8 @@
 
 import { ChiselError } from '../util/errors.js';
 import { globMatch, globsOverlap, isGlob, literalPrefix, segmentsDisjoint } from './glob.js';
-import type { PathInfo, Release, SliceDef, SourcePos } from './model.js';
+import type { SourcePos } from '../yaml/file.js';
+import type { PathInfo, Release, SliceDef } from './model.js';
 import { parseSliceKey, sliceKey } from './model.js';
 
 interface PathRef {

@@ -3,8 +3,8 @@
 import type { ArchiveDef, Format, Maintenance, PublicKeyDef } from './model.js';
 import type { ChiselError } from '../util/errors.js';
 import { armoredKeyIds } from './keys.js';
-import { schemaErrors } from './schema.js';
-import { YamlFile } from './yamlfile.js';
+import { schemaErrors } from '../yaml/schema.js';
+import { YamlFile } from '../yaml/file.js';
 
 export const PRO_VALUES = ['fips', 'fips-updates', 'esm-apps', 'esm-infra'];
 export const SLICE_NAME = /^[a-z](?:-?[a-z0-9]){2,}$/;

@@ -9,7 +9,7 @@ import type { ChiselConfig } from './chisel.js';
 import { checkRelease } from './checks.js';
 import type { PackageDef, Release } from './model.js';
 import { ParseCache, sha256 } from './parsecache.js';
-import { capErrors, MAX_ERRORS_PER_FILE, readYamlText, readYamlTextSync } from './yamltext.js';
+import { capErrors, MAX_ERRORS_PER_FILE, readYamlText, readYamlTextSync } from '../yaml/text.js';
 
 export { findSlices, type FindResult } from './find.js';
 export { globMatch, globsOverlap, isGlob } from './glob.js';

@@ -1,14 +1,9 @@
 // The in-memory model of a release: what the loader produces and every later
 // stage (selection, cut, lock) consumes. Plain data; no I/O here.
 
-export type Format = 'v1' | 'v2' | 'v3';
+import type { SourcePos } from '../yaml/file.js';
 
-/** Where a value came from in a YAML file, for error messages. */
-export interface SourcePos {
-  file: string;
-  line: number; // 1-based
-  col: number; // 1-based
-}
+export type Format = 'v1' | 'v2' | 'v3';
 
 export interface Maintenance {
   standard: string; // YYYY-MM-DD

@@ -10,7 +10,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VERSION } from '../version.js';
 import type { ChiselConfig } from './chisel.js';
-import type { PackageDef, PathInfo, SliceDef, SourcePos } from './model.js';
+import type { SourcePos } from '../yaml/file.js';
+import type { PackageDef, PathInfo, SliceDef } from './model.js';
 
 const FORMAT = 2;
 

@@ -7,9 +7,9 @@ import { isGlob } from './glob.js';
 import type { EssentialRef, Format, PackageDef, PathInfo, PathKind, SliceDef } from './model.js';
 import { parseSliceKey, sliceKey } from './model.js';
 import { SLICE_NAME } from './chisel.js';
-import { schemaErrors } from './schema.js';
-import { NeedsFullParse, fastYaml } from './yamlfast.js';
-import { YamlFile, type YamlDoc } from './yamlfile.js';
+import { schemaErrors } from '../yaml/schema.js';
+import { NeedsFullParse, fastYaml } from '../yaml/fast.js';
+import { YamlFile, type YamlDoc } from '../yaml/file.js';
 
 export const PACKAGE_NAME = /^[a-z0-9](?:-?[.a-z0-9+]){1,}$/;
 const ARCHS = new Set([...DEBIAN_ARCHS, 'ppc64', 'mips64el', 'loong64']);
@@ -46,7 +46,7 @@ interface RawSDF {
 
 /**
  * Parses one slice definition file. A file goes through the fast path
- * (yamlfast.ts) first; any problem sends it to the full parser, which reports
+ * (yaml/fast.ts) first; any problem sends it to the full parser, which reports
  * every error with its position.
  */
 export function parseSliceFile(file: string, text: string, format: Format, errors: ChiselError[]): PackageDef | undefined {

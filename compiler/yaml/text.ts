@@ -1,6 +1,6 @@
 // Reading YAML files as text, with bounds: only regular files (a FIFO named
 // x.yaml does not block), at most MAX_YAML_BYTES, valid UTF-8. Kept apart from
-// yamlfile.ts so that the loader does not load the yaml library when every
+// file.ts so that the loader does not load the yaml library when every
 // file comes from the parse cache.
 
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';

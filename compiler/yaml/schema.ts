@@ -8,7 +8,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { packageRoot } from '../util/pkgroot.js';
 import { createHash } from 'node:crypto';
 import type { ChiselError } from '../util/errors.js';
-import type { YamlDoc } from './yamlfile.js';
+import type { YamlDoc } from './file.js';
 
 export const AJV_OPTIONS = { allErrors: true, strict: false } as const;
 

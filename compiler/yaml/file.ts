@@ -4,7 +4,7 @@
 // read from their source text by the callers.
 //
 // Hostile input is bounded here, before any caller sees a value:
-//  * readYamlText (yamltext.ts): files larger than MAX_YAML_BYTES, files that
+//  * readYamlText (text.ts): files larger than MAX_YAML_BYTES, files that
 //    are not regular files, bytes that are not UTF-8 are errors;
 //  * control characters (NUL, ESC, ...) are errors at their line:column;
 //  * files over LEX_CHECK_BYTES are lexed first and refused above
@@ -34,12 +34,16 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { ChiselError } from '../util/errors.js';
-import type { SourcePos } from './model.js';
-import { capErrors, MAX_ERRORS_PER_FILE, MAX_YAML_DEPTH } from './yamltext.js';
+import { capErrors, MAX_ERRORS_PER_FILE, MAX_YAML_DEPTH } from './text.js';
 
-export { capErrors, decodeUtf8, MAX_ERRORS_PER_FILE, MAX_YAML_BYTES, MAX_YAML_DEPTH, readYamlText } from './yamltext.js';
+/** Where a value came from in a YAML file, for error messages. */
+export interface SourcePos {
+  file: string;
+  line: number; // 1-based
+  col: number; // 1-based
+}
 
-/** A parsed YAML file that can point at its keys and values (YamlFile, or FastYaml of yamlfast.ts). */
+/** A parsed YAML file that can point at its keys and values (YamlFile, or FastYaml of fast.ts). */
 export interface YamlDoc {
   readonly file: string;
   pos(path: Array<string | number>, key?: boolean): SourcePos;

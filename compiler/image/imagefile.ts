@@ -10,7 +10,7 @@ import { ChiselError, ChiselErrors } from '../util/errors.js';
 import type { Compression } from '../output/compress.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
 import type { AddFiles } from '../tree/addfiles.js';
-import type { Outputs } from './build.js';
+import type { Outputs } from '../pipeline/spec.js';
 
 export interface ImageFile {
   file: string;

@@ -15,7 +15,6 @@ import type { Tree } from '../tree/model.js';
 import { ociPlatform } from '../util/arch.js';
 import { ChiselError } from '../util/errors.js';
 import { compressor, type Compression } from './compress.js';
-import { sourceDateEpoch } from './dir.js';
 import { hasher, tarStreamOf } from './tar.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
@@ -59,8 +58,8 @@ export interface ImageOptions {
   tag: string;
   compression: Compression;
   config: ImageConfig;
-  /** Seconds since the epoch for `created` and every mtime (default SOURCE_DATE_EPOCH or 0). */
-  epoch?: number;
+  /** Seconds since the epoch for `created` and every mtime (the build's source date epoch). */
+  epoch: number;
   /** What produced the layer, for the config history. */
   createdBy?: string;
 }
@@ -184,7 +183,7 @@ async function writeLayoutInto(dir: string, platforms: PlatformTree[], store: Co
   if (platforms.length === 0) throw new ChiselError('no platform to build', { code: 'usage' });
   await fs.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
   const blobs = new BlobWriter(dir);
-  const epoch = opts.epoch ?? sourceDateEpoch();
+  const epoch = opts.epoch;
   const images: PlatformImage[] = [];
   const annotations = sortedRecord(opts.config.annotations);
   for (const { arch, tree } of platforms) {
@@ -235,7 +234,7 @@ export async function writeOciArchive(
   const tmpTar = tempSibling(dest);
   try {
     const result = await writeOciLayout(platforms, store, path.join(work, 'layout'), opts);
-    await packLayout(path.join(work, 'layout'), result, tmpTar, opts.repoTag, opts.epoch ?? sourceDateEpoch());
+    await packLayout(path.join(work, 'layout'), result, tmpTar, opts.repoTag, opts.epoch);
     await fs.rename(tmpTar, dest);
     return result;
   } finally {

@@ -14,12 +14,11 @@ import type { ContentStore } from '../cache/store.js';
 import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import { compressor, type Compression } from './compress.js';
-import { sourceDateEpoch } from './dir.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
 export interface TarOptions {
-  /** mtime of every entry in seconds (default SOURCE_DATE_EPOCH or 0). */
-  mtime?: number;
+  /** mtime of every entry in seconds (the build's source date epoch). */
+  mtime: number;
 }
 
 function header(e: TreeEntry, mtime: Date): tarStream.Header {
@@ -62,8 +61,8 @@ function verify(e: TreeEntry): Transform {
 }
 
 /** The uncompressed tar of a tree, as a stream. */
-export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions = {}): Readable {
-  const mtime = new Date((opts.mtime ?? sourceDateEpoch()) * 1000);
+export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions): Readable {
+  const mtime = new Date(opts.mtime * 1000);
   const pack = tarStream.pack();
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   (async () => {
@@ -112,7 +111,7 @@ export async function writeTarFile(
   store: ContentStore,
   dest: string,
   compression: Compression,
-  opts: TarOptions = {},
+  opts: TarOptions,
 ): Promise<WrittenBlob> {
   const file = path.resolve(dest);
   await fs.mkdir(path.dirname(file), { recursive: true });

@@ -5,7 +5,7 @@
 // on the way, so a damaged cache can never reach an output.
 
 import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -113,14 +113,30 @@ export async function writeTarFile(
   compression: Compression,
   opts: TarOptions,
 ): Promise<WrittenBlob> {
+  const raw = hasher();
+  const packed = hasher();
+  await writeAtomically(dest, (tmp) =>
+    pipeline(tarStreamOf(tree, store, opts), raw, compressor(compression), packed, createWriteStream(tmp, { mode: 0o644 })),
+  );
+  const r = raw.result();
+  const p = packed.result();
+  return { sha256: p.sha256, size: p.size, diffId: r.sha256, diffSize: r.size };
+}
+
+/** Copy `src` (a layer blob with the bytes this tar must have, described by `blob`) to `dest`, atomically, as writeTarFile would write it. */
+export async function copyTarFile(src: string, dest: string, blob: WrittenBlob): Promise<WrittenBlob> {
+  await writeAtomically(dest, (tmp) => pipeline(createReadStream(src), createWriteStream(tmp, { mode: 0o644 })));
+  return blob;
+}
+
+/** `write` a temporary sibling of `dest`, then rename it into place; nothing is left at `dest` on a failure. */
+async function writeAtomically(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const file = path.resolve(dest);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await sweepStale(file);
   const tmp = tempSibling(file);
-  const raw = hasher();
-  const packed = hasher();
   try {
-    await pipeline(tarStreamOf(tree, store, opts), raw, compressor(compression), packed, createWriteStream(tmp, { mode: 0o644 }));
+    await write(tmp);
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true });
@@ -128,7 +144,4 @@ export async function writeTarFile(
   } finally {
     releaseTemp(tmp);
   }
-  const r = raw.result();
-  const p = packed.result();
-  return { sha256: p.sha256, size: p.size, diffId: r.sha256, diffSize: r.size };
 }

@@ -306,7 +306,7 @@ describe('cut', () => {
     const body = lines.slice(1);
     expect([...body].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))).toEqual(body);
     const recs = body.map((l) => JSON.parse(l) as Record<string, unknown>);
-    const deb = result.packages.get('pkga')!.pkg;
+    const deb = result.packages.find((p) => p.name === 'pkga')!;
     expect(recs).toContainEqual({ kind: 'package', name: 'pkga', version: '1.0', sha256: deb.sha256, arch: 'amd64' });
     expect(recs).toContainEqual({ kind: 'slice', name: 'pkga_one' });
     const sum = (s: string) => require('node:crypto').createHash('sha256').update(s).digest('hex');

@@ -18,16 +18,23 @@ import { compareVersions } from './version.js';
 export { compareVersions } from './version.js';
 export { resolveArchiveUrl, archiveEnvVar } from './sources.js';
 
-export interface PackageInfo {
+/** A package chosen for a cut: from an archive's index, or pinned by a lockfile (which records no suite). */
+export interface ResolvedPackage {
   name: string;
   version: string;
   arch: string;
   archive: string;
+  sha256: string;
+  size: number;
+  filename: string;
+  suite?: string;
+  component?: string;
+}
+
+/** A package as an archive's index has it. */
+export interface PackageInfo extends ResolvedPackage {
   suite: string;
   component: string;
-  filename: string;
-  size: number;
-  sha256: string;
 }
 
 export interface ArchiveOptions {
@@ -281,6 +288,9 @@ export class ArchiveSet {
     this.limit = new Limiter(opts.concurrency ?? 6);
   }
 
+  /** Lookups started by resolve (every candidate archive is asked; the answer is the first in priority order). */
+  private readonly lookups: Promise<unknown>[] = [];
+
   /** The pinned archive, else the highest-priority archive (>= 0) that has the package; its highest version. */
   async resolve(name: string, pinnedArchive?: string): Promise<PackageInfo> {
     const candidates = pinnedArchive
@@ -289,7 +299,10 @@ export class ArchiveSet {
     // Every candidate is asked at once (a cold cut downloads their indexes
     // side by side); the answer is the first in priority order.
     const answers = candidates.map((a) => a.find(name));
-    for (const a of answers) a.catch(() => undefined);
+    for (const a of answers) {
+      a.catch(() => undefined);
+      this.lookups.push(a);
+    }
     for (const a of answers) {
       const found = await a;
       if (found) return found;
@@ -325,6 +338,12 @@ export class ArchiveSet {
       this.opts.onEvent?.({ kind: 'download', package: p.name, bytes: 0 });
     });
     return store.blobPath(p.sha256);
+  }
+
+  /** The InRelease files read (for lockfiles), sorted, once every lookup started has ended. */
+  async inReleasesRead(): Promise<UsedInRelease[]> {
+    await Promise.allSettled(this.lookups.splice(0));
+    return this.inReleases();
   }
 
   /** The InRelease files read so far (for lockfiles), sorted. */

@@ -4,8 +4,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ContentStore, defaultCacheDir } from '../cache/store.js';
-import type { BuildResult, BuildSpec, Outputs } from '../image/build.js';
-import { COMPRESSIONS, type OutputCompression as Compression } from '../output/compression.js';
+import type { BuildResult, BuildSpec, Outputs } from '../pipeline/index.js';
+import { COMPRESSIONS, type OutputCompression } from '../output/compression.js';
 import type { ImageConfig } from '../output/oci.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { collect, parseArchiveUrls, parseIgnore, type Reporter } from './common.js';
@@ -118,14 +118,14 @@ function pairs(flag: string, values: string[] | undefined): Record<string, strin
   return out;
 }
 
-export function parseCompression(v: string | undefined): Compression | undefined {
+export function parseCompression(v: string | undefined): OutputCompression | undefined {
   if (v === undefined) return undefined;
   if (!(COMPRESSIONS as readonly string[]).includes(v))
     throw new ChiselError(`--compression ${JSON.stringify(v)}: expected one of ${COMPRESSIONS.join(', ')}`, {
       code: 'usage',
       exitCode: ExitCode.USAGE,
     });
-  return v as Compression;
+  return v as OutputCompression;
 }
 
 export function parseArchs(v: string | undefined): string[] | undefined {
@@ -228,12 +228,12 @@ export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): R
     archs: r.archs.map((a) => ({
       arch: a.arch,
       slices: a.cut.selection.slices.map((s) => `${s.package}_${s.name}`),
-      packages: [...a.cut.packages.values()]
-        .map(({ pkg }) => ({ name: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, sha256: pkg.sha256 }))
+      packages: a.cut.packages
+        .map((pkg) => ({ name: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, sha256: pkg.sha256 }))
         .sort((x, y) => (x.name < y.name ? -1 : 1)),
       entries: a.tree.entries.length,
       setid: setIdFiles(a.tree).map((e) => e.path),
-      setidDropped: a.cut.built.setIdDropped.map((d) => d.path),
+      setidDropped: a.cut.setIdDropped.map((d) => d.path),
       files: a.tree.entries.filter((e) => e.type === 'file').length,
       bytes: a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0),
     })),
@@ -251,7 +251,7 @@ export function setIdFiles(tree: BuildResult['archs'][number]['tree']): Array<{ 
 /** --verbose: the setuid / setgid files of each arch, and those whose bits were dropped. */
 export function reportSetId(report: Reporter, r: BuildResult): void {
   for (const a of r.archs) {
-    for (const d of a.cut.built.setIdDropped) {
+    for (const d of a.cut.setIdDropped) {
       const bits = [d.mode & 0o4000 ? 'setuid' : '', d.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
       report.verbose(
         `[${a.arch}] ${bits} dropped from ${d.path} (package ${d.pkg} ships mode ${(d.mode & 0o7777).toString(8).padStart(4, '0')}; keep it with mode: 0${(d.mode & 0o7777).toString(8)} on the path in its slice)`,
@@ -282,7 +282,7 @@ export function summary(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult, second
   const a = r.archs[0]!;
   const bytes = a.tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
   const parts = [
-    `cut ${a.cut.selection.slices.length} slices of ${a.cut.packages.size} packages (${r.archs.map((x) => x.arch).join(', ')}): ${a.tree.entries.length} entries, ${(bytes / 1048576).toFixed(1)} MiB`,
+    `cut ${a.cut.selection.slices.length} slices of ${a.cut.packages.length} packages (${r.archs.map((x) => x.arch).join(', ')}): ${a.tree.entries.length} entries, ${(bytes / 1048576).toFixed(1)} MiB`,
   ];
   const o = spec.outputs;
   if (o.root) parts.push(`root ${o.root}`);

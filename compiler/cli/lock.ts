@@ -4,7 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { build } from '../image/build.js';
+import { build } from '../pipeline/index.js';
+import { lockBuild, lockSubject } from '../pipeline/subjects.js';
 import {
   diffLocks,
   formatLockDiff,
@@ -18,7 +19,7 @@ import {
 import { ChiselError, ExitCode } from '../util/errors.js';
 import { addReleaseOption, Reporter } from './common.js';
 import { addAccessOptions, addImageOptions } from './imageflags.js';
-import { specEpoch, specFromImageFile, specFromSlices, type SpecFlags } from './specs.js';
+import { specFromImageFile, specFromSlices, type SpecFlags } from './specs.js';
 
 interface LockFlags extends SpecFlags {
   check?: boolean;
@@ -43,7 +44,15 @@ export function register(program: Command): void {
     cs.spec.outputs = {};
     cs.spec.digests = true;
     const result = await build(cs.spec);
-    const fresh = lockFromBuild(await lockInputs(cs.spec, specEpoch(cs.spec)), result);
+    const fresh = lockFromBuild(
+      await lockInputs(
+        lockSubject(
+          cs.spec,
+          result.archs.map((a) => a.cut.selection),
+        ),
+      ),
+      lockBuild(result),
+    );
     const old = existsSync(cs.lockfile) ? await readLockfile(cs.lockfile) : undefined;
     const next = parseLockfile(cs.lockfile, serialize(fresh));
     const diff = old ? diffLocks(old, next) : undefined;

@@ -2,9 +2,11 @@
 // BuildSpec; and the lockfile steps `cut`, `build` and `lock` share.
 
 import path from 'node:path';
-import { build, checkOutputs, type BuildResult, type BuildSpec } from '../image/build.js';
+import { build, checkOutputs, type BuildResult, type BuildSpec } from '../pipeline/index.js';
+import { selectArchs } from '../pipeline/plan.js';
+import { lockSubject } from '../pipeline/subjects.js';
 import type { Lockfile } from '../lock/index.js';
-import { sourceDateEpoch } from '../output/dir.js';
+import type { Selection } from '../slicer/selection.js';
 import { prefetchInReleases } from '../archive/index.js';
 import { loadRelease, resolveReleaseDir, type LoadOptions } from '../release/index.js';
 import { hostArch } from '../util/arch.js';
@@ -113,15 +115,12 @@ function earlyDownloads(access: ReturnType<typeof accessSpec>): Pick<LoadOptions
   };
 }
 
-export function specEpoch(spec: BuildSpec): number {
-  return spec.epoch ?? sourceDateEpoch();
-}
-
 /** `--locked`: the lock must match the inputs; its packages are used exactly; outputs must match it before any is written. */
-export async function applyLock(cs: CommandSpec): Promise<Lockfile> {
+export async function applyLock(cs: CommandSpec): Promise<{ lock: Lockfile; selections: Selection[] }> {
   const { inputChanges, lockInputs, outputChanges, pinnedFromLock, readLockfile } = await import('../lock/index.js');
   const lock = await readLockfile(cs.lockfile);
-  const now = await lockInputs(cs.spec, specEpoch(cs.spec));
+  const selections = selectArchs(cs.spec);
+  const now = await lockInputs(lockSubject(cs.spec, selections));
   const changes = inputChanges(lock.inputs, now);
   if (changes.length) {
     throw new ChiselError(`the inputs no longer match the lockfile ${cs.lockfile}:\n  ${changes.join('\n  ')}`, {
@@ -131,7 +130,7 @@ export async function applyLock(cs: CommandSpec): Promise<Lockfile> {
   }
   cs.spec.pinned = pinnedFromLock(lock);
   cs.spec.verify = (r: BuildResult) => {
-    const diff = outputChanges(lock, r);
+    const diff = outputChanges(lock, r.image!);
     if (diff.length) {
       throw new ChiselError(`the build does not reproduce the lockfile's outputs:\n  ${diff.join('\n  ')}`, {
         code: 'lock-outputs',
@@ -140,13 +139,13 @@ export async function applyLock(cs: CommandSpec): Promise<Lockfile> {
       });
     }
   };
-  return lock;
+  return { lock, selections };
 }
 
 /** What `cut` and `build` do once they have a spec: --locked, the build, then the report (--json on stdout, else a summary on a TTY). */
 export async function buildAndReport(cs: CommandSpec, flags: SpecFlags, report: Reporter, started: number): Promise<void> {
-  if (flags.locked) await applyLock(cs);
-  const result = await build(cs.spec);
+  const selections = flags.locked ? (await applyLock(cs)).selections : undefined;
+  const result = await build(cs.spec, selections);
   reportSetId(report, result);
   if (flags.json) process.stdout.write(`${JSON.stringify(buildReport(cs.spec, result), null, 2)}\n`);
   else report.info(summary(cs.spec, result, (Date.now() - started) / 1000));

@@ -12,7 +12,7 @@ import { invalidRangeMessage, unmetRangeError, VERSION_KEY } from '../util/minve
 import type { OutputCompression } from '../output/compression.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
 import type { AddFiles } from '../tree/addfiles.js';
-import type { Outputs } from './build.js';
+import type { Outputs } from '../pipeline/spec.js';
 
 export interface ImageFile {
   file: string;

@@ -4,13 +4,10 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { BuildResult, BuildSpec } from '../image/build.js';
-import { effectiveConfig } from '../image/build.js';
-import { splitTag } from '../registry/reference.js';
+import type { ResolvedPackage } from '../archive/index.js';
+import type { ContentStore } from '../cache/store.js';
 import type { Release } from '../release/model.js';
-import type { ResolvedPackage } from '../slicer/cut.js';
-import { select, selectedPackages } from '../slicer/selection.js';
-import { addFiles } from '../tree/addfiles.js';
+import { addFiles, type AddFiles } from '../tree/addfiles.js';
 import type { Tree } from '../tree/model.js';
 import { LOCKFILE_VERSION, sha256Of, type LockArchive, type LockInputs, type Lockfile, type LockPackage } from './lockfile.js';
 
@@ -33,38 +30,60 @@ export function releaseName(release: Release): string {
   return path.basename(release.dir);
 }
 
+/** What a lock's inputs are made of, as plain data (compiler/build maps a build spec and its plan to it). */
+export interface LockSubject {
+  release: Release;
+  slices: string[];
+  archs: string[];
+  /** The packages the selections use (any arch). */
+  packages: Iterable<string>;
+  image: {
+    /** "name:tag" or "tag". */
+    tag: string;
+    compression: string;
+    nonroot: boolean;
+    packageMetadata: boolean;
+    /** The effective image configuration. */
+    config: object;
+    /** Files an image file adds (`files:`). */
+    files?: AddFiles[];
+    /** The SBOM format put in the image, or "none". */
+    sbomInImage: string;
+  };
+  epoch: number;
+  store: ContentStore;
+}
+
 /** Digests of everything that decides the result. The release counts only by the files the selection uses. */
-export async function lockInputs(spec: BuildSpec, epoch: number): Promise<LockInputs> {
-  const { release } = spec;
+export async function lockInputs(subject: LockSubject): Promise<LockInputs> {
+  const { release } = subject;
   const files = new Set<string>([path.join(release.dir, 'chisel.yaml')]);
-  for (const arch of spec.archs) {
-    for (const name of selectedPackages(select(release, spec.slices, arch))) files.add(release.packages.get(name)!.file);
-  }
+  for (const name of subject.packages) files.add(release.packages.get(name)!.file);
   const lines: string[] = [];
   for (const f of [...files].sort()) lines.push(`${path.relative(release.dir, f)} ${sha256Of(await fs.readFile(f))}\n`);
-  const { name, tag } = splitTag(spec.tag);
+  const { files: added, config, ...image } = subject.image;
   const core = {
     release: { name: releaseName(release), digest: sha256Of(lines.join('')), files: files.size },
-    slices: [...spec.slices],
-    archs: [...spec.archs],
+    slices: [...subject.slices],
+    archs: [...subject.archs],
     image: {
-      tag: `${name ? `${name}:` : ''}${tag}`,
-      compression: spec.compression ?? 'gzip',
-      nonroot: Boolean(spec.nonroot),
-      packageMetadata: spec.packageMetadata ?? true,
-      config: sortedObject(effectiveConfig(spec)) as Record<string, unknown>,
-      files: await filesDigest(spec),
-      sbomInImage: spec.sbom?.inImage ? spec.sbom.format : 'none',
+      tag: image.tag,
+      compression: image.compression,
+      nonroot: image.nonroot,
+      packageMetadata: image.packageMetadata,
+      config: sortedObject(config) as Record<string, unknown>,
+      files: await filesDigest(added, subject.store),
+      sbomInImage: image.sbomInImage,
     },
-    sourceDateEpoch: epoch,
+    sourceDateEpoch: subject.epoch,
   };
   return { digest: sha256Of(JSON.stringify(core)), ...core };
 }
 
 /** A digest of the files an image file adds (`files:`), or "none". */
-async function filesDigest(spec: BuildSpec): Promise<string> {
-  if (!spec.files?.length) return 'none';
-  const added = await addFiles({ entries: [] }, spec.files, spec.store);
+async function filesDigest(files: AddFiles[] | undefined, store: ContentStore): Promise<string> {
+  if (!files?.length) return 'none';
+  const added = await addFiles({ entries: [] }, files, store);
   return sha256Of(
     added.entries.map((e) => `${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${e.sha256 ?? e.link ?? ''}\n`).join(''),
   );
@@ -108,7 +127,23 @@ function packageContents(tree: Tree, owned: Set<string>): LockPackage['contents'
   return { files, bytes, digest: sha256Of(lines.join('')) };
 }
 
-export function lockFromBuild(inputs: LockInputs, result: BuildResult): Omit<Lockfile, 'integrity'> {
+/** The image digests a lock records and checks (compiler/output's LayoutResult has them). */
+export interface LockImage {
+  top: { digest: string };
+  images: Array<{ arch: string; diffId: string; manifest: { digest: string } }>;
+}
+
+/** What a lock records of a build, as plain data: per arch the InRelease files read, the packages cut and the tree; the image digests. */
+export interface LockBuild {
+  archs: Array<{
+    archives: Array<{ archive: string; suite: string; date: string; sha256: string }>;
+    packages: Array<ResolvedPackage & { slices: string[]; shipped: Array<{ path: string }> }>;
+    tree: Tree;
+  }>;
+  image?: LockImage;
+}
+
+export function lockFromBuild(inputs: LockInputs, result: LockBuild): Omit<Lockfile, 'integrity'> {
   const image = result.image;
   if (!image) throw new Error('lockFromBuild needs the image digests (build with digests: true)');
   const archives = new Map<string, LockArchive>();
@@ -116,14 +151,7 @@ export function lockFromBuild(inputs: LockInputs, result: BuildResult): Omit<Loc
   for (const a of result.archs) {
     for (const r of a.archives)
       archives.set(`${r.archive}\0${r.suite}`, { name: r.archive, suite: r.suite, date: r.date, inRelease: `sha256:${r.sha256}` });
-    const owners = new Map<string, Set<string>>();
-    for (const n of a.cut.built.nodes.values()) {
-      if (!n.package || !n.explicit) continue;
-      const set = owners.get(n.package) ?? new Set<string>();
-      set.add(n.entry.path);
-      owners.set(n.package, set);
-    }
-    for (const { pkg } of a.cut.packages.values()) {
+    for (const pkg of a.packages) {
       const key = `${pkg.name}\0${pkg.arch}`;
       if (packages.has(key)) continue;
       packages.set(key, {
@@ -134,8 +162,8 @@ export function lockFromBuild(inputs: LockInputs, result: BuildResult): Omit<Loc
         filename: pkg.filename,
         size: pkg.size,
         sha256: pkg.sha256,
-        slices: a.cut.selection.slices.filter((s) => s.package === pkg.name).map((s) => s.name),
-        contents: packageContents(a.tree, owners.get(pkg.name) ?? new Set()),
+        slices: [...pkg.slices],
+        contents: packageContents(a.tree, new Set(pkg.shipped.map((f) => f.path))),
       });
     }
   }
@@ -174,9 +202,8 @@ export function pinnedFromLock(lock: Lockfile): Map<string, Map<string, Resolved
 }
 
 /** Output digests that differ from the lock's. */
-export function outputChanges(lock: Lockfile, result: BuildResult): string[] {
+export function outputChanges(lock: Lockfile, image: LockImage): string[] {
   const out: string[] = [];
-  const image = result.image!;
   for (const i of image.images) {
     const want = lock.outputs.archs[i.arch];
     if (!want) continue;

@@ -13,13 +13,8 @@ import { ChiselError } from '../util/errors.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
 export interface WriteDirOptions {
-  /** mtime for every entry, in seconds (default SOURCE_DATE_EPOCH or 0). */
-  mtime?: number;
-}
-
-export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.SOURCE_DATE_EPOCH;
-  return v && /^\d+$/.test(v) ? Number(v) : 0;
+  /** mtime for every entry, in seconds (the build's source date epoch). */
+  mtime: number;
 }
 
 async function isEmptyDir(p: string): Promise<boolean | undefined> {
@@ -34,7 +29,7 @@ async function isEmptyDir(p: string): Promise<boolean | undefined> {
   }
 }
 
-export async function writeDir(tree: Tree, store: ContentStore, root: string, opts: WriteDirOptions = {}): Promise<void> {
+export async function writeDir(tree: Tree, store: ContentStore, root: string, opts: WriteDirOptions): Promise<void> {
   const target = path.resolve(root);
   const state = await isEmptyDir(target);
   if (state === false) {
@@ -64,7 +59,7 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
 async function writeInto(tree: Tree, store: ContentStore, root: string, opts: WriteDirOptions, existing: boolean): Promise<void> {
   const reader = store.contentReader();
   try {
-    writeEntries(tree, reader, root, opts.mtime ?? sourceDateEpoch(), existing);
+    writeEntries(tree, reader, root, opts.mtime, existing);
   } finally {
     reader.close();
   }

@@ -4,6 +4,8 @@
 // key order and every time comes from SOURCE_DATE_EPOCH, so the same trees
 // and configuration always give the same digests. The layout is built in a
 // temporary directory and renamed into place.
+// The image is made once (makeImage: layers compressed once, every digest)
+// and written by each output from the same blobs.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
@@ -16,7 +18,6 @@ import { ociPlatform } from '../util/arch.js';
 import { ChiselError } from '../util/errors.js';
 import { compressor } from './compress.js';
 import type { OutputCompression } from './compression.js';
-import { sourceDateEpoch } from './dir.js';
 import { hasher, tarStreamOf } from './tar.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
@@ -56,12 +57,10 @@ export interface PlatformTree {
 }
 
 export interface ImageOptions {
-  /** The tag (ref name) the layout names its image by. */
-  tag: string;
   compression: OutputCompression;
   config: ImageConfig;
-  /** Seconds since the epoch for `created` and every mtime (default SOURCE_DATE_EPOCH or 0). */
-  epoch?: number;
+  /** Seconds since the epoch for `created` and every mtime (the build's source date epoch). */
+  epoch: number;
   /** What produced the layer, for the config history. */
   createdBy?: string;
 }
@@ -86,6 +85,25 @@ export interface LayoutResult {
   /** The descriptor index.json holds: the manifest (one platform) or the image index. */
   top: Descriptor;
   images: PlatformImage[];
+}
+
+/** A blob of an image: its bytes (the JSON documents), or a file (a layer, in the build's blob directory). */
+export type OciBlob = { bytes: Buffer } | { file: string };
+
+/**
+ * The image of a build, made once: every digest, and every blob by digest
+ * (sha256 hex). Its writers put it into a layout directory or an OCI archive
+ * under a tag; the tag names the image in index.json only, so every output
+ * shares the same blobs.
+ */
+export interface OciImage {
+  /** The manifest (one platform) or the image index, without a ref name. */
+  top: Descriptor;
+  images: PlatformImage[];
+  blobs: Map<string, OciBlob>;
+  /** Per arch: the uncompressed layer's size (the rootfs tar's). */
+  diffSizes: Map<string, number>;
+  compression: OutputCompression;
 }
 
 /** JSON with keys in the order given by the object literal (callers build them in a fixed order). */
@@ -133,36 +151,81 @@ export function configDocument(arch: string, cfg: ImageConfig, diffId: string, e
   };
 }
 
-class BlobWriter {
-  constructor(readonly dir: string) {}
-  async bytes(data: Buffer, mediaType: string): Promise<Descriptor> {
+/** Make the image of `platforms`: each layer compressed once into `blobDir` (an empty directory the caller owns and removes). */
+export async function makeImage(platforms: PlatformTree[], store: ContentStore, blobDir: string, opts: ImageOptions): Promise<OciImage> {
+  if (platforms.length === 0) throw new ChiselError('no platform to build', { code: 'usage' });
+  const blobs = new Map<string, OciBlob>();
+  const diffSizes = new Map<string, number>();
+  const bytes = (data: Buffer, mediaType: string): Descriptor => {
     const hex = createHash('sha256').update(data).digest('hex');
-    await fs.writeFile(path.join(this.dir, 'blobs', 'sha256', hex), data);
+    blobs.set(hex, { bytes: data });
     return { mediaType, digest: `sha256:${hex}`, size: data.length };
-  }
-  async layer(
-    tree: Tree,
-    store: ContentStore,
-    compression: OutputCompression,
-    epoch: number,
-  ): Promise<{ desc: Descriptor; diffId: string }> {
-    const tmp = path.join(this.dir, 'blobs', 'sha256', `.layer-${randomBytes(4).toString('hex')}`);
+  };
+  const { epoch } = opts;
+  const images: PlatformImage[] = [];
+  const annotations = sortedRecord(opts.config.annotations);
+  for (const { arch, tree } of platforms) {
+    const tmp = path.join(blobDir, `.layer-${randomBytes(4).toString('hex')}`);
     const raw = hasher();
     const packed = hasher();
-    await pipeline(tarStreamOf(tree, store, { mtime: epoch }), raw, compressor(compression), packed, createWriteStream(tmp));
+    await pipeline(tarStreamOf(tree, store, { mtime: epoch }), raw, compressor(opts.compression), packed, createWriteStream(tmp));
     const p = packed.result();
-    await fs.rename(tmp, path.join(this.dir, 'blobs', 'sha256', p.sha256));
-    return { desc: { mediaType: MEDIA.layer[compression], digest: `sha256:${p.sha256}`, size: p.size }, diffId: raw.result().sha256 };
+    const file = path.join(blobDir, p.sha256);
+    await fs.rename(tmp, file);
+    blobs.set(p.sha256, { file });
+    const layer: Descriptor = { mediaType: MEDIA.layer[opts.compression], digest: `sha256:${p.sha256}`, size: p.size };
+    const diffId = raw.result().sha256;
+    diffSizes.set(arch, raw.result().size);
+    const config = bytes(canonical(configDocument(arch, opts.config, diffId, epoch, opts.createdBy ?? 'chisel-ts')), MEDIA.config);
+    const manifestDoc = {
+      schemaVersion: 2,
+      mediaType: MEDIA.manifest,
+      config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
+      ...(annotations ? { annotations } : {}),
+    };
+    const manifest = bytes(canonical(manifestDoc), MEDIA.manifest);
+    images.push({ arch, manifest: { ...manifest, platform: ociPlatform(arch) }, config, layer, diffId });
+  }
+  let top: Descriptor;
+  if (images.length === 1) {
+    top = images[0]!.manifest;
+  } else {
+    const indexDoc = {
+      schemaVersion: 2,
+      mediaType: MEDIA.index,
+      manifests: images.map((i) => i.manifest),
+      ...(annotations ? { annotations } : {}),
+    };
+    top = bytes(canonical(indexDoc), MEDIA.index);
+  }
+  return { top, images, blobs, diffSizes, compression: opts.compression };
+}
+
+/** The image named by `tag`: what index.json holds. */
+export function taggedImage(image: OciImage, tag: string): LayoutResult {
+  return { top: { ...image.top, annotations: { [REF_NAME]: tag } }, images: image.images };
+}
+
+function layoutFiles(tagged: LayoutResult): { ociLayout: Buffer; index: Buffer } {
+  return {
+    ociLayout: canonical({ imageLayoutVersion: '1.0.0' }),
+    index: canonical({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [tagged.top] }),
+  };
+}
+
+/** Put a blob at `dest`: a file is hard-linked (same filesystem) or copied; bytes are written. */
+async function placeBlob(blob: OciBlob, dest: string): Promise<void> {
+  if ('bytes' in blob) return fs.writeFile(dest, blob.bytes);
+  try {
+    await fs.link(blob.file, dest);
+  } catch {
+    await fs.copyFile(blob.file, dest);
   }
 }
 
-/** Write the images of `platforms` as an OCI layout into the (new or empty) directory `dest`. */
-export async function writeOciLayout(
-  platforms: PlatformTree[],
-  store: ContentStore,
-  dest: string,
-  opts: ImageOptions,
-): Promise<LayoutResult> {
+/** Write `image`, named `tag`, as an OCI layout into the (new or empty) directory `dest`. */
+export async function writeOciLayout(image: OciImage, dest: string, tag: string): Promise<LayoutResult> {
   const target = path.resolve(dest);
   const existing = await fs.readdir(target).catch(() => undefined);
   if (existing?.length)
@@ -174,10 +237,15 @@ export async function writeOciLayout(
   await sweepStale(target);
   const tmp = tempSibling(target);
   try {
-    const result = await writeLayoutInto(tmp, platforms, store, opts);
+    const tagged = taggedImage(image, tag);
+    await fs.mkdir(path.join(tmp, 'blobs', 'sha256'), { recursive: true });
+    for (const [hex, blob] of image.blobs) await placeBlob(blob, path.join(tmp, 'blobs', 'sha256', hex));
+    const files = layoutFiles(tagged);
+    await fs.writeFile(path.join(tmp, 'oci-layout'), files.ociLayout);
+    await fs.writeFile(path.join(tmp, 'index.json'), files.index);
     if (existing) await fs.rmdir(target);
     await fs.rename(tmp, target);
-    return result;
+    return tagged;
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
@@ -186,79 +254,33 @@ export async function writeOciLayout(
   }
 }
 
-async function writeLayoutInto(dir: string, platforms: PlatformTree[], store: ContentStore, opts: ImageOptions): Promise<LayoutResult> {
-  if (platforms.length === 0) throw new ChiselError('no platform to build', { code: 'usage' });
-  await fs.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
-  const blobs = new BlobWriter(dir);
-  const epoch = opts.epoch ?? sourceDateEpoch();
-  const images: PlatformImage[] = [];
-  const annotations = sortedRecord(opts.config.annotations);
-  for (const { arch, tree } of platforms) {
-    const { desc: layer, diffId } = await blobs.layer(tree, store, opts.compression, epoch);
-    const config = await blobs.bytes(
-      canonical(configDocument(arch, opts.config, diffId, epoch, opts.createdBy ?? 'chisel-ts')),
-      MEDIA.config,
-    );
-    const manifestDoc = {
-      schemaVersion: 2,
-      mediaType: MEDIA.manifest,
-      config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
-      ...(annotations ? { annotations } : {}),
-    };
-    const manifest = await blobs.bytes(canonical(manifestDoc), MEDIA.manifest);
-    images.push({ arch, manifest: { ...manifest, platform: ociPlatform(arch) }, config, layer, diffId });
-  }
-  let top: Descriptor;
-  if (images.length === 1) {
-    top = { ...images[0]!.manifest, annotations: { [REF_NAME]: opts.tag } };
-  } else {
-    const indexDoc = {
-      schemaVersion: 2,
-      mediaType: MEDIA.index,
-      manifests: images.map((i) => i.manifest),
-      ...(annotations ? { annotations } : {}),
-    };
-    const index = await blobs.bytes(canonical(indexDoc), MEDIA.index);
-    top = { ...index, annotations: { [REF_NAME]: opts.tag } };
-  }
-  await fs.writeFile(path.join(dir, 'oci-layout'), canonical({ imageLayoutVersion: '1.0.0' }));
-  await fs.writeFile(path.join(dir, 'index.json'), canonical({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [top] }));
-  return { top, images };
-}
-
-/** The layout of `platforms` packed into one tar, with a docker `manifest.json` so `docker load` accepts it too. */
+/** `image` packed into one tar, with a docker `manifest.json` so `docker load` accepts it too. */
 export async function writeOciArchive(
-  platforms: PlatformTree[],
-  store: ContentStore,
+  image: OciImage,
   file: string,
-  opts: ImageOptions & { repoTag: string },
+  opts: { tag: string; repoTag: string; epoch: number },
 ): Promise<LayoutResult> {
   const dest = path.resolve(file);
   await fs.mkdir(path.dirname(dest), { recursive: true });
   await sweepStale(dest);
-  const work = tempSibling(dest);
   const tmpTar = tempSibling(dest);
   try {
-    const result = await writeOciLayout(platforms, store, path.join(work, 'layout'), opts);
-    await packLayout(path.join(work, 'layout'), result, tmpTar, opts.repoTag, opts.epoch ?? sourceDateEpoch());
+    const tagged = taggedImage(image, opts.tag);
+    await packImage(image, tagged, tmpTar, opts.repoTag, opts.epoch);
     await fs.rename(tmpTar, dest);
-    return result;
+    return tagged;
   } finally {
-    await fs.rm(work, { recursive: true, force: true });
     await fs.rm(tmpTar, { force: true });
-    releaseTemp(work);
     releaseTemp(tmpTar);
   }
 }
 
-async function packLayout(layout: string, result: LayoutResult, dest: string, repoTag: string, epoch: number): Promise<void> {
-  const docker = result.images.map((img, i) => ({
+async function packImage(image: OciImage, tagged: LayoutResult, dest: string, repoTag: string, epoch: number): Promise<void> {
+  const docker = image.images.map((img, i) => ({
     Config: `blobs/sha256/${img.config.digest.slice(7)}`,
     RepoTags: i === 0 ? [repoTag] : [],
     Layers: [`blobs/sha256/${img.layer.digest.slice(7)}`],
   }));
-  const blobs = (await fs.readdir(path.join(layout, 'blobs', 'sha256'))).sort();
   const mtime = new Date(epoch * 1000);
   const pack = tarStream.pack();
   const h = (name: string, size: number, type: 'file' | 'directory' = 'file') => ({
@@ -283,14 +305,18 @@ async function packLayout(layout: string, result: LayoutResult, dest: string, re
   try {
     await dir('blobs/');
     await dir('blobs/sha256/');
-    for (const b of blobs) {
-      const p = path.join(layout, 'blobs', 'sha256', b);
-      const st = await fs.stat(p);
-      await pipeline(createReadStream(p), pack.entry(h(`blobs/sha256/${b}`, st.size)));
+    for (const hex of [...image.blobs.keys()].sort()) {
+      const blob = image.blobs.get(hex)!;
+      if ('bytes' in blob) await add(`blobs/sha256/${hex}`, blob.bytes);
+      else {
+        const st = await fs.stat(blob.file);
+        await pipeline(createReadStream(blob.file), pack.entry(h(`blobs/sha256/${hex}`, st.size)));
+      }
     }
-    await add('index.json', await fs.readFile(path.join(layout, 'index.json')));
+    const files = layoutFiles(tagged);
+    await add('index.json', files.index);
     await add('manifest.json', canonical(docker));
-    await add('oci-layout', await fs.readFile(path.join(layout, 'oci-layout')));
+    await add('oci-layout', files.ociLayout);
     pack.finalize();
   } catch (e) {
     pack.destroy(e as Error);

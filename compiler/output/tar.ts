@@ -5,7 +5,7 @@
 // on the way, so a damaged cache can never reach an output.
 
 import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,12 +15,11 @@ import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import { compressor } from './compress.js';
 import type { OutputCompression } from './compression.js';
-import { sourceDateEpoch } from './dir.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
 export interface TarOptions {
-  /** mtime of every entry in seconds (default SOURCE_DATE_EPOCH or 0). */
-  mtime?: number;
+  /** mtime of every entry in seconds (the build's source date epoch). */
+  mtime: number;
 }
 
 function header(e: TreeEntry, mtime: Date): tarStream.Header {
@@ -63,8 +62,8 @@ function verify(e: TreeEntry): Transform {
 }
 
 /** The uncompressed tar of a tree, as a stream. */
-export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions = {}): Readable {
-  const mtime = new Date((opts.mtime ?? sourceDateEpoch()) * 1000);
+export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions): Readable {
+  const mtime = new Date(opts.mtime * 1000);
   const pack = tarStream.pack();
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   (async () => {
@@ -113,16 +112,32 @@ export async function writeTarFile(
   store: ContentStore,
   dest: string,
   compression: OutputCompression,
-  opts: TarOptions = {},
+  opts: TarOptions,
 ): Promise<WrittenBlob> {
+  const raw = hasher();
+  const packed = hasher();
+  await writeAtomically(dest, (tmp) =>
+    pipeline(tarStreamOf(tree, store, opts), raw, compressor(compression), packed, createWriteStream(tmp, { mode: 0o644 })),
+  );
+  const r = raw.result();
+  const p = packed.result();
+  return { sha256: p.sha256, size: p.size, diffId: r.sha256, diffSize: r.size };
+}
+
+/** Copy `src` (a layer blob with the bytes this tar must have, described by `blob`) to `dest`, atomically, as writeTarFile would write it. */
+export async function copyTarFile(src: string, dest: string, blob: WrittenBlob): Promise<WrittenBlob> {
+  await writeAtomically(dest, (tmp) => pipeline(createReadStream(src), createWriteStream(tmp, { mode: 0o644 })));
+  return blob;
+}
+
+/** `write` a temporary sibling of `dest`, then rename it into place; nothing is left at `dest` on a failure. */
+async function writeAtomically(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const file = path.resolve(dest);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await sweepStale(file);
   const tmp = tempSibling(file);
-  const raw = hasher();
-  const packed = hasher();
   try {
-    await pipeline(tarStreamOf(tree, store, opts), raw, compressor(compression), packed, createWriteStream(tmp, { mode: 0o644 }));
+    await write(tmp);
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true });
@@ -130,7 +145,4 @@ export async function writeTarFile(
   } finally {
     releaseTemp(tmp);
   }
-  const r = raw.result();
-  const p = packed.result();
-  return { sha256: p.sha256, size: p.size, diffId: r.sha256, diffSize: r.size };
 }

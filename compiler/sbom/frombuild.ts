@@ -1,11 +1,12 @@
-// A finished build -> the SBOM input: each package with its control fields,
-// its licence (from its machine-readable copyright file, read from the content
-// cache), the slices and the files it shipped; the distro from os-release.
+// What a build cut (per arch: the tree and its packages, as plain data) -> the
+// SBOM input: each package with its control fields, its licence (from its
+// machine-readable copyright file, read from the content cache), the slices
+// and the files it shipped; the distro from os-release.
 
 import path from 'node:path';
 import type { ContentStore } from '../cache/store.js';
 import { parseControlParagraph } from '../deb/index.js';
-import type { ArchBuild } from '../image/build.js';
+import type { Tree } from '../tree/model.js';
 import { VERSION } from '../version.js';
 import { licenseFromCopyright } from './license.js';
 import type { SbomInput, SbomPackage } from './model.js';
@@ -19,7 +20,28 @@ function osRelease(text: string): Record<string, string> {
   return out;
 }
 
-async function distroOf(a: ArchBuild, store: ContentStore, releaseDir: string): Promise<SbomInput['distro']> {
+/** One arch of a build, as the SBOM needs it (compiler/build maps its result to it). */
+export interface SbomArch {
+  arch: string;
+  tree: Tree;
+  packages: Array<{
+    name: string;
+    version: string;
+    arch: string;
+    archive: string;
+    sha256: string;
+    /** Its control paragraph. */
+    control: string;
+    /** sha256 of its copyright file, when it has one. */
+    copyright?: string;
+    /** Its slices' names. */
+    slices: string[];
+    /** The paths it shipped. */
+    shipped: Array<{ path: string; type: string; sha256?: string; size: number }>;
+  }>;
+}
+
+async function distroOf(a: SbomArch, store: ContentStore, releaseDir: string): Promise<SbomInput['distro']> {
   const byPath = new Map(a.tree.entries.map((e) => [e.path, e]));
   const file = byPath.get('/usr/lib/os-release') ?? byPath.get('/etc/os-release');
   if (file?.type === 'file') {
@@ -31,7 +53,7 @@ async function distroOf(a: ArchBuild, store: ContentStore, releaseDir: string): 
 }
 
 export async function sbomInput(opts: {
-  archs: ArchBuild[];
+  archs: SbomArch[];
   store: ContentStore;
   releaseDir: string;
   name: string;
@@ -40,18 +62,10 @@ export async function sbomInput(opts: {
 }): Promise<SbomInput> {
   const packages: SbomPackage[] = [];
   for (const a of opts.archs) {
-    const owned = new Map<string, Array<{ path: string; sha256?: string; size: number }>>();
-    for (const n of a.cut.built.nodes.values()) {
-      if (!n.package || !n.explicit || n.entry.type !== 'file') continue;
-      const list = owned.get(n.package) ?? [];
-      list.push({ path: n.entry.path, sha256: n.entry.sha256!, size: n.entry.size });
-      owned.set(n.package, list);
-    }
-    for (const { pkg, listing } of a.cut.packages.values()) {
-      const f = parseControlParagraph(listing.control, pkg.name);
+    for (const pkg of a.packages) {
+      const f = parseControlParagraph(pkg.control, pkg.name);
       const src = /^(\S+)(?:\s+\(([^)]+)\))?$/.exec(f.get('Source') ?? '');
-      const copyright = listing.entries.find((e) => e.path === `/usr/share/doc/${pkg.name}/copyright` && e.sha256);
-      const lic = copyright ? licenseFromCopyright((await opts.store.readContent(copyright.sha256!)).toString('utf8')) : {};
+      const lic = pkg.copyright ? licenseFromCopyright((await opts.store.readContent(pkg.copyright)).toString('utf8')) : {};
       packages.push({
         name: pkg.name,
         version: pkg.version,
@@ -64,8 +78,8 @@ export async function sbomInput(opts: {
         ...(f.get('Description') ? { description: f.get('Description')!.split('\n')[0]! } : {}),
         ...(lic.license ? { license: lic.license } : {}),
         ...(lic.copyright ? { copyright: lic.copyright } : {}),
-        slices: a.cut.selection.slices.filter((s) => s.package === pkg.name).map((s) => `${s.package}_${s.name}`),
-        files: owned.get(pkg.name) ?? [],
+        slices: pkg.slices.map((s) => `${pkg.name}_${s}`),
+        files: pkg.shipped.filter((p) => p.type === 'file').map((p) => ({ path: p.path, sha256: p.sha256!, size: p.size })),
       });
     }
   }

@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import { globMatch } from '../release/glob.js';
 import type { PathInfo } from '../release/model.js';
-import { comparePaths, type TreeEntry } from '../tree/model.js';
+import { comparePaths, type EntryType, type TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import type { ContentStore } from '../cache/store.js';
 import type { Claim } from './claims.js';
@@ -45,6 +45,37 @@ export interface BuiltTree {
   setIdDropped: Array<{ path: string; pkg: string; mode: number }>;
 }
 
+/** A path a package shipped: listed by one of its slices (not an implicit parent), as it is in the tree. */
+export interface ShippedPath {
+  path: string;
+  type: EntryType;
+  mode: number;
+  size: number;
+  sha256?: string;
+  /** sha256 as extracted, when a mutate script may have changed it. */
+  originalSha256?: string;
+}
+
+/** Package -> the paths it shipped (explicit nodes, in node order): computed once, for dpkg metadata, lockfiles and SBOMs. */
+export function shippedPaths(built: BuiltTree): Map<string, ShippedPath[]> {
+  const out = new Map<string, ShippedPath[]>();
+  for (const n of built.nodes.values()) {
+    if (!n.package || !n.explicit) continue;
+    const list = out.get(n.package) ?? [];
+    const e = n.entry;
+    list.push({
+      path: e.path,
+      type: e.type,
+      mode: e.mode,
+      size: e.size,
+      ...(e.sha256 ? { sha256: e.sha256 } : {}),
+      ...(n.originalSha256 ? { originalSha256: n.originalSha256 } : {}),
+    });
+    out.set(n.package, list);
+  }
+  return out;
+}
+
 interface Pending {
   dest: string;
   claim: Claim;
@@ -54,17 +85,29 @@ interface Pending {
 
 const MAX_LINK_DEPTH = 40;
 
+/** Claims + listings -> the tree's nodes, in named steps: paths, extracted entries, hard-link groups, created entries. */
 export async function buildTree(
   claimsByPackage: Map<string, Claim[]>,
   listings: Map<string, DebListing>,
   store: ContentStore,
 ): Promise<BuiltTree> {
-  const nodes = new Map<string, Node>();
+  const { extracted, created, manifests, listingIndex } = pendingPaths(claimsByPackage, listings);
+  const nodes = new NodeMap(listingIndex);
+  const { setIdDropped, groups } = placeExtracted(nodes, extracted);
+  linkHardLinkGroups(nodes, groups);
+  await placeCreated(nodes, created, store);
+  return { nodes: nodes.nodes, manifests, resolve: (p: string) => nodes.resolve(trimSlash(p)), setIdDropped };
+}
+
+/** Step 1: every path the claims ask for, extracted (from a listing) or created, in path order; and the manifests to generate. */
+function pendingPaths(
+  claimsByPackage: Map<string, Claim[]>,
+  listings: Map<string, DebListing>,
+): { extracted: Pending[]; created: Pending[]; manifests: Map<string, Set<string>>; listingIndex: Map<string, Map<string, ListedEntry>> } {
   const manifests = new Map<string, Set<string>>();
   const extracted: Pending[] = [];
   const created: Pending[] = [];
   const listingIndex = new Map<string, Map<string, ListedEntry>>();
-
   for (const pkg of [...claimsByPackage.keys()].sort()) {
     const claims = claimsByPackage.get(pkg)!;
     const listing = listings.get(pkg);
@@ -110,18 +153,27 @@ export async function buildTree(
       }
     }
   }
-
   const byPath = (a: Pending, b: Pending) => comparePaths(a.dest, b.dest) || a.claim.sliceKey.localeCompare(b.claim.sliceKey);
   extracted.sort(byPath);
   created.sort(byPath);
+  return { extracted, created, manifests, listingIndex };
+}
 
-  // A path whose parent goes through a symlink of the tree lands where the
-  // symlink points, as on a real filesystem; ".." never climbs above the root.
-  const resolveAll = (path: string, depth: number): string => {
+/** The nodes of the tree being built: paths resolved through its symlinks, implicit parents, conflicts. */
+class NodeMap {
+  readonly nodes = new Map<string, Node>();
+  constructor(private readonly listingIndex: Map<string, Map<string, ListedEntry>>) {}
+
+  /** The tree path of `path`: a parent that is a symlink of the tree leads where it points, as on a real filesystem; ".." never climbs above the root. */
+  resolve(path: string): string {
+    return `${this.resolveAll(posix.dirname(path), 0)}/${posix.basename(path)}`;
+  }
+
+  private resolveAll(path: string, depth: number): string {
     let cur = '';
     for (const part of path.split('/').filter(Boolean)) {
       const cand = `${cur}/${part}`;
-      const node = nodes.get(cand);
+      const node = this.nodes.get(cand);
       if (node?.entry.type !== 'symlink') {
         cur = cand;
         continue;
@@ -130,16 +182,15 @@ export async function buildTree(
         throw new ChiselError(`too many levels of symbolic links resolving ${path}`, { code: 'symlink-loop', location: { subject: path } });
       const t = node.entry.link!;
       const abs = posix.normalize(t.startsWith('/') ? t : posix.join(cur || '/', t));
-      cur = abs === '/' ? '' : resolveAll(abs, depth + 1);
+      cur = abs === '/' ? '' : this.resolveAll(abs, depth + 1);
     }
     return cur;
-  };
-  const resolve = (path: string): string => `${resolveAll(posix.dirname(path), 0)}/${posix.basename(path)}`;
+  }
 
-  const ensureParents = (path: string, pkg: string): void => {
+  private ensureParents(path: string, pkg: string): void {
     const parent = posix.dirname(path);
-    if (parent === '/' || nodes.has(parent)) {
-      const p = nodes.get(parent);
+    if (parent === '/' || this.nodes.has(parent)) {
+      const p = this.nodes.get(parent);
       if (p && p.entry.type !== 'dir') {
         throw new ChiselError(`cannot create ${path}: its parent ${parent} is a ${p.entry.type}, not a directory`, {
           code: 'path-conflict',
@@ -148,10 +199,10 @@ export async function buildTree(
       }
       return;
     }
-    ensureParents(parent, pkg);
-    const fromPkg = listingIndex.get(pkg)?.get(parent);
+    this.ensureParents(parent, pkg);
+    const fromPkg = this.listingIndex.get(pkg)?.get(parent);
     const mode = fromPkg?.type === 'dir' ? fromPkg.mode : 0o755;
-    nodes.set(parent, {
+    this.nodes.set(parent, {
       entry: { path: parent, type: 'dir', mode, uid: 0, gid: 0, size: 0 },
       explicit: false,
       declared: `${parent}/`,
@@ -160,12 +211,13 @@ export async function buildTree(
       mutable: false,
       untilMutate: true,
     });
-  };
+  }
 
-  const add = (p: Pending, entry: TreeEntry, mutable: boolean): void => {
-    const path = resolve(entry.path);
+  /** Put `entry` (of pending path `p`) in the tree: merged with an identical one, else a conflict. */
+  add(p: Pending, entry: TreeEntry, mutable: boolean): void {
+    const path = this.resolve(entry.path);
     entry.path = path;
-    const existing = nodes.get(path);
+    const existing = this.nodes.get(path);
     const until = p.claim.info.until === 'mutate';
     if (existing) {
       if (!existing.explicit && entry.type === 'dir' && existing.entry.type === 'dir') {
@@ -186,9 +238,9 @@ export async function buildTree(
       existing.slices.add(p.claim.sliceKey);
       return;
     }
-    ensureParents(path, p.pkg);
+    this.ensureParents(path, p.pkg);
     const declared = p.claim.info.kind === 'glob' ? (entry.type === 'dir' ? `${p.dest}/` : p.dest) : p.claim.path;
-    nodes.set(path, {
+    this.nodes.set(path, {
       entry,
       explicit: true,
       declared,
@@ -198,8 +250,11 @@ export async function buildTree(
       untilMutate: until,
       ...(entry.sha256 ? { originalSha256: entry.sha256 } : {}),
     });
-  };
+  }
+}
 
+/** Step 2: the extracted paths into the tree; returns the setuid/setgid bits dropped and the hard-link groups (package + target -> paths). */
+function placeExtracted(nodes: NodeMap, extracted: Pending[]): { setIdDropped: BuiltTree['setIdDropped']; groups: Map<string, string[]> } {
   // Hard links inside one package: both ends selected -> kept as a group.
   const selectedFiles = new Map<string, Set<string>>(); // pkg -> source paths of selected regular files
   for (const p of extracted) {
@@ -209,9 +264,8 @@ export async function buildTree(
       selectedFiles.set(p.pkg, set);
     }
   }
-
   const setIdDropped: BuiltTree['setIdDropped'] = [];
-  const groups = new Map<string, string[]>(); // pkg + target -> dest paths in the group
+  const groups = new Map<string, string[]>();
   for (const p of extracted) {
     const src = p.source!;
     if (src.type === 'char' || src.type === 'block' || src.type === 'fifo') {
@@ -253,38 +307,42 @@ export async function buildTree(
         groups.set(key, g);
       }
     }
-    add(p, entry, mutable);
+    nodes.add(p, entry, mutable);
   }
+  return { setIdDropped, groups };
+}
 
-  // Turn groups of more than one path into a primary file plus hard links.
+/** Step 3: groups of more than one path become a primary file plus hard links, numbered in path order. */
+function linkHardLinkGroups(nodes: NodeMap, groups: Map<string, string[]>): void {
   let inode = 0;
   const linkGroups = [...groups.values()]
     .filter((g) => g.length > 1)
-    .map((g) => [...new Set(g.map((d) => nodes.get(resolve(d))!.entry.path))].sort(comparePaths));
+    .map((g) => [...new Set(g.map((d) => nodes.nodes.get(nodes.resolve(d))!.entry.path))].sort(comparePaths));
   linkGroups.sort((a, b) => comparePaths(a[0]!, b[0]!));
   for (const g of linkGroups) {
     if (g.length < 2) continue;
     inode++;
     const [primary, ...links] = g;
-    nodes.get(primary!)!.inode = inode;
+    nodes.nodes.get(primary!)!.inode = inode;
     for (const l of links) {
-      const n = nodes.get(l)!;
+      const n = nodes.nodes.get(l)!;
       n.inode = inode;
       n.entry.type = 'hardlink';
       n.entry.link = primary!;
     }
   }
+}
 
+/** Step 4: text, dir, symlink and generate paths, after every extracted one. */
+async function placeCreated(nodes: NodeMap, created: Pending[], store: ContentStore): Promise<void> {
   for (const p of created) {
     const info = p.claim.info;
-    add(p, await createdEntry(p.dest, info, store), info.kind === 'text' && info.mutable);
+    nodes.add(p, await createdEntry(p.dest, info, store), info.kind === 'text' && info.mutable);
     if (info.kind === 'generate') {
-      const n = nodes.get(resolve(p.dest))!;
+      const n = nodes.nodes.get(nodes.resolve(p.dest))!;
       n.generate = 'manifest';
     }
   }
-
-  return { nodes, manifests, resolve: (p: string) => resolve(trimSlash(p)), setIdDropped };
 }
 
 async function createdEntry(path: string, info: PathInfo, store: ContentStore): Promise<TreeEntry> {

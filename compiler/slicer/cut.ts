@@ -1,31 +1,23 @@
-// The cut pipeline: release -> selection -> plan (resolved packages) ->
-// fetched packages -> tree. Outputs (dir, tar, OCI) are written from the tree
-// by compiler/output.
+// The cut: a planned selection and package choice (compiler/pipeline/plan.ts) ->
+// fetched packages -> tree, and per package what it shipped, as plain data.
+// Outputs (dir, tar, OCI) are written from the tree by compiler/output.
 
 import type { ContentStore } from '../cache/store.js';
+import type { ResolvedPackage } from '../archive/index.js';
 import type { Release } from '../release/model.js';
 import { sortEntries, type Tree } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
-import { buildTree, type BuiltTree } from './build.js';
+import { buildTree, shippedPaths, type BuiltTree, type ShippedPath } from './build.js';
 import { addPackageMetadata } from './dpkgmeta.js';
-import { collectClaims, wantedContent } from './claims.js';
+import { collectClaims, wantedContent, type Claim } from './claims.js';
 import { generateManifests } from './manifest.js';
 import { removeUntilMutate, runMutateScripts } from './mutate.js';
-import { select, selectedPackages, type Selection } from './selection.js';
+import type { Selection } from './selection.js';
 import { cachedListing, missingContent, unpackDeb, type DebListing } from './unpack.js';
 
-/** What the cut needs to know about a package chosen from the archive. */
-export interface ResolvedPackage {
-  name: string;
-  version: string;
-  arch: string;
-  archive: string;
-  sha256: string;
-  size: number;
-  filename: string;
-  suite?: string;
-  component?: string;
-}
+/** What the cut needs to know about a package chosen from the archive (or pinned by a lockfile). */
+export type { ResolvedPackage } from '../archive/index.js';
+export type { ShippedPath } from './build.js';
 
 /** The archive side of the cut (compiler/archive's ArchiveSet satisfies it). */
 export interface PackageSource {
@@ -36,18 +28,15 @@ export interface PackageSource {
 export type Ignore = 'unmaintained' | 'unstable';
 
 export interface CutRequest {
-  release: Release;
-  slices: string[];
-  arch: string;
+  /** The selection of the plan (compiler/pipeline/plan.ts). */
+  selection: Selection;
+  /** The package choice of the plan: one per package of the selection, in its order. */
+  packages: ResolvedPackage[];
   store: ContentStore;
-  /** One per arch: where packages come from. */
-  source: PackageSource;
-  ignore?: Ignore[];
-  now?: Date;
+  /** One per arch: where the .debs come from. */
+  source: Pick<PackageSource, 'fetchDeb'>;
   /** Write /var/lib/dpkg/status.d (default true). */
   packageMetadata?: boolean;
-  /** Packages pinned by a lockfile: name -> exact package to use. */
-  pinned?: Map<string, ResolvedPackage>;
   onEvent?: (ev: CutEvent) => void;
 }
 
@@ -57,10 +46,33 @@ export type CutEvent =
   | { kind: 'fetched'; package: string }
   | { kind: 'unpacked'; package: string; cached: boolean };
 
+/** One package of the cut, as plain data. */
+export interface CutPackage extends ResolvedPackage {
+  /** Names of its slices in the selection. */
+  slices: string[];
+  /** The paths it shipped, in the order the cut placed them. */
+  shipped: ShippedPath[];
+  /** Its files with setuid / setgid bits: kept (a slice asked with `mode:`) or dropped. */
+  setId: { kept: string[]; dropped: string[] };
+  /** Its control paragraph, verbatim. */
+  control: string;
+  /** sha256 of its /usr/share/doc/<name>/copyright, when it has one. */
+  copyright?: string;
+}
+
+export interface SetIdDropped {
+  path: string;
+  pkg: string;
+  /** The mode the package ships. */
+  mode: number;
+}
+
 export interface CutResult {
   selection: Selection;
-  packages: Map<string, { pkg: ResolvedPackage; listing: DebListing }>;
-  built: BuiltTree;
+  /** In the selection's package order. */
+  packages: CutPackage[];
+  /** Files whose setuid / setgid bits were dropped because no slice asked for them, in path order. */
+  setIdDropped: SetIdDropped[];
   tree: Tree;
 }
 
@@ -84,22 +96,51 @@ export function checkMaintenance(release: Release, now: Date, ignore: Ignore[]):
 }
 
 export async function cut(req: CutRequest): Promise<CutResult> {
-  const { release, store, source } = req;
-  checkMaintenance(release, req.now ?? new Date(), req.ignore ?? []);
-  const selection = select(release, req.slices, req.arch);
-  for (const s of selection.slices) {
-    const key = `${s.package}_${s.name}`;
-    req.onEvent?.({ kind: 'selected', slice: key, reason: selection.reasons.get(key) ?? '' });
-  }
-  const names = selectedPackages(selection);
+  const { selection, store, source } = req;
   const claims = collectClaims(selection);
-  // Each package is fetched and unpacked as soon as it is resolved: the .debs
-  // of one archive download while the index of another is still parsed.
-  const packages = new Map<string, { pkg: ResolvedPackage; listing: DebListing }>();
+  const listings = await fetchAndUnpack(req, claims);
+  const built = await buildTree(claims, listings, store);
+  // Content the store lacks (a listing cached by a cut of other slices, or
+  // content that left the cache): unpack those packages again, keeping all.
+  // The listing (paths, sha256s) stays the same, so the tree does too.
+  const missing = new Set(
+    await missingContent(
+      store,
+      [...built.nodes.values()].flatMap((n) => (n.entry.sha256 ? [n.entry.sha256] : [])),
+    ),
+  );
+  if (missing.size > 0) {
+    for (const pkg of req.packages) {
+      if (!listings.get(pkg.name)!.entries.some((e) => e.sha256 && missing.has(e.sha256))) continue;
+      await source.fetchDeb(pkg);
+      listings.set(pkg.name, await unpackDeb(store, pkg.sha256, `package ${pkg.name} ${pkg.version}`, { force: true }));
+    }
+  }
+  await runMutateScripts(selection, built, store);
+  removeUntilMutate(built);
+  await generateManifests(
+    selection,
+    built,
+    req.packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: p.arch })),
+    store,
+  );
+  const shipped = shippedPaths(built);
+  let tree: Tree = { entries: sortEntries([...built.nodes.values()].map((n) => n.entry)) };
+  if (req.packageMetadata !== false) tree = await addPackageMetadata(tree, shipped, listings, store);
+  return {
+    selection,
+    packages: req.packages.map((pkg) => cutPackage(pkg, selection, shipped.get(pkg.name) ?? [], built, listings.get(pkg.name)!)),
+    setIdDropped: built.setIdDropped,
+    tree,
+  };
+}
+
+/** Each package is fetched (unless its listing is cached) and unpacked; the .debs download side by side. */
+async function fetchAndUnpack(req: CutRequest, claims: Map<string, Claim[]>): Promise<Map<string, DebListing>> {
+  const { store, source } = req;
+  const listings = new Map<string, DebListing>();
   const settled = await Promise.allSettled(
-    names.map(async (name) => {
-      const pkg = req.pinned?.get(name) ?? (await source.resolve(name, release.packages.get(name)?.archive));
-      req.onEvent?.({ kind: 'resolved', package: pkg });
+    req.packages.map(async (pkg) => {
       const label = `package ${pkg.name} ${pkg.version}`;
       let listing = await cachedListing(store, pkg.sha256);
       const cached = listing !== undefined;
@@ -109,42 +150,26 @@ export async function cut(req: CutRequest): Promise<CutResult> {
         listing = await unpackDeb(store, pkg.sha256, label, { keep: wantedContent(claims.get(pkg.name) ?? [], pkg.name) });
       }
       req.onEvent?.({ kind: 'unpacked', package: pkg.name, cached });
-      packages.set(pkg.name, { pkg, listing: listing! });
+      listings.set(pkg.name, listing!);
     }),
   );
   await store.settle();
   // The first failure in package order (not in time order), once nothing is left running.
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const listings = new Map([...packages].map(([n, v]) => [n, v.listing]));
-  let built = await buildTree(claims, listings, store);
-  // Content the store lacks (a listing cached by a cut of other slices, or
-  // content that left the cache): unpack those packages again, keeping all.
-  const missing = new Set(
-    await missingContent(
-      store,
-      [...built.nodes.values()].flatMap((n) => (n.entry.sha256 ? [n.entry.sha256] : [])),
-    ),
-  );
-  if (missing.size > 0) {
-    for (const { pkg } of packages.values()) {
-      const entry = packages.get(pkg.name)!;
-      if (!entry.listing.entries.some((e) => e.sha256 && missing.has(e.sha256))) continue;
-      await source.fetchDeb(pkg);
-      entry.listing = await unpackDeb(store, pkg.sha256, `package ${pkg.name} ${pkg.version}`, { force: true });
-      listings.set(pkg.name, entry.listing);
-    }
-    built = await buildTree(claims, listings, store);
-  }
-  await runMutateScripts(selection, built, store);
-  removeUntilMutate(built);
-  await generateManifests(
-    selection,
-    built,
-    names.map((n) => packages.get(n)!.pkg).map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, arch: p.arch })),
-    store,
-  );
-  let tree: Tree = { entries: sortEntries([...built.nodes.values()].map((n) => n.entry)) };
-  if (req.packageMetadata !== false) tree = await addPackageMetadata(tree, built, listings, store);
-  return { selection, packages, built, tree };
+  return listings;
+}
+
+function cutPackage(pkg: ResolvedPackage, selection: Selection, shipped: ShippedPath[], built: BuiltTree, listing: DebListing): CutPackage {
+  const copyright = listing.entries.find((e) => e.path === `/usr/share/doc/${pkg.name}/copyright` && e.sha256);
+  const dropped = built.setIdDropped.filter((d) => d.pkg === pkg.name).map((d) => d.path);
+  const kept = shipped.filter((f) => f.type === 'file' && f.mode & 0o6000).map((f) => f.path);
+  return {
+    ...pkg,
+    slices: selection.slices.filter((s) => s.package === pkg.name).map((s) => s.name),
+    shipped,
+    setId: { kept, dropped: [...new Set(dropped)] },
+    control: listing.control,
+    ...(copyright ? { copyright: copyright.sha256! } : {}),
+  };
 }

@@ -6,9 +6,9 @@
 
 import { createHash } from 'node:crypto';
 import type { ContentStore } from '../cache/store.js';
-import { ensureDir } from '../tree/edit.js';
-import { sortEntries, type Tree, type TreeEntry } from '../tree/model.js';
-import type { BuiltTree } from './build.js';
+import { ensureDir, withEntries } from '../tree/edit.js';
+import type { Tree, TreeEntry } from '../tree/model.js';
+import type { ShippedPath } from './build.js';
 import type { DebListing } from './unpack.js';
 
 export const STATUS_DIR = '/var/lib/dpkg/status.d';
@@ -36,22 +36,14 @@ export function statusParagraph(control: string): string {
 /** The tree with status.d entries for every package that contributed a path. */
 export async function addPackageMetadata(
   tree: Tree,
-  built: BuiltTree,
+  shippedByPackage: Map<string, ShippedPath[]>,
   listings: Map<string, DebListing>,
   store: ContentStore,
 ): Promise<Tree> {
-  const shipped = new Map<string, Array<{ path: string; sha256: string; original?: string }>>();
-  for (const n of built.nodes.values()) {
-    if (!n.package || !n.explicit || !listings.has(n.package)) continue;
-    const list = shipped.get(n.package) ?? [];
-    if (n.entry.type === 'file' || n.entry.type === 'hardlink')
-      list.push({ path: n.entry.path, sha256: n.entry.sha256!, ...(n.originalSha256 ? { original: n.originalSha256 } : {}) });
-    shipped.set(n.package, list);
-  }
-  if (shipped.size === 0) return tree;
-  let out = ensureDir(tree, STATUS_DIR, 0o755, 0, 0);
+  const shipped = [...shippedByPackage.keys()].filter((p) => listings.has(p)).sort();
+  if (shipped.length === 0) return tree;
   const added: TreeEntry[] = [];
-  for (const pkg of [...shipped.keys()].sort()) {
+  for (const pkg of shipped) {
     const listing = listings.get(pkg)!;
     const status = Buffer.from(statusParagraph(listing.control));
     added.push({
@@ -65,9 +57,10 @@ export async function addPackageMetadata(
     });
     const fromDeb = md5sumsOf(listing);
     const lines: string[] = [];
-    for (const f of shipped.get(pkg)!.sort((a, b) => (a.path < b.path ? -1 : 1))) {
-      const unchanged = f.original === undefined || f.original === f.sha256;
-      const md5 = (unchanged ? fromDeb.get(f.path) : undefined) ?? (await md5OfBlob(store, f.sha256));
+    const files = shippedByPackage.get(pkg)!.filter((f) => f.type === 'file' || f.type === 'hardlink');
+    for (const f of files.sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      const unchanged = f.originalSha256 === undefined || f.originalSha256 === f.sha256;
+      const md5 = (unchanged ? fromDeb.get(f.path) : undefined) ?? (await md5OfBlob(store, f.sha256!));
       lines.push(`${md5}  ${f.path.slice(1)}\n`);
     }
     if (lines.length) {
@@ -84,7 +77,5 @@ export async function addPackageMetadata(
     }
   }
   // Ours replace any same-named entry a slice may have put there.
-  const ours = new Set(added.map((a) => a.path));
-  out = { entries: sortEntries([...out.entries.filter((e) => !ours.has(e.path)), ...added]) };
-  return out;
+  return withEntries(ensureDir(tree, STATUS_DIR, 0o755, 0, 0), added);
 }

@@ -8,8 +8,8 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ContentStore } from '../cache/store.js';
 import { ChiselError } from '../util/errors.js';
-import { ensureDir } from './edit.js';
-import { sortEntries, type Tree, type TreeEntry } from './model.js';
+import { ensureDir, withEntries } from './edit.js';
+import type { Tree, TreeEntry } from './model.js';
 
 export interface AddFiles {
   /** File or directory on the host (absolute). */
@@ -51,9 +51,7 @@ export async function addFiles(tree: Tree, adds: AddFiles[], store: ContentStore
       }
     };
     await visit(a.src, dest);
-    out = ensureDir(out, path.posix.dirname(dest), 0o755, 0, 0);
-    const added = new Set(entries.map((e) => e.path));
-    out = { entries: sortEntries([...out.entries.filter((e) => !added.has(e.path)), ...entries]) };
+    out = withEntries(ensureDir(out, path.posix.dirname(dest), 0o755, 0, 0), entries);
   }
   return out;
 }

@@ -1,5 +1,6 @@
-// Small, pure edits of a cut tree made for an image (not by slices): e.g. the
-// home directory of the non-root user.
+// Small, pure edits of a cut tree made after the slices: entries added on top
+// (dpkg metadata, files of an image file, an SBOM), the home directory of the
+// non-root user.
 
 import { sortEntries, type Tree, type TreeEntry } from './model.js';
 
@@ -16,4 +17,10 @@ export function ensureDir(tree: Tree, dir: string, mode: number, uid: number, gi
   }
   if (!added.length) return tree;
   return { entries: sortEntries([...tree.entries, ...added]) };
+}
+
+/** The tree with `entries` added; an entry of the tree at the same path is replaced. */
+export function withEntries(tree: Tree, entries: readonly TreeEntry[]): Tree {
+  const ours = new Set(entries.map((e) => e.path));
+  return { entries: sortEntries([...tree.entries.filter((e) => !ours.has(e.path)), ...entries]) };
 }

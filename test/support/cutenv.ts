@@ -4,7 +4,8 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openArchives } from '../../compiler/archive/index.js';
+import { planBuild } from '../../compiler/pipeline/plan.js';
+import { sourceDateEpoch } from '../../compiler/pipeline/spec.js';
 import { ContentStore } from '../../compiler/cache/store.js';
 import { writeDir } from '../../compiler/output/dir.js';
 import { loadRelease } from '../../compiler/release/index.js';
@@ -88,13 +89,23 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
   const cacheDir = opts.cacheDir ?? tempDir('chisel-ts-cache-');
   const store = new ContentStore(cacheDir);
   const arch = opts.arch ?? 'amd64';
-  const source = await openArchives(release, arch, {
+  const { plan, sources } = await planBuild({
+    release,
+    slices: opts.slices,
+    archs: [arch],
     store,
     offline: Boolean(opts.offline),
     http: { retries: 1, backoffMs: 10, timeoutMs: 2000 },
   });
-  const result = await cut({ release, slices: opts.slices, arch, store, source, packageMetadata: opts.packageMetadata ?? false });
+  const [p] = plan.archs;
+  const result = await cut({
+    selection: p!.selection,
+    packages: p!.packages,
+    store,
+    source: sources.get(arch)!,
+    packageMetadata: opts.packageMetadata ?? false,
+  });
   const root = opts.root ?? path.join(tempDir('chisel-ts-root-'), 'root');
-  await writeDir(result.tree, store, root);
+  await writeDir(result.tree, store, root, { mtime: sourceDateEpoch() });
   return { root, result, cacheDir };
 }

@@ -1,0 +1,85 @@
+// The whole build, as one pipeline shared by `cut` (flags), `build` (an image
+// file) and `lock`: release -> plan (per arch: selection and package choice)
+// -> cut (fetched packages -> tree) -> the image's additions -> outputs
+// (dir | tar | OCI layout | OCI archive | push) -> SBOM. Each stage is a
+// function of its inputs with plain data between them (spec.ts, plan.ts).
+
+import type { SbomFormat } from '../sbom/index.js';
+import { cut, type PackageSource } from '../slicer/cut.js';
+import type { Selection } from '../slicer/selection.js';
+import { addFiles } from '../tree/addfiles.js';
+import { ensureDir, withEntries } from '../tree/edit.js';
+import type { TreeEntry } from '../tree/model.js';
+import { planBuild, type BuildPlan } from './plan.js';
+import { writeOutputs } from './outputs.js';
+import { checkOutputs, effectiveConfig, NONROOT, specEpoch, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
+import { sbomArch } from './subjects.js';
+
+export * from './spec.js';
+export { SBOM_MEDIA_TYPE } from './outputs.js';
+
+/** Build what the spec asks; `selections` when the caller made them already (to check a lockfile's inputs). */
+export async function build(spec: BuildSpec, selections?: Selection[]): Promise<BuildResult> {
+  // A build for its digests only (chisel-ts lock) writes nothing.
+  if (!spec.digests || Object.keys(spec.outputs).length > 0) checkOutputs(spec);
+  const epoch = specEpoch(spec);
+  const config = effectiveConfig(spec);
+  const { plan, sources } = await planBuild(spec, selections);
+  const archs = await cutPlan(spec, plan, sources);
+  if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
+  return writeOutputs(spec, archs, config, epoch);
+}
+
+/** The cut of each planned arch, with the image's additions: the non-root home, the image file's files. */
+async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, PackageSource>): Promise<ArchBuild[]> {
+  const archs: ArchBuild[] = [];
+  for (const p of plan.archs) {
+    const { arch } = p;
+    const result = await cut({
+      selection: p.selection,
+      packages: p.packages,
+      store: spec.store,
+      source: sources.get(arch)!,
+      packageMetadata: spec.packageMetadata ?? true,
+      onEvent: (ev) => spec.onEvent?.(arch, ev),
+    });
+    let tree = result.tree;
+    if (spec.nonroot) tree = ensureDir(tree, NONROOT.home, 0o700, NONROOT.uid, NONROOT.gid);
+    if (spec.files?.length) tree = await addFiles(tree, spec.files, spec.store);
+    archs.push({ arch, cut: result, tree, archives: p.archives });
+  }
+  return archs;
+}
+
+/** The SBOM of each arch, put in its own tree (`sbom: {in-image: true}`). */
+async function addSbomToTrees(spec: BuildSpec, format: SbomFormat, archs: ArchBuild[], epoch: number): Promise<void> {
+  for (const a of archs) {
+    const doc = Buffer.from(
+      (await sbomModule()).sbomDocument(
+        await (await import('../sbom/frombuild.js')).sbomInput({
+          archs: [sbomArch(a)],
+          store: spec.store,
+          releaseDir: spec.release.dir,
+          name: spec.tag ?? 'rootfs',
+          epoch,
+        }),
+        format,
+      ),
+    );
+    const file: TreeEntry = {
+      path: `${SBOM_DIR}/chisel-ts.${format}.json`,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: doc.length,
+      sha256: await spec.store.putBuffer(doc),
+    };
+    a.tree = withEntries(ensureDir(a.tree, SBOM_DIR, 0o755, 0, 0), [file]);
+  }
+}
+
+// The SBOM is loaded when asked for (start-up time of a plain cut).
+const sbomModule = () => import('../sbom/index.js');
+
+export const SBOM_DIR = '/usr/share/sbom';

@@ -1,0 +1,164 @@
+// The output stage: from the trees of a build to every requested output.
+// Every digest is computed once: the image (layers compressed once per
+// platform, configs, manifests, index) is made once into one build-scoped
+// blob directory, and each image output (--oci, --oci-archive, --push) is
+// written from those blobs; a tag only changes index.json. --tar takes the
+// layer blob itself when its compression is the layer's. Then the SBOM (it
+// names the image by its digest), then the push.
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeDir } from '../output/dir.js';
+import type { OciImage } from '../output/oci.js';
+import type { PushOptions, PushResult } from '../registry/push.js';
+import type { WrittenBlob } from '../output/tar.js';
+import type { SbomFormat } from '../sbom/index.js';
+import { releaseTemp, sweepStale, tempSibling, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
+import { splitTag } from '../registry/reference.js';
+import { wantsImage, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
+import { sbomArch } from './subjects.js';
+
+// Output writers are loaded when an output asks for them (start-up time of a plain cut).
+const oci = () => import('../output/oci.js');
+const tar = () => import('../output/tar.js');
+const sbomModule = () => import('../sbom/index.js');
+
+/** Media types of the SBOM formats (artifactType of a pushed SBOM). */
+export const SBOM_MEDIA_TYPE: Record<SbomFormat, string> = { spdx: 'application/spdx+json', cyclonedx: 'application/vnd.cyclonedx+json' };
+
+/** Write every output of `spec` from the trees of `archs`; spec.verify sees the digests before anything is written. */
+export async function writeOutputs(
+  spec: BuildSpec,
+  archs: ArchBuild[],
+  config: BuildResult['config'],
+  epoch: number,
+): Promise<BuildResult> {
+  const out: BuildResult = { epoch, archs, config };
+  const o = spec.outputs;
+  const needImage = Boolean(spec.digests || spec.verify || wantsImage(o));
+  // The build's blobs live in one temporary directory, next to the first
+  // image output when its parent exists (so the layout takes them as hard
+  // links), else in the system's. Not the content store: layers are per
+  // build and large, and would only grow the cache.
+  const blobDir = needImage ? await blobDirFor(o.oci ?? o.ociArchive) : undefined;
+  try {
+    const image = blobDir ? await makeImage(spec, archs, config, epoch, blobDir) : undefined;
+    const { name, tag } = splitTag(spec.tag);
+    const pushTag = o.push ? splitTag(o.push).tag : undefined;
+    if (image) {
+      // the image as the outputs name it: by the build's tag, or by the push's when push is the only image output
+      const byPushTag = !(spec.digests || spec.verify || o.oci || o.ociArchive);
+      out.image = (await oci()).taggedImage(image, byPushTag ? pushTag! : tag);
+      spec.verify?.(out);
+    }
+    const one = archs[0]!;
+    if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
+    if (o.tar) out.tar = await writeTar(spec, one, o.tar, epoch, image);
+    if (o.oci) out.oci = await (await oci()).writeOciLayout(image!, o.oci, tag);
+    if (o.ociArchive)
+      out.ociArchive = await (await oci()).writeOciArchive(image!, o.ociArchive, {
+        tag,
+        repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}`,
+        epoch,
+      });
+    const sbom = spec.sbom?.file ? await writeSbomFile(spec, spec.sbom.file, archs, epoch, out) : undefined;
+    if (o.push) {
+      // --sbom with --push: the SBOM also goes to the registry, as a referrer of the image
+      const referrers =
+        sbom && spec.sbom
+          ? [{ artifactType: SBOM_MEDIA_TYPE[spec.sbom.format], bytes: Buffer.from(sbom), title: path.basename(spec.sbom.file!) }]
+          : [];
+      out.push = await pushImage(image!, o.push, pushTag === tag ? o.oci : undefined, blobDir!, {
+        insecure: Boolean(spec.insecure),
+        referrers,
+        created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+        ...(spec.log ? { log: spec.log } : {}),
+      });
+    }
+    return out;
+  } finally {
+    if (blobDir) {
+      await fs.rm(blobDir, { recursive: true, force: true });
+      releaseTemp(blobDir);
+    }
+  }
+}
+
+async function blobDirFor(output: string | undefined): Promise<string> {
+  const parent = output ? path.dirname(path.resolve(output)) : undefined;
+  const beside = parent && (await fs.stat(parent).catch(() => undefined))?.isDirectory();
+  if (beside) await sweepStale(path.join(parent, 'blobs'));
+  const dir = beside
+    ? tempSibling(path.join(parent, 'blobs'))
+    : trackTemp(path.join(tmpdir(), `chisel-ts-blobs-${randomBytes(4).toString('hex')}`));
+  await fs.mkdir(dir, { recursive: true });
+  return dir;
+}
+
+function makeImage(spec: BuildSpec, archs: ArchBuild[], config: BuildResult['config'], epoch: number, blobDir: string): Promise<OciImage> {
+  return oci().then((m) =>
+    m.makeImage(
+      archs.map((a) => ({ arch: a.arch, tree: a.tree })),
+      spec.store,
+      blobDir,
+      { compression: spec.compression ?? 'gzip', config, epoch, createdBy: `chisel-ts cut ${spec.slices.join(' ')}` },
+    ),
+  );
+}
+
+/** --tar: the layer blob itself when the file's compression is the layer's (the same bytes), else written from the tree. */
+async function writeTar(spec: BuildSpec, one: ArchBuild, file: string, epoch: number, image: OciImage | undefined): Promise<WrittenBlob> {
+  const compression = (await import('../output/compress.js')).compressionForFile(file);
+  const layer = image?.compression === compression ? image.images.find((i) => i.arch === one.arch) : undefined;
+  const blob = layer ? image!.blobs.get(layer.layer.digest.slice(7)) : undefined;
+  if (layer && blob && 'file' in blob) {
+    return (await tar()).copyTarFile(blob.file, file, {
+      sha256: layer.layer.digest.slice(7),
+      size: layer.layer.size,
+      diffId: layer.diffId,
+      diffSize: image!.diffSizes.get(one.arch)!,
+    });
+  }
+  return (await tar()).writeTarFile(one.tree, spec.store, file, compression, { mtime: epoch });
+}
+
+async function writeSbomFile(spec: BuildSpec, file: string, archs: ArchBuild[], epoch: number, out: BuildResult): Promise<string> {
+  const digest = out.image?.top.digest ?? (out.tar ? `sha256:${out.tar.diffId}` : undefined);
+  const sbom = (await sbomModule()).sbomDocument(
+    await (await import('../sbom/frombuild.js')).sbomInput({
+      archs: archs.map(sbomArch),
+      store: spec.store,
+      releaseDir: spec.release.dir,
+      name: spec.tag ?? 'rootfs',
+      epoch,
+      ...(digest ? { digest } : {}),
+    }),
+    spec.sbom!.format,
+  );
+  await writeFileAtomic(file, sbom);
+  return sbom;
+}
+
+/**
+ * Push `image` to `ref`. The seam where push will read the image's blobs
+ * (`image.blobs`) itself: today pushLayout reads a layout directory, so the
+ * --oci layout is used when it has the push's tag, else one is written from
+ * the same blobs (hard links, nothing compressed again) into the blob
+ * directory. TODO(registry): push from `image` and drop the layout.
+ */
+async function pushImage(
+  image: OciImage,
+  ref: string,
+  ociLayout: string | undefined,
+  blobDir: string,
+  opts: PushOptions,
+): Promise<PushResult> {
+  let layoutDir = ociLayout;
+  if (!layoutDir) {
+    layoutDir = path.join(blobDir, 'push-layout');
+    await (await oci()).writeOciLayout(image, layoutDir, splitTag(ref).tag);
+  }
+  return (await import('../registry/push.js')).pushLayout(layoutDir, ref, opts);
+}

@@ -1,0 +1,131 @@
+// The plan of a build, shared by `cut`, `build` and `lock`: per arch the
+// selection (a pure function of the release) and the package choice (from a
+// lockfile's pins, or from the archives), each computed once. The plan is
+// plain data; the archive sources it read stay beside it for the cut's
+// downloads.
+
+import { openArchives, type UsedInRelease } from '../archive/index.js';
+import type { ContentStore } from '../cache/store.js';
+import type { Release } from '../release/model.js';
+import { checkMaintenance, type CutEvent, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
+import { select, selectedPackages, type Selection } from '../slicer/selection.js';
+import { ChiselError, ExitCode } from '../util/errors.js';
+import type { BuildSpec } from './spec.js';
+
+export interface ArchPlan {
+  arch: string;
+  selection: Selection;
+  /** One per package of the selection, in its order (sorted by name). */
+  packages: ResolvedPackage[];
+  /** The InRelease files the package choice read (none when every package was pinned). */
+  archives: UsedInRelease[];
+}
+
+export interface BuildPlan {
+  archs: ArchPlan[];
+}
+
+/** Where an arch's packages come from: the archives of the release (compiler/archive's ArchiveSet). */
+export interface ArchiveSource extends PackageSource {
+  /** The InRelease files read, once every lookup started has ended. */
+  inReleasesRead(): Promise<UsedInRelease[]>;
+}
+
+type SelectSpec = Pick<BuildSpec, 'release' | 'slices' | 'archs' | 'ignore'> & {
+  now?: Date;
+  onEvent?: (arch: string, ev: CutEvent) => void;
+};
+
+/** Step 1: per arch, the selection (the release's maintenance checked first). Reads nothing. */
+export function selectArchs(spec: SelectSpec): Selection[] {
+  return spec.archs.map((arch) => selectArch(spec.release, spec.slices, arch, spec, (ev) => spec.onEvent?.(arch, ev)));
+}
+
+function selectArch(
+  release: Release,
+  slices: string[],
+  arch: string,
+  opts: { ignore?: Ignore[]; now?: Date },
+  onEvent: (ev: CutEvent) => void,
+): Selection {
+  checkMaintenance(release, opts.now ?? new Date(), opts.ignore ?? []);
+  const selection = select(release, slices, arch);
+  for (const s of selection.slices) {
+    const key = `${s.package}_${s.name}`;
+    onEvent({ kind: 'selected', slice: key, reason: selection.reasons.get(key) ?? '' });
+  }
+  return selection;
+}
+
+/** Step 2, for one arch: each package of the selection, pinned or chosen from the archives (all asked at once). */
+export async function choosePackages(
+  selection: Selection,
+  source: ArchiveSource,
+  opts: { pinned?: Map<string, ResolvedPackage>; onEvent?: (ev: CutEvent) => void },
+): Promise<ArchPlan> {
+  const { release } = selection;
+  const settled = await Promise.allSettled(
+    selectedPackages(selection).map(async (name) => {
+      const pkg = opts.pinned?.get(name) ?? (await source.resolve(name, release.packages.get(name)?.archive));
+      opts.onEvent?.({ kind: 'resolved', package: pkg });
+      return pkg;
+    }),
+  );
+  const archives = await source.inReleasesRead();
+  // The first failure in package order (not in time order), once nothing is left running.
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const packages = settled.map((r) => (r as PromiseFulfilledResult<ResolvedPackage>).value);
+  return { arch: selection.arch, selection, packages, archives };
+}
+
+export interface PlannedBuild {
+  plan: BuildPlan;
+  /** Per arch: where the cut downloads the planned packages from. */
+  sources: Map<string, PackageSource>;
+}
+
+/** The plan of a build: selections (or those already made, e.g. to check a lockfile's inputs) and package choice. */
+export async function planBuild(
+  spec: SelectSpec &
+    Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'pinned'> & { http?: Parameters<typeof openArchives>[2]['http'] },
+  selections: Selection[] = selectArchs(spec),
+): Promise<PlannedBuild> {
+  const archs: ArchPlan[] = [];
+  const sources = new Map<string, PackageSource>();
+  for (const selection of selections) {
+    const { arch } = selection;
+    const archives = await openArchives(spec.release, arch, {
+      store: spec.store,
+      offline: Boolean(spec.offline),
+      urlOverrides: spec.urlOverrides ?? new Map(),
+      ...(spec.http ? { http: spec.http } : {}),
+    });
+    const pinned = spec.pinned?.get(arch);
+    archs.push(await choosePackages(selection, archives, { ...(pinned ? { pinned } : {}), onEvent: (ev) => spec.onEvent?.(arch, ev) }));
+    sources.set(arch, pinned ? pinnedSource(archives, spec.store) : archives);
+  }
+  return { plan: { archs }, sources };
+}
+
+/** A package source for pinned packages: a download failure names the package and every place looked. */
+function pinnedSource(source: PackageSource, store: ContentStore): PackageSource {
+  return {
+    resolve: (name, archive) => source.resolve(name, archive),
+    async fetchDeb(p) {
+      try {
+        return await source.fetchDeb(p);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new ChiselError(
+          `pinned package ${p.name} ${p.version} (${p.arch}, sha256 ${p.sha256.slice(0, 12)}) is not available: not in the cache ${store.root}, and archive ${p.archive} (${p.filename}) failed: ${why}`,
+          {
+            code: 'locked-missing',
+            exitCode: ExitCode.ARCHIVE,
+            hint: `restore the cache, or point --archive-url ${p.archive}=URL at a mirror or snapshot that still serves ${p.filename}; or run \`chisel-ts lock\` to move to the current version`,
+          },
+        );
+      }
+    },
+  };
+}

@@ -12,7 +12,7 @@
 import { type Stats, promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { minimatch } from 'minimatch';
+import { Minimatch } from 'minimatch';
 import { ChiselError, type Location } from '../util/errors.js';
 
 /** Where an entry of `files:` may read: plain data carried on the entry. */
@@ -106,6 +106,18 @@ function rebase(pattern: string, srcRel: string): string {
   return `${neg ? '!' : ''}${srcRel ? path.posix.join(srcRel, p) : p}`;
 }
 
+const compiled = new Map<string, Minimatch>();
+
+function matcher(glob: string): Minimatch {
+  let m = compiled.get(glob);
+  if (!m) {
+    m = new Minimatch(glob, { dot: true });
+    if (compiled.size > 10_000) compiled.clear();
+    compiled.set(glob, m);
+  }
+  return m;
+}
+
 /** Whether a context-relative path is left out: the last matching glob decides; a glob that matches a parent directory matches below it. */
 export function isExcluded(exclude: string[], rel: string): boolean {
   let out = false;
@@ -114,7 +126,7 @@ export function isExcluded(exclude: string[], rel: string): boolean {
     const neg = raw.startsWith('!');
     const glob = path.posix.normalize((neg ? raw.slice(1) : raw).replace(/^\/+/, '')).replace(/\/$/, '');
     for (let i = 1; i <= parts.length; i++) {
-      if (minimatch(parts.slice(0, i).join('/'), glob, { dot: true })) {
+      if (matcher(glob).match(parts.slice(0, i).join('/'))) {
         out = !neg;
         break;
       }

@@ -13,7 +13,7 @@ import { VERSION } from '../compiler/version.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { blob, decompressLayer, manifestsOf, tarEntries } from './support/oci.js';
 import { runAsync, type Run } from './support/proc.js';
-import { startRegistry, tool, type Registry } from './support/registry.js';
+import { fakeCredentialHelper, REGISTRY_PASSWORD, REGISTRY_USER, startRegistry, tool, type Registry } from './support/registry.js';
 import { TestArchive } from './support/testarchive.js';
 
 const BIN = path.resolve(__dirname, '..', 'bin', 'chisel-ts.js');
@@ -353,6 +353,59 @@ describe('push', () => {
   });
 });
 
+describe('push with credentials from a credential helper (docker-registry with htpasswd)', () => {
+  it('pushes with docker-credential-test on PATH; the secret is in no log, --json report, lockfile or error', async () => {
+    const authed = await startRegistry({ basicAuth: true });
+    try {
+      const helper = fakeCredentialHelper({ [authed.addr]: { Username: REGISTRY_USER, Secret: REGISTRY_PASSWORD } });
+      const docker = tempDir('chisel-ts-docker-config-');
+      writeFileSync(path.join(docker, 'config.json'), JSON.stringify({ credHelpers: { [authed.addr]: 'test' } }));
+      const env = { PATH: `${helper.bin}:${process.env.PATH}`, DOCKER_CONFIG: docker, REGISTRY_AUTH_FILE: path.join(docker, 'none.json') };
+      const d = tempDir('chisel-ts-push-creds-');
+      const ref = `${authed.addr}/chisel/creds:v1`;
+      const cache = tempDir('chisel-ts-img-cache-');
+      const common = ['--release', release, '--cache-dir', cache, '--arch', 'amd64', '--lockfile', path.join(d, 'lock.json')];
+      const locked = await cli(['lock', ...common, 'hello_bins'], { env, cache });
+      expect(locked.code, locked.err).toBe(0);
+      const pushed = await cli(['cut', ...common, '--locked', '--push', ref, '--json', '--verbose', 'hello_bins'], { env, cache });
+      expect(pushed.code, pushed.err).toBe(0);
+      const report = JSON.parse(pushed.out);
+      expect(readFileSync(helper.log, 'utf8')).toMatch(new RegExp(`^get ${authed.addr.replace(/\./g, '\\.')}\n`));
+      const raw = tool('skopeo', [
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        '--creds',
+        `${REGISTRY_USER}:${REGISTRY_PASSWORD}`,
+        `docker://${ref}`,
+      ]);
+      expect(`sha256:${sha256(Buffer.from(raw))}`).toBe(report.push.digest);
+      // a wrong secret from the helper: refused, and the error does not show it
+      const wrong = fakeCredentialHelper({ [authed.addr]: { Username: REGISTRY_USER, Secret: 'wrong-secret-42' } });
+      const denied = await cli(['cut', ...common, '--push', ref, '--json', 'hello_bins'], {
+        env: { ...env, PATH: `${wrong.bin}:${process.env.PATH}` },
+        cache,
+      });
+      expect(denied.code).not.toBe(0);
+      expect(denied.err).toMatch(/HTTP 401/);
+      const basic = (p: string) => Buffer.from(`${REGISTRY_USER}:${p}`).toString('base64');
+      const seen = [
+        pushed.out,
+        pushed.err,
+        locked.out,
+        locked.err,
+        readFileSync(path.join(d, 'lock.json'), 'utf8'),
+        denied.out,
+        denied.err,
+      ].join('\n');
+      for (const secret of [REGISTRY_PASSWORD, basic(REGISTRY_PASSWORD), 'wrong-secret-42', basic('wrong-secret-42')])
+        expect(seen).not.toContain(secret);
+    } finally {
+      await authed.stop();
+    }
+  });
+});
+
 describe('image file (chisel-ts build)', () => {
   it('builds what the file says, with outputs relative to it, equal to the same cut by flags', async () => {
     const d = tempDir('chisel-ts-build-');
@@ -403,6 +456,39 @@ describe('image file (chisel-ts build)', () => {
     const bad = await cli(['build', path.join(d, 'bad.yaml')]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/bad\.yaml:4:11: sbom\.format: must be one of "spdx", "cyclonedx"/);
+  });
+
+  it('files: read only the build context: host files refused at file:line:column, .chiselignore honoured, --context', async () => {
+    const d = tempDir('chisel-ts-build-context-');
+    for (const [src, re] of [
+      ['../../etc/shadow', /image\.yaml:5:10: files: source "\.\.\/\.\.\/etc\/shadow" climbs out of the build context/],
+      ['/root/.bashrc', /image\.yaml:5:10: files: source "\/root\/\.bashrc" is absolute/],
+      ['/proc/self/environ', /image\.yaml:5:10: files: source "\/proc\/self\/environ" is absolute/],
+    ] as const) {
+      writeFileSync(
+        path.join(d, 'image.yaml'),
+        `release: ${release}\narchs: [amd64]\nslices: [hello_bins]\nfiles:\n  - src: ${src}\n    dest: /x\n`,
+      );
+      const r = await cli(['build', path.join(d, 'image.yaml'), '--oci', path.join(d, 'out')]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(re);
+      expect(existsSync(path.join(d, 'out'))).toBe(false);
+    }
+    mkdirSync(path.join(d, 'app/.git'), { recursive: true });
+    writeFileSync(path.join(d, 'app/main.sh'), 'echo hi\n');
+    writeFileSync(path.join(d, 'app/.git/config'), '[core]\n');
+    writeFileSync(path.join(d, 'app/.env'), 'TOKEN=secret\n');
+    writeFileSync(path.join(d, '.chiselignore'), '**/.git\n**/.env\n');
+    mkdirSync(path.join(d, 'deploy'));
+    writeFileSync(
+      path.join(d, 'deploy/image.yaml'),
+      `release: ${release}\narchs: [amd64]\nslices: [hello_bins]\nfiles:\n  - src: app\n    dest: /app\noutputs:\n  tar: out.tar\n`,
+    );
+    const r = await cli(['build', path.join(d, 'deploy/image.yaml'), '--context', d, '--cache-dir', tempDir()]);
+    expect(r.code, r.err).toBe(0);
+    const names = (await tarEntries(readFileSync(path.join(d, 'deploy/out.tar')))).map((e) => e.name.replace(/\/$/, ''));
+    expect(names).toContain('app/main.sh');
+    expect(names.filter((n) => n.startsWith('app/'))).toEqual(['app/main.sh']);
   });
 
   it('a YAML error and a schema error name file:line:column', async () => {

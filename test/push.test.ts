@@ -5,7 +5,7 @@
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PushOptions, pushLayout } from '../compiler/registry/push.js';
 import { parseReference } from '../compiler/registry/reference.js';
 import { ChiselError } from '../compiler/util/errors.js';
+import { fakeCredentialHelper } from './support/registry.js';
 
 const MT_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const MT_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -232,6 +233,8 @@ interface ProxyOptions {
   accessToken?: boolean;
   /** absolute (as the registry makes them), relative, or query-less paths. */
   location?: 'absolute' | 'relative' | 'noquery';
+  /** Upload locations on this other origin (http://HOST:PORT) instead. */
+  uploadsTo?: string;
   faults?: Fault[];
   /** Manifest PUT answers report this digest. */
   lieAboutDigest?: string;
@@ -350,7 +353,8 @@ async function startProxy(opts: ProxyOptions = {}): Promise<Proxy> {
         const loc = ures.headers.location;
         if (loc) {
           const l = new URL(loc, origin);
-          if (opts.location === 'relative') outHeaders.location = `${l.pathname}${l.search}`;
+          if (opts.uploadsTo) outHeaders.location = `${opts.uploadsTo}${l.pathname}${l.search}`;
+          else if (opts.location === 'relative') outHeaders.location = `${l.pathname}${l.search}`;
           else if (opts.location === 'noquery')
             outHeaders.location = `${origin}/upload/${Buffer.from(`${l.pathname}${l.search}`).toString('base64url')}`;
         }
@@ -657,6 +661,143 @@ describe('pushLayout through a fake registry front', () => {
       expect(e.message).toMatch(/reports digest sha256:0{64}/);
     } finally {
       await proxy.close();
+    }
+  });
+});
+
+/** Runs `f` with these environment variables set (undefined: unset), then restores them. */
+async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
+    }
+  };
+  set(vars);
+  try {
+    return await f();
+  } finally {
+    set(saved);
+  }
+}
+
+/** A proxy for the length of `f`. */
+async function withProxy<T>(opts: ProxyOptions, f: (proxy: Proxy) => Promise<T>): Promise<T> {
+  const proxy = await startProxy(opts);
+  try {
+    return await f(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
+describe('credentials as docker and podman find them', () => {
+  const basicOk = Buffer.from(`${USER}:${PASS}`).toString('base64');
+
+  it('credHelpers and credsStore: docker-credential-<name> get with the registry on stdin, against a Basic registry', async () => {
+    await withProxy({ auth: 'basic' }, async (proxy) => {
+      const helper = fakeCredentialHelper({ [proxy.host]: { Username: USER, Secret: PASS } });
+      const { dir, manifest } = singleImageLayout(20);
+      await withEnv({ PATH: `${helper.bin}:${process.env.PATH}` }, async () => {
+        const helpers = dockerConfig('helpers', {});
+        writeFileSync(helpers, JSON.stringify({ auths: {}, credHelpers: { [proxy.host]: 'test' } }));
+        const logs: string[] = [];
+        const r = await pushLayout(dir, `${proxy.host}/test/helper:v1`, { dockerConfigPath: helpers, log: (m) => logs.push(m) });
+        expect(r.digest).toBe(manifest.digest);
+        expect(readFileSync(helper.log, 'utf8')).toBe(`get ${proxy.host}\n`);
+        expect(proxy.requests.some((q) => q.authorization === `Basic ${basicOk}`)).toBe(true);
+        // never in the log or the result
+        for (const text of [...logs, JSON.stringify(r)]) {
+          expect(text).not.toContain(PASS);
+          expect(text).not.toContain(basicOk);
+        }
+        // credsStore: the same helper for every registry
+        const store = dockerConfig('store', {});
+        writeFileSync(store, JSON.stringify({ auths: { [proxy.host]: {} }, credsStore: 'test' }));
+        const again = await pushLayout(dir, `${proxy.host}/test/helper:v2`, { dockerConfigPath: store });
+        expect(again.uploadedBlobs).toBe(0);
+        // the helper has nothing for this registry: no credentials, a 401 with a login hint
+        const other = dockerConfig('other', {});
+        writeFileSync(other, JSON.stringify({ credHelpers: { [proxy.host]: 'test' } }));
+        const wrongHost = fakeCredentialHelper({ 'elsewhere.test': { Username: USER, Secret: PASS } });
+        await withEnv({ PATH: `${wrongHost.bin}:${process.env.PATH}` }, async () => {
+          const e = await pushError(pushLayout(dir, `${proxy.host}/test/helper:v3`, { dockerConfigPath: other }));
+          expect(e.message).toMatch(/HTTP 401/);
+        });
+      });
+    });
+  });
+
+  it('a helper answering <token> gives an identity token; a failing or missing helper is an error without its output', async () => {
+    await withProxy({ auth: 'bearer' }, async (proxy) => {
+      const helper = fakeCredentialHelper({ [proxy.host]: { Username: '<token>', Secret: REFRESH_TOKEN } });
+      writeFileSync(path.join(helper.bin, 'docker-credential-broken'), `#!/bin/sh\necho '${PASS}'\nexit 3\n`, { mode: 0o755 });
+      const { dir, manifest } = singleImageLayout(21);
+      const cfg = (helperName: string) => {
+        const p = dockerConfig(`token-${helperName.replace(/\W/g, '_')}`, {});
+        writeFileSync(p, JSON.stringify({ credHelpers: { [proxy.host]: helperName } }));
+        return p;
+      };
+      await withEnv({ PATH: `${helper.bin}:${process.env.PATH}` }, async () => {
+        const r = await pushLayout(dir, `${proxy.host}/test/token:v1`, { dockerConfigPath: cfg('test') });
+        expect(r.digest).toBe(manifest.digest);
+        expect(proxy.tokenRequests[0]).toMatchObject({ method: 'POST', grant: 'refresh_token' });
+        const broken = await pushError(pushLayout(dir, `${proxy.host}/test/token:v2`, { dockerConfigPath: cfg('broken') }));
+        expect(broken.message).toMatch(/credential helper docker-credential-broken .* failed \(exit 3\)/);
+        expect(`${broken.message} ${broken.hint}`).not.toContain(PASS);
+        const missing = await pushError(pushLayout(dir, `${proxy.host}/test/token:v2`, { dockerConfigPath: cfg('absent') }));
+        expect(missing.message).toMatch(/docker-credential-absent .* is not on PATH/);
+        const evil = await pushError(pushLayout(dir, `${proxy.host}/test/token:v2`, { dockerConfigPath: cfg('../../bin/sh') }));
+        expect(evil.message).toMatch(/has a name that is not a program name/);
+      });
+    });
+  });
+
+  it('REGISTRY_AUTH_FILE, then $XDG_RUNTIME_DIR/containers/auth.json, then the docker config', async () => {
+    await withProxy({ auth: 'basic' }, async (proxy) => {
+      const { dir } = singleImageLayout(22);
+      const good = { auths: { [proxy.host]: { auth: basicOk } } };
+      const bad = { auths: { [proxy.host]: { username: USER, password: 'nope' } } };
+      const home = mkdtempSync(path.join(tmp, 'authfiles-'));
+      const runtime = path.join(home, 'run');
+      mkdirSync(path.join(runtime, 'containers'), { recursive: true });
+      mkdirSync(path.join(home, 'docker'));
+      const env = { REGISTRY_AUTH_FILE: path.join(home, 'auth.json'), XDG_RUNTIME_DIR: runtime, DOCKER_CONFIG: path.join(home, 'docker') };
+      writeFileSync(path.join(home, 'docker/config.json'), JSON.stringify(bad));
+      writeFileSync(path.join(runtime, 'containers/auth.json'), JSON.stringify(good));
+      await withEnv(env, async () => {
+        // auth.json of podman before the docker config
+        expect((await pushLayout(dir, `${proxy.host}/test/authfile:v1`)).uploadedBlobs).toBe(3);
+        // REGISTRY_AUTH_FILE before both
+        writeFileSync(path.join(runtime, 'containers/auth.json'), JSON.stringify(bad));
+        writeFileSync(path.join(home, 'auth.json'), JSON.stringify(good));
+        expect((await pushLayout(dir, `${proxy.host}/test/authfile:v2`)).uploadedBlobs).toBe(0);
+        // only the docker config has some: used; its wrong password is refused, and the error does not show it
+        rmSync(path.join(home, 'auth.json'));
+        rmSync(path.join(runtime, 'containers/auth.json'));
+        const e = await pushError(pushLayout(dir, `${proxy.host}/test/authfile:v3`));
+        expect(e.message).toMatch(/HTTP 401/);
+        expect(e.hint).toContain(path.join(home, 'docker/config.json'));
+        expect(`${e.message} ${e.hint}`).not.toContain('nope');
+      });
+    });
+  });
+
+  it('credentials are never sent to another origin (uploads elsewhere get no Authorization)', async () => {
+    const elsewhere = await startProxy();
+    const proxy = await startProxy({ auth: 'basic', uploadsTo: `http://${elsewhere.host}` });
+    try {
+      const cfg = dockerConfig('origin', { [proxy.host]: { auth: basicOk } });
+      const { dir, manifest } = singleImageLayout(23);
+      const r = await pushLayout(dir, `${proxy.host}/test/origin:v1`, { dockerConfigPath: cfg });
+      expect(r.digest).toBe(manifest.digest);
+      expect(elsewhere.requests.filter((q) => q.method === 'PUT').length).toBe(3);
+      expect(elsewhere.requests.filter((q) => q.authorization !== undefined)).toEqual([]);
+      expect(proxy.requests.some((q) => q.authorization === `Basic ${basicOk}`)).toBe(true);
+    } finally {
+      await proxy.close();
+      await elsewhere.close();
     }
   });
 });

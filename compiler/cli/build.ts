@@ -11,7 +11,8 @@ export function register(program: Command): void {
     .command('build')
     .description('build what an image file describes (release, archs, slices, image config, outputs)')
     .argument('<image-file>', 'image YAML file (schema: runtime-schema/image.schema.json)')
-    .option('--arch <archs>', 'override the architectures of the file, comma-separated');
+    .option('--arch <archs>', 'override the architectures of the file, comma-separated')
+    .option('--context <dir>', "the build context files: read from (default: the file's context: key, or its directory)");
   addLockOptions(addAccessOptions(addImageOptions(addOutputOptions(cmd)))).action(async (file: string, flags: SpecFlags) => {
     const report = new Reporter(flags);
     const started = Date.now();

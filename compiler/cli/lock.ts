@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .argument('<targets...>', 'slices and sets (as for cut), or one image file; with --diff: OLD NEW lockfiles')
     .option('--arch <archs>', "Debian architecture(s), comma-separated (default: the host's, or the image file's)")
     .option('--lockfile <file>', 'lockfile to write or check (default: chisel-ts.lock.json, or IMAGE.lock.json next to an image file)')
+    .option('--context <dir>', "an image file's build context (as for build)")
     .option('--check', 'do not write: exit 1 and say why when the lockfile is out of date for the current inputs and archive')
     .option('--diff', 'compare two lockfiles (OLD NEW): packages, slices, contents, sizes, outputs');
   addAccessOptions(addImageOptions(cmd)).action(async (targets: string[], flags: LockFlags) => {

@@ -29,6 +29,8 @@ export interface SpecFlags extends ImageFlags {
   release?: string;
   lockfile?: string;
   locked?: boolean;
+  /** build --context: the directory an image file's files: read from. */
+  context?: string;
 }
 
 export interface CommandSpec {
@@ -70,7 +72,10 @@ export async function specFromImageFile(
   report: Reporter,
   opts: { outputsRequired: boolean },
 ): Promise<CommandSpec> {
-  const img = await (await import('../image/imagefile.js')).loadImageFile(file);
+  const img = await (await import('../image/imagefile.js')).loadImageFile(
+    file,
+    flags.context !== undefined ? { context: flags.context } : {},
+  );
   const outputs = { ...img.outputs, ...flagOutputs(flags) };
   const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
   if (opts.outputsRequired) checkOutputs({ outputs, archs });

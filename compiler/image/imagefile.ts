@@ -13,6 +13,7 @@ import type { OutputCompression } from '../output/compression.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
 import type { AddFiles } from '../tree/addfiles.js';
 import type { Outputs } from '../pipeline/spec.js';
+import { resolveSource, sourceInContext } from './context.js';
 
 export interface ImageFile {
   file: string;
@@ -26,6 +27,8 @@ export interface ImageFile {
   sourceDateEpoch?: number;
   config: ImageConfig;
   files: AddFiles[];
+  /** The build context `files:` read from (absolute). */
+  context: string;
   /** Paths resolved against the image file's directory. */
   outputs: Outputs;
   sbom?: { file?: string; format?: string; inImage?: boolean };
@@ -51,12 +54,19 @@ interface RawImage {
     annotations?: Record<string, string>;
     ports?: Array<string | number>;
   };
-  files?: Array<{ src: string; dest: string; uid?: number; gid?: number; mode?: string | number }>;
+  context?: string;
+  files?: Array<{ src: string; dest: string; uid?: number; gid?: number; mode?: string | number; exclude?: string[] }>;
   outputs?: { root?: string; tar?: string; oci?: string; 'oci-archive'?: string; push?: string };
   sbom?: { file?: string; format?: string; 'in-image'?: boolean };
 }
 
-export async function loadImageFile(file: string): Promise<ImageFile> {
+export interface ImageFileOptions {
+  /** --context: the build context, overriding the file's `context:` key. */
+  context?: string;
+}
+
+/** Read, validate and resolve an image file: its `files:` sources checked inside the build context. */
+export async function loadImageFile(file: string, opts: ImageFileOptions = {}): Promise<ImageFile> {
   const abs = path.resolve(file);
   try {
     await fs.access(abs);
@@ -68,10 +78,14 @@ export async function loadImageFile(file: string): Promise<ImageFile> {
   }
   // Size, file type and encoding errors name the file (and line:col).
   const text = await readYamlText(abs, 'pass the path of an image YAML file; see examples/');
-  return parseImageFile(abs, text);
+  const img = parseImageFile(abs, text, opts);
+  const files: AddFiles[] = [];
+  for (const f of img.files) files.push(f.context ? { ...f, ...(await resolveSource(f.src, f.context)) } : f);
+  return { ...img, files };
 }
 
-export function parseImageFile(file: string, text: string): ImageFile {
+/** Parse and validate (no file system access): `files:` sources are checked lexically (not absolute, not climbing out of the context). */
+export function parseImageFile(file: string, text: string, opts: ImageFileOptions = {}): ImageFile {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
   if (syntax.length) throw new ChiselErrors(syntax);
@@ -111,12 +125,14 @@ export function parseImageFile(file: string, text: string): ImageFile {
       }
     });
   }
+  const context = opts.context !== undefined ? path.resolve(opts.context) : path.resolve(dir, raw.context ?? '.');
   const files: AddFiles[] = (raw.files ?? []).map((f, i) => ({
-    src: path.resolve(dir, f.src),
+    src: contextSource(y, context, f.src, i),
     dest: f.dest,
     ...(f.uid !== undefined ? { uid: f.uid } : {}),
     ...(f.gid !== undefined ? { gid: f.gid } : {}),
     ...(f.mode !== undefined ? { mode: fileMode(y, ['files', i, 'mode'], f.mode) } : {}),
+    context: { root: context, exclude: f.exclude ?? [], at: y.pos(['files', i, 'src']) },
   }));
   const o = raw.outputs ?? {};
   const outputs: Outputs = {};
@@ -146,6 +162,7 @@ export function parseImageFile(file: string, text: string): ImageFile {
     ...(raw['source-date-epoch'] !== undefined ? { sourceDateEpoch: raw['source-date-epoch'] } : {}),
     config,
     files,
+    context,
     outputs,
     ...(raw.sbom
       ? {
@@ -157,6 +174,19 @@ export function parseImageFile(file: string, text: string): ImageFile {
         }
       : {}),
   };
+}
+
+function contextSource(y: YamlFile, context: string, src: string, i: number): string {
+  const r = sourceInContext(context, src);
+  if ('error' in r)
+    throw new ChiselErrors([
+      new ChiselError(r.error, {
+        code: 'image-context',
+        location: y.pos(['files', i, 'src']),
+        hint: 'write src relative to the build context',
+      }),
+    ]);
+  return r.path;
 }
 
 /** An octal mode as written: YAML 1.2 reads 0755 as the integer 755, so a number is read from its source text. */

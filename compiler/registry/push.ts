@@ -8,7 +8,8 @@
 // never points at something incomplete.
 //
 // Transport: https by default; plain http only for localhost / 127.0.0.1 /
-// [::1] or when `insecure` is set. Auth: docker config.json credentials, used
+// [::1] or when `insecure` is set. Auth: credentials found as docker and podman
+// find them (credentials.ts: auth files, credential helpers), used
 // on a `Basic` challenge directly, or to obtain a token on a `Bearer`
 // challenge (token cached per scope).
 
@@ -17,7 +18,7 @@ import path from 'node:path';
 import { forEachLimited } from '../http/limit.js';
 import { ChiselError } from '../util/errors.js';
 import { RegistryClient } from './client.js';
-import { defaultDockerConfigPath, loadCredentials } from './credentials.js';
+import { findCredentials } from './credentials.js';
 import { blobPath, type Descriptor, layoutError, readLayout } from './layout.js';
 import { isLocalHost, parseReference, splitScheme } from './reference.js';
 import { type Artifact, type PushedReferrer, pushReferrer } from './referrers.js';
@@ -25,7 +26,7 @@ import { type Artifact, type PushedReferrer, pushReferrer } from './referrers.js
 export interface PushOptions {
   /** Allow plain HTTP for non-localhost hosts. */
   insecure?: boolean;
-  /** Default: $DOCKER_CONFIG/config.json or ~/.docker/config.json. */
+  /** Only this docker config file; default: the auth files podman and docker read (credentials.ts authFiles). */
   dockerConfigPath?: string;
   log?: (msg: string) => void;
   /** Artifacts (an SBOM, ...) to attach to the pushed image as OCI referrers. */
@@ -63,9 +64,10 @@ export async function pushLayout(layoutDir: string, ref: string, opts: PushOptio
   const dir = path.resolve(layoutDir);
   const plan = await readLayout(dir, tag, reference);
 
-  const explicitConfig = opts.dockerConfigPath !== undefined;
-  const configPath = opts.dockerConfigPath ?? defaultDockerConfigPath();
-  const creds = await loadCredentials(registry, configPath, explicitConfig);
+  const { creds, configPath } = await findCredentials(
+    registry,
+    opts.dockerConfigPath !== undefined ? { configPath: opts.dockerConfigPath } : {},
+  );
   const client = new RegistryClient({ registry, repository, configPath }, scheme, creds, !!opts.insecure, log);
   try {
     await client.ping();

@@ -7,6 +7,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ContentStore } from '../cache/store.js';
+import { openInContext, type SourceContext, walkEntry } from '../image/context.js';
 import { ChiselError } from '../util/errors.js';
 import { ensureDir, withEntries } from './edit.js';
 import type { Tree, TreeEntry } from './model.js';
@@ -20,6 +21,8 @@ export interface AddFiles {
   gid?: number;
   /** Override the mode of added files (not directories). */
   mode?: number;
+  /** An image file's entry: the walk stays inside this build context (image/context.ts). */
+  context?: SourceContext;
 }
 
 export async function addFiles(tree: Tree, adds: AddFiles[], store: ContentStore): Promise<Tree> {
@@ -37,6 +40,7 @@ export async function addFiles(tree: Tree, adds: AddFiles[], store: ContentStore
     const entries: TreeEntry[] = [];
     const visit = async (src: string, to: string): Promise<void> => {
       const s = await fs.lstat(src);
+      if (a.context && !(await walkEntry(a.context, src, s))) return;
       const owner = { uid: a.uid ?? 0, gid: a.gid ?? 0 };
       if (s.isDirectory()) {
         entries.push({ path: to, type: 'dir', mode: 0o755, ...owner, size: 0 });
@@ -44,7 +48,7 @@ export async function addFiles(tree: Tree, adds: AddFiles[], store: ContentStore
       } else if (s.isSymbolicLink()) {
         entries.push({ path: to, type: 'symlink', mode: 0o777, ...owner, size: 0, link: await fs.readlink(src) });
       } else if (s.isFile()) {
-        const { sha256, size } = await store.putStream(createReadStream(src));
+        const { sha256, size } = await store.putStream(a.context ? await openInContext(a.context, src, s) : createReadStream(src));
         entries.push({ path: to, type: 'file', mode: a.mode ?? (s.mode & 0o111 ? 0o755 : 0o644), ...owner, size, sha256 });
       } else {
         throw new ChiselError(`files: ${src} is not a regular file, directory or symlink`, { code: 'image-file' });

@@ -36,11 +36,18 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(): Promise<Registry> {
+/** The user and password of a registry started with `basicAuth` (htpasswd: the bcrypt hash of the password, cost 4). */
+export const REGISTRY_USER = 'chisel';
+export const REGISTRY_PASSWORD = 'chisel-test-pass';
+const REGISTRY_HTPASSWD = `${REGISTRY_USER}:$2a$04$8sBr8Y.d1VeNUApcvb46zeUMF7xpl./oq4n8L9KOuo3THSXt0OMVC\n`;
+
+/** docker-registry on 127.0.0.1; with `basicAuth`, every request needs REGISTRY_USER / REGISTRY_PASSWORD (htpasswd). */
+export async function startRegistry(opts: { basicAuth?: boolean } = {}): Promise<Registry> {
   const dir = tempDir('chisel-ts-registry-');
   const port = await freePort();
   mkdirSync(path.join(dir, 'storage'));
   const config = path.join(dir, 'registry.yml');
+  if (opts.basicAuth) writeFileSync(path.join(dir, 'htpasswd'), REGISTRY_HTPASSWD);
   writeFileSync(
     config,
     [
@@ -52,6 +59,7 @@ export async function startRegistry(): Promise<Registry> {
       `    rootdirectory: ${path.join(dir, 'storage')}`,
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...(opts.basicAuth ? ['auth:', '  htpasswd:', '    realm: chisel-test', `    path: ${path.join(dir, 'htpasswd')}`] : []),
       '',
     ].join('\n'),
   );
@@ -60,7 +68,7 @@ export async function startRegistry(): Promise<Registry> {
   proc.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-20000)));
   const addr = `127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
-  while ((await status(`http://${addr}/v2/`)) !== 200) {
+  while ((await status(`http://${addr}/v2/`)) !== (opts.basicAuth ? 401 : 200)) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -84,4 +92,26 @@ export function tool(cmd: string, args: string[], opts: { cwd?: string; env?: No
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * A fake `docker-credential-<name>` in a new directory (put it first on PATH): `get` reads the
+ * registry on stdin, appends it to `log`, and answers what `answers` has for it (JSON, as docker's
+ * helpers do), else "credentials not found in native keychain" with exit 1.
+ */
+export function fakeCredentialHelper(
+  answers: Record<string, { Username: string; Secret: string }>,
+  name = 'test',
+): { bin: string; log: string } {
+  const bin = tempDir('chisel-ts-credhelper-');
+  const log = path.join(bin, 'requests.log');
+  const cases = Object.entries(answers)
+    .map(([reg, a]) => `  '${reg}') printf '%s' '${JSON.stringify({ ServerURL: reg, ...a })}' ;;`)
+    .join('\n');
+  writeFileSync(
+    path.join(bin, `docker-credential-${name}`),
+    `#!/bin/sh\nIFS= read -r reg || true\necho "$1 $reg" >> '${log}'\ncase "$reg" in\n${cases}\n  *) echo 'credentials not found in native keychain'; exit 1 ;;\nesac\n`,
+    { mode: 0o755 },
+  );
+  return { bin, log };
 }

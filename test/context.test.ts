@@ -9,9 +9,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ContentStore } from '../compiler/cache/store.js';
-import { isExcluded, openInContext, resolveSource } from '../compiler/image/context.js';
+import { isExcluded, openInContext, resolveSource } from '../compiler/context/source.js';
 import { loadImageFile } from '../compiler/image/imagefile.js';
-import { addFiles } from '../compiler/tree/addfiles.js';
+import { addFiles } from '../compiler/context/addfiles.js';
 import { ChiselErrors } from '../compiler/util/errors.js';
 import { tempDir } from './support/cutenv.js';
 

@@ -11,9 +11,9 @@ import { ChiselError, ChiselErrors } from '../util/errors.js';
 import { invalidRangeMessage, unmetRangeError, VERSION_KEY } from '../util/minversion.js';
 import type { OutputCompression } from '../output/compression.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
-import type { AddFiles } from '../tree/addfiles.js';
+import type { AddFiles } from '../context/addfiles.js';
 import type { Outputs } from '../pipeline/spec.js';
-import { resolveSource, sourceInContext } from './context.js';
+import { resolveSource, sourceInContext } from '../context/source.js';
 
 export interface ImageFile {
   file: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ResolvedPackage } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { Release } from '../release/model.js';
-import { addFiles, type AddFiles } from '../tree/addfiles.js';
+import { addFiles, type AddFiles } from '../context/addfiles.js';
 import type { Tree } from '../tree/model.js';
 import { LOCKFILE_VERSION, sha256Of, type LockArchive, type LockInputs, type Lockfile, type LockPackage } from './lockfile.js';
 

@@ -7,7 +7,7 @@
 import type { SbomFormat } from '../sbom/index.js';
 import { cut, type PackageSource } from '../slicer/cut.js';
 import type { Selection } from '../slicer/selection.js';
-import { addFiles } from '../tree/addfiles.js';
+import { addFiles } from '../context/addfiles.js';
 import { ensureDir, withEntries } from '../tree/edit.js';
 import type { TreeEntry } from '../tree/model.js';
 import { planBuild, type BuildPlan } from './plan.js';

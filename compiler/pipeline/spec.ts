@@ -11,7 +11,7 @@ import type { WrittenBlob } from '../output/tar.js';
 import type { Release } from '../release/model.js';
 import type { SbomFormat } from '../sbom/index.js';
 import type { CutEvent, CutResult, Ignore, ResolvedPackage } from '../slicer/cut.js';
-import type { AddFiles } from '../tree/addfiles.js';
+import type { AddFiles } from '../context/addfiles.js';
 import type { Tree } from '../tree/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
 

@@ -7,10 +7,10 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ContentStore } from '../cache/store.js';
-import { openInContext, type SourceContext, walkEntry } from '../image/context.js';
+import { openInContext, type SourceContext, walkEntry } from './source.js';
 import { ChiselError } from '../util/errors.js';
-import { ensureDir, withEntries } from './edit.js';
-import type { Tree, TreeEntry } from './model.js';
+import { ensureDir, withEntries } from '../tree/edit.js';
+import type { Tree, TreeEntry } from '../tree/model.js';
 
 export interface AddFiles {
   /** File or directory on the host (absolute). */
@@ -21,7 +21,7 @@ export interface AddFiles {
   gid?: number;
   /** Override the mode of added files (not directories). */
   mode?: number;
-  /** An image file's entry: the walk stays inside this build context (image/context.ts). */
+  /** An image file's entry: the walk stays inside this build context (context/source.ts). */
   context?: SourceContext;
 }
 

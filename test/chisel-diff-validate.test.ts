@@ -10,8 +10,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRelease } from '../compiler/release/index.js';
 import { ChiselErrors } from '../compiler/util/errors.js';
+import { parse } from 'yaml';
 import { tempDir } from './support/cutenv.js';
-import { runAsync } from './support/proc.js';
+import { runAsync, runCli } from './support/proc.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const CHISEL = path.resolve(ROOT, '../shared/tools/chisel-v1.4.1/chisel');
@@ -278,6 +279,55 @@ describe.skipIf(!present)('chisel-ts and Chisel give the same validation verdict
         `${r.name}: recorded ${r.recorded}, Chisel ${r.chisel.verdict}, chisel-ts ${r.ours.verdict}\n  Chisel: ${r.chisel.output.split('\n').pop()}\n  chisel-ts: ${r.ours.output.split('\n')[0]}`,
     );
     expect(report).toEqual([]);
+  });
+});
+
+/**
+ * Paths whose reading depends on the YAML library (merge keys, null and
+ * non-string scalars, an empty until): `info` of both tools must show the
+ * same definition.
+ */
+const READINGS = [
+  'x: &t {text: hi}',
+  'y: &u {text: bye, mode: 0600}',
+  'slices:',
+  '  probe:',
+  '    contents:',
+  '      /usr/bin/a: {<<: [*t, *u], mutable: true}',
+  '      /usr/bin/b: {<<: *t, text: over}',
+  '      /usr/bin/c: {"<<": *t}',
+  '      /usr/bin/d: {<<: {<<: *u, mode: 0644}, mutable: true}',
+  '      /usr/bin/e: {mutable: true, <<: *u}',
+  '      /usr/bin/f: {text: ~}',
+  '      /usr/bin/g: {text: 123}',
+  '      /usr/bin/h: {until: ""}',
+  '      /usr/bin/i: {text: hi, mode: 493}',
+];
+
+/** A path's definition as `info` prints it, with Chisel's and chisel-ts's spellings made one (modes as octal text). */
+function definitions(infoYaml: string): Record<string, Record<string, unknown>> {
+  const doc = parse(infoYaml, { version: '1.1' }) as {
+    slices: Record<string, { contents: Record<string, Record<string, unknown> | null> }>;
+  };
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [p, d] of Object.entries(doc.slices.probe!.contents)) {
+    const def = { ...(d ?? {}) };
+    if (typeof def.mode === 'number') def.mode = `0${def.mode.toString(8)}`;
+    out[p] = def;
+  }
+  return out;
+}
+
+describe.skipIf(!present)('chisel-ts reads a path as Chisel does', () => {
+  it('merge keys, null and number texts, an empty until', async () => {
+    const dir = path.join(tempDir('chisel-ts-diff-'), 'release');
+    cpSync(BASE, dir, { recursive: true });
+    writeFileSync(path.join(dir, PROBE), `package: zz-probe\n${READINGS.join('\n')}\n`);
+    const theirs = await runAsync(CHISEL, ['info', '--release', `${dir}/`, 'zz-probe_probe']);
+    const ours = await runCli(['info', '--release', dir, 'zz-probe_probe']);
+    expect(theirs.code, theirs.err).toBe(0);
+    expect(ours.code, ours.err).toBe(0);
+    expect(definitions(ours.out)).toEqual(definitions(theirs.out));
   });
 });
 

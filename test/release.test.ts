@@ -9,6 +9,7 @@ import { loadRelease, resolveReleaseDir } from '../compiler/release/index.js';
 import { globMatch, globsOverlap } from '../compiler/release/glob.js';
 import { ChiselErrors } from '../compiler/util/errors.js';
 import { tempDir } from './support/cutenv.js';
+import { runCli } from './support/proc.js';
 
 const CORPUS = path.resolve(__dirname, '../../shared/corpus/chisel-releases');
 const UBUNTU_KEY = readFileSync(path.join(CORPUS, 'ubuntu-24.04/chisel.yaml'), 'utf8').match(
@@ -304,13 +305,13 @@ const cases: Case[] = [
     name: 'several archives need priorities',
     archives: `  ubuntu:\n    version: 24.04\n    components: [main]\n    suites: [noble]\n    public-keys: [ubuntu-archive-key-2018]\n  other:\n    version: 24.04\n    components: [main]\n    suites: [noble]\n    public-keys: [ubuntu-archive-key-2018]\n`,
     slices: {},
-    errors: [/several archives and no priorities/, /needs a "maintenance" block/],
+    errors: [/several archives and no priorities/],
   },
   {
     name: 'duplicate priorities',
     archives: `  ubuntu:\n    version: 24.04\n    priority: 5\n    components: [main]\n    suites: [noble]\n    public-keys: [ubuntu-archive-key-2018]\n  ubuntu-two:\n    version: 24.04\n    priority: 5\n    components: [main]\n    suites: [noble]\n    public-keys: [ubuntu-archive-key-2018]\n`,
     slices: {},
-    errors: [/same priority 5/, /needs a "maintenance" block/],
+    errors: [/same priority 5/],
   },
   {
     name: 'undefined public key',
@@ -362,6 +363,99 @@ describe('release validation rules', () => {
     const got = await errorsOf(dir);
     expect(got.length).toBe(3);
     expect(got[0]).toMatch(/pkga\.yaml:5:7: .*must be absolute/);
+  });
+});
+
+describe('what Chisel accepts but is likely a mistake: a warning, not an error', () => {
+  const bins = (line: string) => pkg('mypkg', `slices:\n  bins:\n    contents:\n      ${line}\n`);
+  // [name, slice files, the warning ("file:line:col: message")]
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['essential: null', pkg('mypkg', 'essential:\nslices: {}\n'), /mypkg\.yaml:2:1: package mypkg: essential is empty \(null\)/],
+    [
+      'an unknown arch in an essential entry',
+      pkg('mypkg', 'slices:\n  bins:\n    v3-essential:\n      mypkg_libs: {arch: vax}\n  libs: {}\n'),
+      /mypkg\.yaml:5:26: slice mypkg_bins: essential mypkg_libs: unknown arch "vax", so this entry never applies/,
+    ],
+    [
+      'until: ""',
+      bins('/x: {until: ""}'),
+      /mypkg\.yaml:5:19: slice mypkg_bins: path \/x has an empty "until", which Chisel reads as no "until"/,
+    ],
+    [
+      'a mode above 07777',
+      bins('/x: {text: a, mode: 0177777}'),
+      /mypkg\.yaml:5:27: .*has mode 0177777, with bits above 07777: only 07777 is used/,
+    ],
+    [
+      'a mode on a symlink',
+      bins('/x: {symlink: /y, mode: 0644}'),
+      /mypkg\.yaml:5:31: .*has a mode, which a symlink does not have: ignored/,
+    ],
+    [
+      'generate: foo',
+      bins('/var/lib/x/**: {generate: foo}'),
+      /mypkg\.yaml:5:33: .*has "generate: foo", but only "manifest" can be generated/,
+    ],
+    ['text: ~', bins('/x: {text: ~}'), /mypkg\.yaml:5:18: .*has "text: ~" \(null\), which is no text: the path is copied/],
+    ['text: 123', bins('/x: {text: 123}'), /mypkg\.yaml:5:18: .*has a text that is not a string: read as "123"; quote it/],
+    [
+      'copy from a relative path',
+      bins('/x: {copy: y/z}'),
+      /mypkg\.yaml:5:18: .*copies from "y\/z", which must be absolute: no package holds such a path/,
+    ],
+    ['copy from a glob', bins('/x: {copy: /y*}'), /mypkg\.yaml:5:18: .*copies from "\/y\*", which is a glob/],
+    [
+      'a second document',
+      { 'mypkg.yaml': 'package: mypkg\n---\n: : [\n' },
+      /mypkg\.yaml:2:1: a second YAML document \(after "---"\) is ignored/,
+    ],
+  ];
+  it.each(cases)('%s', async (_name, slices, re) => {
+    const r = await loadRelease(release(chisel(), slices));
+    expect((r.warnings ?? []).map((w) => w.toString())).toEqual([expect.stringMatching(re)]);
+  });
+
+  it('a warning keeps the reading Chisel gives the path', async () => {
+    const r = await loadRelease(release(chisel(), bins('/x: {text: 123, mode: 0177777, until: ""}')));
+    const x = r.packages.get('mypkg')!.slices.get('bins')!.contents.get('/x')!;
+    expect(x).toMatchObject({ kind: 'text', info: '123', mode: 0o7777 });
+    expect(x.until).toBeUndefined();
+    const copied = await loadRelease(release(chisel(), bins('/x: {text: ~, mode: 0644}')));
+    expect(copied.packages.get('mypkg')!.slices.get('bins')!.contents.get('/x')!).toMatchObject({ kind: 'copy', mode: 0o644 });
+  });
+
+  it('validate prints each warning with file:line:column and succeeds; the parse cache does not hide them', async () => {
+    const dir = release(chisel(), bins('/x: {until: ""}'));
+    const cache = tempDir('chisel-ts-cache-');
+    for (let run = 0; run < 2; run++) {
+      const r = await runCli(['validate', '--release', dir, '--cache-dir', cache]);
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/mypkg\.yaml:5:19: warning: slice mypkg_bins: path \/x has an empty "until"/);
+      expect(r.out).toMatch(/is valid: 1 packages, 1 slices \(1 warning\)/);
+    }
+    const json = JSON.parse((await runCli(['validate', '--release', dir, '--json'])).out) as { valid: boolean; warnings: unknown[] };
+    expect(json.valid).toBe(true);
+    expect(json.warnings).toEqual([expect.objectContaining({ line: 5, col: 19, code: 'path' })]);
+  });
+});
+
+describe('merge keys (<<), as go-yaml v3 applies them', () => {
+  it('the map\'s own keys win, then the merged maps in order; a quoted "<<" is a plain key', async () => {
+    const body =
+      'x: &t {text: hi}\ny: &u {text: bye, mode: 0600}\nslices:\n  bins:\n    contents:\n' +
+      '      /a: {<<: [*t, *u], mutable: true}\n      /b: {<<: *t, text: over}\n      /c: {"<<": *t}\n      /d: {<<: *u}\n';
+    const r = await loadRelease(release(chisel(), pkg('mypkg', body)));
+    const c = r.packages.get('mypkg')!.slices.get('bins')!.contents;
+    expect(c.get('/a')).toMatchObject({ kind: 'text', info: 'hi', mode: 0o600, mutable: true });
+    expect(c.get('/b')).toMatchObject({ kind: 'text', info: 'over' });
+    expect(c.get('/c')).toMatchObject({ kind: 'copy' });
+    // The mode is read from the merged map's source text (0600 is octal).
+    expect(c.get('/d')).toMatchObject({ kind: 'text', info: 'bye', mode: 0o600 });
+  });
+
+  it('a merge of something that is not a map is an error', async () => {
+    const errs = await errorsOf(release(chisel(), pkg('mypkg', 'slices:\n  bins:\n    contents:\n      /a: {<<: 1}\n')));
+    expect(errs).toEqual([expect.stringMatching(/mypkg\.yaml:1:1: cannot read YAML: Merge sources must be maps/)]);
   });
 });
 

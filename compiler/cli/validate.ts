@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { loadRelease, resolveReleaseDir } from '../release/index.js';
-import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
+import { ChiselError, ChiselErrors, ExitCode, formatLocated } from '../util/errors.js';
 import { addCacheOption, addReleaseOption, releaseCacheDir } from './common.js';
 
 export function register(program: Command): void {
@@ -12,27 +12,41 @@ export function register(program: Command): void {
     .action(async (flags: { release?: string; json?: boolean; cacheDir?: string }) => {
       const dir = resolveReleaseDir(flags.release);
       let errors: ChiselError[] = [];
+      let warnings: ChiselError[] = [];
       let packages = 0;
       let slices = 0;
       try {
         const r = await loadRelease(dir, { cacheDir: releaseCacheDir(flags) });
         packages = r.packages.size;
+        warnings = r.warnings ?? [];
         for (const p of r.packages.values()) slices += p.slices.size;
       } catch (e) {
         if (e instanceof ChiselErrors) errors = e.errors;
         else if (e instanceof ChiselError) errors = [e];
         else throw e;
       }
+      process.exitCode = errors.length ? ExitCode.FAILURE : ExitCode.OK;
+      const located = (e: ChiselError) => ({
+        file: e.location?.file,
+        line: e.location?.line,
+        col: e.location?.col,
+        message: e.message,
+        code: e.code,
+      });
       if (flags.json) {
         process.stdout.write(
-          `${JSON.stringify({ release: dir, valid: errors.length === 0, packages, slices, errors: errors.map((e) => ({ file: e.location?.file, line: e.location?.line, col: e.location?.col, message: e.message, code: e.code })) }, null, 2)}\n`,
+          `${JSON.stringify({ release: dir, valid: errors.length === 0, packages, slices, errors: errors.map(located), warnings: warnings.map(located) }, null, 2)}\n`,
         );
-      } else if (errors.length) {
+        return;
+      }
+      // Warnings: what Chisel accepts but is likely a mistake; they never fail the command.
+      for (const w of warnings) process.stderr.write(`${formatLocated(w.location, `warning: ${w.message}`)}\n`);
+      if (errors.length) {
         for (const e of errors) process.stderr.write(`${e.toString()}\n`);
         process.stderr.write(`${errors.length} error${errors.length === 1 ? '' : 's'} in release ${dir}\n`);
       } else {
-        process.stdout.write(`release ${dir} is valid: ${packages} packages, ${slices} slices\n`);
+        const noted = warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : '';
+        process.stdout.write(`release ${dir} is valid: ${packages} packages, ${slices} slices${noted}\n`);
       }
-      process.exitCode = errors.length ? ExitCode.FAILURE : ExitCode.OK;
     });
 }

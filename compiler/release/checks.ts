@@ -1,6 +1,7 @@
 // Release-wide validation, over the whole release (not only a selection):
 // path conflicts, glob overlaps, `prefer` rules, essentials, sets, pins.
 
+import { KNOWN_ARCHS, UBUNTU_ARCHS } from '../util/arch.js';
 import { ChiselError } from '../util/errors.js';
 import { globMatch, globsOverlap, isGlob, literalPrefix, segmentsDisjoint } from './glob.js';
 import type { SourcePos } from '../yaml/file.js';
@@ -39,8 +40,29 @@ export function checkRelease(release: Release, errors: ChiselError[]): void {
     }
   }
   checkPaths(refs, errors);
+  if (release.archives.has('ubuntu')) checkUbuntuArchs(refs, errors);
   checkEssentials(release, errors);
   checkSets(release, errors);
+}
+
+/**
+ * A release with an "ubuntu" archive is one Chisel reads: a path's arch must
+ * be one Chisel knows (armel and the other Debian-only names are refused, as
+ * Chisel refuses them). Other releases (Debian's) accept every Debian arch.
+ * Names no release knows are reported where the file is parsed.
+ */
+function checkUbuntuArchs(refs: PathRef[], errors: ChiselError[]): void {
+  for (const r of refs)
+    for (const a of r.info.arch ?? [])
+      if (!UBUNTU_ARCHS.has(a) && KNOWN_ARCHS.has(a))
+        errors.push(
+          at(
+            r.info.pos,
+            `slice ${r.key}: path ${r.path} has an invalid arch "${a}" (not an Ubuntu architecture: ${[...UBUNTU_ARCHS].join(', ')})`,
+            'arch',
+            r.path,
+          ),
+        );
 }
 
 function checkPaths(refs: PathRef[], errors: ChiselError[]): void {
@@ -86,6 +108,8 @@ function checkPaths(refs: PathRef[], errors: ChiselError[]): void {
   for (const g of wild) {
     for (const o of trie.candidates(g.path)) {
       if (o === g || (o.path === g.path && o.slice.package === g.slice.package && o.info.kind === g.info.kind)) continue;
+      // Several packages may generate a manifest in the same directory (Chisel accepts it; the manifest lists them all).
+      if (o.path === g.path && o.info.kind === 'generate' && g.info.kind === 'generate') continue;
       const samePkg = o.slice.package === g.slice.package;
       if (samePkg) {
         const gen = g.info.kind === 'generate' || o.info.kind === 'generate';

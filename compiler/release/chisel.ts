@@ -8,6 +8,8 @@ import { YamlFile } from '../yaml/file.js';
 
 export const PRO_VALUES = ['fips', 'fips-updates', 'esm-apps', 'esm-infra'];
 export const SLICE_NAME = /^[a-z](?:-?[a-z0-9]){2,}$/;
+/** Ubuntu versions whose maintenance dates Chisel v1.4 knows (a release of these may leave out "maintenance"). */
+const KNOWN_UBUNTU_VERSIONS = ['20.04', '22.04', '22.10', '23.04', '23.10', '24.04', '24.10', '25.04'];
 export const SET_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
 export interface ChiselConfig {
@@ -41,8 +43,13 @@ interface RawChisel {
 }
 
 /** chisel.yaml, with its public keys checked; errors are added to `errors`. */
-export async function parseChiselYaml(file: string, text: string, errors: ChiselError[]): Promise<ChiselConfig | undefined> {
-  const read = readChiselYaml(file, text, errors);
+export async function parseChiselYaml(
+  file: string,
+  text: string,
+  errors: ChiselError[],
+  warnings: ChiselError[] = [],
+): Promise<ChiselConfig | undefined> {
+  const read = readChiselYaml(file, text, errors, warnings);
   if (!read) return undefined;
   await read.keysChecked;
   return read.cfg;
@@ -56,6 +63,7 @@ export function readChiselYaml(
   file: string,
   text: string,
   errors: ChiselError[],
+  warnings: ChiselError[] = [],
 ): { cfg: ChiselConfig; keysChecked: Promise<void> } | undefined {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
@@ -63,6 +71,7 @@ export function readChiselYaml(
     errors.push(...syntax);
     return undefined;
   }
+  warnings.push(...y.syntaxWarnings());
   let raw: RawChisel;
   try {
     raw = y.toJS() as RawChisel;
@@ -105,7 +114,19 @@ export function readChiselYaml(
           true,
         ),
       );
-    else for (const [n, a] of Object.entries(raw['v2-archives'])) entries.push([n, a, 'v2-archives']);
+    else
+      for (const [n, a] of Object.entries(raw['v2-archives'])) {
+        if (raw.archives && Object.hasOwn(raw.archives, n))
+          errors.push(
+            y.error(
+              ['v2-archives', n],
+              `archive "${n}" defined twice (in archives and in v2-archives); rename or remove one`,
+              'archives',
+              true,
+            ),
+          );
+        else entries.push([n, a, 'v2-archives']);
+      }
   }
   if (entries.length === 0) errors.push(y.error([], 'chisel.yaml defines no archives', 'archives'));
 
@@ -163,11 +184,14 @@ export function readChiselYaml(
       pos: y.pos([where, n], true),
     });
   }
-  if (!cfg.maintenance && [...cfg.archives.keys()].some((n) => n !== 'ubuntu')) {
+  // Without the block, Chisel takes the dates of the "ubuntu" archive's version from its own table.
+  const ubuntu = entries.find(([n]) => n === 'ubuntu');
+  const ubuntuVersion = ubuntu && (y.source([ubuntu[2], 'ubuntu', 'version']) ?? String(ubuntu[1].version));
+  if (!cfg.maintenance && !(ubuntuVersion && KNOWN_UBUNTU_VERSIONS.includes(ubuntuVersion))) {
     errors.push(
       y.error(
         [],
-        'a release with archives other than "ubuntu" needs a "maintenance" block (standard and end-of-life dates)',
+        `chisel.yaml has no "maintenance" block (standard and end-of-life dates), which a release needs unless its "ubuntu" archive is a version whose dates Chisel knows (${KNOWN_UBUNTU_VERSIONS.join(', ')})`,
         'maintenance',
       ),
     );

@@ -84,6 +84,8 @@ const FILES_PER_TURN = 32;
 export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promise<Release> {
   const dir = path.resolve(dirArg);
   const errors: ChiselError[] = [];
+  // Problems Chisel accepts: files that have some are not cached, so every run reports them.
+  const warnings: ChiselError[] = [];
   const chiselFile = path.join(dir, 'chisel.yaml');
   let chiselText: string;
   try {
@@ -95,6 +97,16 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   }
   // Files that cannot be read (too large, not UTF-8, not a regular file) are
   // reported and left out; the others are still checked.
+  if (!existsSync(path.join(dir, 'slices')) || !statSync(path.join(dir, 'slices')).isDirectory())
+    throw new ChiselErrors([
+      new ChiselError(
+        `cannot read the slices/ directory of release ${dir}: it does not exist; slice definitions go in slices/<package>.yaml`,
+        {
+          code: 'release',
+          location: { file: path.join(dir, 'slices') },
+        },
+      ),
+    ]);
   const found = sliceFiles(path.join(dir, 'slices'));
   const read = found.map((f) => {
     try {
@@ -121,15 +133,15 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   if (!cfg) {
     const { readChiselYaml } = await import('./chisel.js');
     const before = errors.length;
-    const read = readChiselYaml(chiselFile, chiselText, errors);
+    const read = readChiselYaml(chiselFile, chiselText, errors, warnings);
     capFileErrors(errors, before);
     if (!read) throw new ChiselErrors(errors);
     const parsed = read.cfg;
     cfg = parsed;
     keysChecked = async () => {
       await read.keysChecked;
-      const chiselErrors = errors.filter((e) => e.location?.file === chiselFile).length;
-      if (chiselErrors === 0) cache.putConfig(chiselSha, parsed);
+      const chiselProblems = [...errors, ...warnings].filter((e) => e.location?.file === chiselFile).length;
+      if (chiselProblems === 0) cache.putConfig(chiselSha, parsed);
     };
   }
   opts.onConfig?.(cfg);
@@ -148,10 +160,12 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
     for (const i of misses) {
       if (opts.onConfig && ++n % FILES_PER_TURN === 0) await new Promise((r) => setImmediate(r));
       const before = errors.length;
-      const pkg = parseSliceFile(files[i]!, texts[i]!, format, errors);
+      const warned = warnings.length;
+      const pkg = parseSliceFile(files[i]!, texts[i]!, format, errors, warnings);
       capFileErrors(errors, before);
+      capFileErrors(warnings, warned);
       parsed.set(i, pkg);
-      if (pkg && errors.length === before) cache.putPackage(files[i]!, shas[i]!, pkg);
+      if (pkg && errors.length === before && warnings.length === warned) cache.putPackage(files[i]!, shas[i]!, pkg);
     }
   }
   const packages = new Map<string, PackageDef>();
@@ -185,10 +199,11 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   const inputs = sha256([chiselSha, ...files.map((f, i) => `${f}\0${shas[i]}`)].join('\n'));
   if (errors.length || misses.length || keysChecked || !cache.passedChecks(inputs)) {
     checkRelease(release, errors);
-    if (!errors.length) cache.putPassedChecks(inputs);
+    if (!errors.length && !warnings.length) cache.putPassedChecks(inputs);
   }
   await cache.save();
   if (errors.length) throw new ChiselErrors(sortErrors(errors));
+  if (warnings.length) release.warnings = sortErrors(warnings);
   return release;
 }
 

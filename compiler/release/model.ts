@@ -1,6 +1,7 @@
 // The in-memory model of a release: what the loader produces and every later
 // stage (selection, cut, lock) consumes. Plain data; no I/O here.
 
+import type { ChiselError } from '../util/errors.js';
 import type { SourcePos } from '../yaml/file.js';
 
 export type Format = 'v1' | 'v2' | 'v3';
@@ -94,6 +95,8 @@ export interface Release {
   packages: Map<string, PackageDef>;
   /** chisel-ts extension: named groups of slices (`sets:` in chisel.yaml), members are "pkg_slice" or other set names. */
   sets?: Map<string, string[]>;
+  /** Problems Chisel accepts (printed by `validate`, never failing), sorted by position. */
+  warnings?: ChiselError[];
 }
 
 export function sliceKey(pkg: string, slice: string): string {

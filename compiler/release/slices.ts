@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import type { ChiselError } from '../util/errors.js';
-import { DEBIAN_ARCHS } from '../util/arch.js';
+import { KNOWN_ARCHS as ARCHS } from '../util/arch.js';
 import { isGlob } from './glob.js';
 import type { EssentialRef, Format, PackageDef, PathInfo, PathKind, SliceDef } from './model.js';
 import { parseSliceKey, sliceKey } from './model.js';
@@ -12,12 +12,11 @@ import { NeedsFullParse, fastYaml } from '../yaml/fast.js';
 import { YamlFile, type YamlDoc } from '../yaml/file.js';
 
 export const PACKAGE_NAME = /^[a-z0-9](?:-?[.a-z0-9+]){1,}$/;
-const ARCHS = new Set([...DEBIAN_ARCHS, 'ppc64', 'mips64el', 'loong64']);
 
 type RawPath = null | {
   copy?: string;
   make?: boolean;
-  text?: string;
+  text?: string | number | boolean | null;
   symlink?: string;
   generate?: string;
   mode?: number;
@@ -28,11 +27,11 @@ type RawPath = null | {
   uid?: number;
   gid?: number;
 };
-type RawEssential = string[] | Record<string, null | { arch?: string | string[] }>;
+type RawEssential = null | string[] | Record<string, null | { arch?: string | string[] }>;
 interface RawSlice {
   hint?: string;
   essential?: RawEssential;
-  'v3-essential'?: Record<string, null | { arch?: string | string[] }>;
+  'v3-essential'?: null | Record<string, null | { arch?: string | string[] }>;
   contents?: Record<string, RawPath> | null;
   mutate?: string;
 }
@@ -40,39 +39,43 @@ interface RawSDF {
   package: string;
   archive?: string;
   essential?: RawEssential;
-  'v3-essential'?: Record<string, null | { arch?: string | string[] }>;
+  'v3-essential'?: null | Record<string, null | { arch?: string | string[] }>;
   slices?: Record<string, RawSlice | null>;
 }
 
 /**
  * Parses one slice definition file. A file goes through the fast path
  * (yaml/fast.ts) first; any problem sends it to the full parser, which reports
- * every error with its position.
+ * every error with its position. Problems Chisel accepts are added to
+ * `warnings` (and do not stop the file).
  */
-export function parseSliceFile(file: string, text: string, format: Format, errors: ChiselError[]): PackageDef | undefined {
-  return parseSliceFast(file, text, format) ?? parseSliceFull(file, text, format, errors);
-}
+export const parseSliceFile: SliceParser = (file, text, format, errors, warnings = []) =>
+  parseSliceFast(file, text, format) ?? parseSliceFull(file, text, format, errors, warnings);
+
+/** A parser of one slice definition file: errors go to `errors`, problems Chisel accepts to `warnings`. */
+type SliceParser = (file: string, text: string, format: Format, errors: ChiselError[], warnings?: ChiselError[]) => PackageDef | undefined;
 
 /** The package of a file that is valid and plain enough for the fast path; undefined otherwise (never an error). */
 export function parseSliceFast(file: string, text: string, format: Format): PackageDef | undefined {
   const fast = fastYaml(file, text);
   if (!fast) return undefined;
   try {
-    return readSliceFile(fast, fast.value as RawSDF, format, []);
+    return readSliceFile(fast, fast.value as RawSDF, format, [], []);
   } catch (e) {
     if (e instanceof NeedsFullParse) return undefined;
     throw e;
   }
 }
 
-/** The full parser: every problem of the file, with its position, is added to `errors`. */
-export function parseSliceFull(file: string, text: string, format: Format, errors: ChiselError[]): PackageDef | undefined {
+/** The full parser: every problem of the file, with its position, is added to `errors` (or `warnings`). */
+export const parseSliceFull: SliceParser = (file, text, format, errors, warnings = []) => {
   const y = new YamlFile(file, text);
   const syntax = y.syntaxErrors();
   if (syntax.length) {
     errors.push(...syntax);
     return undefined;
   }
+  warnings.push(...y.syntaxWarnings());
   let raw: RawSDF;
   try {
     raw = y.toJS() as RawSDF;
@@ -80,11 +83,11 @@ export function parseSliceFull(file: string, text: string, format: Format, error
     errors.push(e as ChiselError);
     return undefined;
   }
-  return readSliceFile(y, raw, format, errors);
-}
+  return readSliceFile(y, raw, format, errors, warnings);
+};
 
-/** The package a loaded slice definition file defines; errors are added to `errors`. */
-function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselError[]): PackageDef | undefined {
+/** The package a loaded slice definition file defines; errors are added to `errors`, warnings to `warnings`. */
+function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselError[], warnings: ChiselError[]): PackageDef | undefined {
   const file = y.file;
   const schema = schemaErrors(y, raw, 'slices.schema.json');
   if (schema.length) {
@@ -119,6 +122,12 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
   ): EssentialRef[] => {
     const refs: EssentialRef[] = [];
     const seen = new Set<string>();
+    for (const [name, v] of [
+      ['essential', list],
+      ['v3-essential', v3],
+    ] as const)
+      if (v === null)
+        warnings.push(y.warning([...at, name], `${owner}: ${name} is empty (null); list slices or remove the key`, 'essential', true));
     const add = (ref: string, arch: string | string[] | undefined, where: Array<string | number>) => {
       if (!parseSliceKey(ref)) {
         errors.push(y.error(where, `${owner}: invalid essential slice name "${ref}" (expected package_slice)`, 'essential'));
@@ -130,8 +139,16 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
       }
       seen.add(ref);
       const archs = arch === undefined ? undefined : Array.isArray(arch) ? arch : [arch];
+      // Chisel does not check these names: an unknown one only means the entry never applies.
       for (const a of archs ?? [])
-        if (!ARCHS.has(a)) errors.push(y.error([...where, 'arch'], `${owner}: essential ${ref}: invalid arch "${a}"`, 'arch'));
+        if (!ARCHS.has(a))
+          warnings.push(
+            y.warning(
+              [...where, 'arch'],
+              `${owner}: essential ${ref}: unknown arch "${a}", so this entry never applies; check the name`,
+              'arch',
+            ),
+          );
       refs.push({ slice: ref, ...(archs ? { arch: archs } : {}) });
     };
     if (Array.isArray(list)) {
@@ -195,12 +212,19 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
         errors.push(y.error([...at, 'essential'], `slice ${key}: essential ${e.slice} is already listed by the package`, 'essential'));
     }
     for (const [p, info] of Object.entries(s.contents ?? {})) {
-      const pi = parsePath(y, [...at, 'contents', p], key, pkgName, p, info, errors);
+      const pi = parsePath(y, [...at, 'contents', p], key, pkgName, p, info, errors, warnings);
       if (pi) slice.contents.set(p, pi);
     }
     pkg.slices.set(name, slice);
   }
   return pkg;
+}
+
+function readArch(r: NonNullable<RawPath>, info: PathInfo, err: (msg: string, sub?: string) => void): void {
+  if (r.arch === undefined) return;
+  const archs = Array.isArray(r.arch) ? r.arch : [r.arch];
+  for (const a of archs) if (!ARCHS.has(a)) err(`has an invalid arch "${a}"`, 'arch');
+  info.arch = archs;
 }
 
 function parseMode(y: YamlDoc, at: Array<string | number>, value: number): number {
@@ -215,7 +239,7 @@ export function cleanPathError(p: string): string | undefined {
   if (p === '/') return 'must not be the root itself';
   if (p.includes('\0')) return 'contains a NUL character';
   const body = p.endsWith('/') ? p.slice(0, -1) : p;
-  if (body.includes('//')) return 'is not clean (double slash)';
+  if (body.includes('//') || body.endsWith('/')) return 'is not clean (double slash)';
   if (body.includes('/.') && /\/\.{1,2}(?:\/|$)/.test(body)) return 'is not clean ("." or ".." component)';
   return undefined;
 }
@@ -228,18 +252,29 @@ function parsePath(
   p: string,
   raw: RawPath,
   errors: ChiselError[],
+  warnings: ChiselError[],
 ): PathInfo | undefined {
   const err = (msg: string, sub?: string) => errors.push(y.error(sub ? [...at, sub] : at, `slice ${key}: path ${p} ${msg}`, 'path', !sub));
+  const warn = (msg: string, sub: string) => warnings.push(y.warning([...at, sub], `slice ${key}: path ${p} ${msg}`, 'path'));
   const bad = cleanPathError(p);
   if (bad) {
     err(bad);
     return undefined;
   }
   const r = raw ?? {};
+  // Chisel reads "text: ~" as no text (the path is copied) and a number or boolean as its source text.
+  let text: string | undefined;
+  if (r.text === null)
+    warn('has "text: ~" (null), which is no text: the path is copied from its package; write text: "" for an empty file', 'text');
+  else if (typeof r.text === 'string') text = r.text;
+  else if (r.text !== undefined) {
+    text = y.source([...at, 'text']) ?? String(r.text);
+    warn(`has a text that is not a string: read as ${JSON.stringify(text)}; quote it`, 'text');
+  }
   const kinds: PathKind[] = [];
   if (r.copy !== undefined) kinds.push('copy');
   if (r.make) kinds.push('dir');
-  if (r.text !== undefined) kinds.push('text');
+  if (text !== undefined) kinds.push('text');
   if (r.symlink !== undefined) kinds.push('symlink');
   if (r.generate !== undefined) kinds.push('generate');
   const glob = isGlob(p);
@@ -257,18 +292,24 @@ function parsePath(
   const kind: PathKind = kinds[0] ?? 'copy';
   const info: PathInfo = { kind, mutable: Boolean(r.mutable), pos: y.pos(at, true) };
   if (kind === 'copy' && r.copy !== undefined) {
+    // Chisel accepts any source; the package is searched for the path as written, so a cut finds no content there.
     const b = cleanPathError(r.copy);
-    if (b || isGlob(r.copy)) err(`copies from an invalid path "${r.copy}"${b ? `: ${b}` : ''}`, 'copy');
+    if (b || isGlob(r.copy))
+      warn(`copies from "${r.copy}", which ${b ?? 'is a glob'}: no package holds such a path, so a cut that selects it fails`, 'copy');
     info.info = r.copy;
   }
-  if (kind === 'text') info.info = r.text!;
+  if (kind === 'text') info.info = text!;
   if (kind === 'symlink') info.info = r.symlink!;
   if (kind === 'generate') info.info = r.generate!;
   if (kind === 'dir' && !p.endsWith('/')) err(`must end in "/" for "make" to be valid`);
   if (kind === 'generate') {
     if (!p.endsWith('/**') || isGlob(p.slice(0, -3))) err(`has invalid generate path: must be "/dir/**" with no other wildcard`);
-    const extra = (['mode', 'mutable', 'until', 'arch', 'prefer', 'uid', 'gid'] as const).filter((k) => r[k] !== undefined);
+    // Chisel checks the generator's name only when a cut selects the slice.
+    if (info.info !== 'manifest')
+      warn(`has "generate: ${info.info}", but only "manifest" can be generated: a cut that selects this slice fails`, 'generate');
+    const extra = (['mode', 'mutable', 'until', 'prefer', 'uid', 'gid'] as const).filter((k) => r[k] !== undefined);
     if (extra.length) err(`has invalid options for generate: ${extra.join(', ')}`);
+    readArch(r, info, err);
     return info;
   }
   if (kind === 'glob') {
@@ -276,18 +317,18 @@ function parsePath(
     if (extra.length) err(`is a glob and accepts only "until" and "arch" (not ${extra.join(', ')})`);
   }
   if (r.mode !== undefined) {
-    if (kind === 'symlink') err(`cannot have a mode (symlink)`, 'mode');
-    info.mode = parseMode(y, [...at, 'mode'], r.mode);
-    if (info.mode > 0o7777) err(`has an invalid mode 0${info.mode.toString(8)}`, 'mode');
+    const mode = parseMode(y, [...at, 'mode'], r.mode);
+    if (kind === 'symlink') warn(`has a mode, which a symlink does not have: ignored`, 'mode');
+    else if (mode > 0o7777) {
+      warn(`has mode 0${mode.toString(8)}, with bits above 07777: only 0${(mode & 0o7777).toString(8)} is used`, 'mode');
+      info.mode = mode & 0o7777;
+    } else info.mode = mode;
   }
   if (r.mutable && !(kind === 'text' || (kind === 'copy' && !p.endsWith('/'))))
     err(`cannot be mutable: only text paths and copied regular files can`, 'mutable');
-  if (r.until !== undefined) info.until = 'mutate';
-  if (r.arch !== undefined) {
-    const archs = Array.isArray(r.arch) ? r.arch : [r.arch];
-    for (const a of archs) if (!ARCHS.has(a)) err(`has an invalid arch "${a}"`, 'arch');
-    info.arch = archs;
-  }
+  if (r.until === '') warn('has an empty "until", which Chisel reads as no "until"; remove it or write "until: mutate"', 'until');
+  else if (r.until !== undefined) info.until = 'mutate';
+  readArch(r, info, err);
   if (r.prefer !== undefined) {
     if (r.prefer === pkgName) err(`cannot "prefer" its own package ${pkgName}`, 'prefer');
     else if (!PACKAGE_NAME.test(r.prefer)) err(`prefers an invalid package name "${r.prefer}"`, 'prefer');

@@ -12,6 +12,12 @@ const NODE_TO_DEBIAN: Record<string, string> = {
 
 export const DEBIAN_ARCHS = ['amd64', 'arm64', 'armel', 'armhf', 'i386', 'ppc64el', 'riscv64', 's390x'];
 
+/** Every architecture name a slice's `arch:` may hold (Debian's, ports included). */
+export const KNOWN_ARCHS: ReadonlySet<string> = new Set([...DEBIAN_ARCHS, 'ppc64', 'mips64el', 'loong64']);
+
+/** The architectures Chisel knows (the ones Ubuntu publishes): the only ones a release with an "ubuntu" archive may name. */
+export const UBUNTU_ARCHS: ReadonlySet<string> = new Set(['amd64', 'arm64', 'armhf', 'i386', 'ppc64el', 'riscv64', 's390x']);
+
 export function hostArch(): string {
   return NODE_TO_DEBIAN[process.arch] ?? process.arch;
 }

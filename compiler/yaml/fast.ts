@@ -14,7 +14,7 @@
 //  * files over 64 KiB (YamlFile bounds their token count), a BOM but at the start, directives
 //    (%YAML may change the schema), tags (a ! but on a # line), anchors, control characters
 //    (CR and NEL too: the two parsers break lines differently), U+2028/9,
-//    escaped NULs, nesting deeper than MAX_YAML_DEPTH, flow
+//    escaped NULs, merge keys (any "<<"), nesting deeper than MAX_YAML_DEPTH, flow
 //    collections and plain or quoted scalars over more than one line (the
 //    parsers differ on their indentation rules);
 //  * a tab in a line's indentation, a # right after a quote or bracket
@@ -48,6 +48,8 @@ function declines(text: string): boolean {
   if (text.includes('\\') && /\\(?:0|x00|u0000|U00000000)/.test(text)) return true;
   if (text.includes('#') && /["'\]}]#/.test(text)) return true;
   if (text.startsWith('%') || text.includes('\n%')) return true;
+  // Merge keys (<<): js-yaml's core schema reads them as plain keys; YamlFile merges them as go-yaml does.
+  if (text.includes('<<')) return true;
   if (text.includes('\t') && /^ *\t/m.test(text)) return true;
   return (text.includes('---') || text.includes('...')) && /^(?:---|\.\.\.)[^\n]/m.test(text);
 }
@@ -223,6 +225,11 @@ export class FastYaml implements YamlDoc {
 
   /** A problem: the file goes to the full parser, which reports it with its position. */
   error(): ChiselError {
+    throw new NeedsFullParse();
+  }
+
+  /** A warning too: the full parser reports it with its position. */
+  warning(): ChiselError {
     throw new NeedsFullParse();
   }
 }

@@ -26,6 +26,7 @@ import {
   isSeq,
   Lexer,
   LineCounter,
+  parseAllDocuments,
   parseDocument,
   type Document,
   type Node,
@@ -50,7 +51,16 @@ export interface YamlDoc {
   /** Source text of a scalar (e.g. "0755"). */
   source(path: Array<string | number>): string | undefined;
   error(path: Array<string | number>, message: string, code?: string, key?: boolean): ChiselError;
+  /** A problem Chisel accepts: reported by `validate`, not failing (the fast path declines the file). */
+  warning(path: Array<string | number>, message: string, code?: string, key?: boolean): ChiselError;
 }
+
+/**
+ * Parse options shared by the YAML readers: merge keys (`<<: *anchor`) are
+ * applied as go-yaml v3 (Chisel's YAML library) applies them: the keys of the
+ * map win, then the merged maps in their order.
+ */
+const PARSE_OPTIONS = { merge: true, uniqueKeys: false, prettyErrors: false, strict: true } as const;
 
 const MAX_ALIASES = 100;
 /** Files above this size are lexed first to count their tokens. */
@@ -90,6 +100,7 @@ export class YamlFile implements YamlDoc {
   readonly doc: Document.Parsed;
   private readonly lines: LineCounter;
   private readonly problems: ChiselError[] = [];
+  private readonly notes: ChiselError[] = [];
   private readonly keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
   /** False when the document must not be converted (too large, too deep). */
   private convertible = true;
@@ -117,7 +128,18 @@ export class YamlFile implements YamlDoc {
     }
     // uniqueKeys: false — the library's duplicate check is quadratic in the
     // size of a map; walk() checks duplicates with a Set.
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: false, strict: true });
+    // Chisel reads the first document of a file only; what follows a second "---" is ignored (a warning).
+    const docs = parseAllDocuments(text, { lineCounter: this.lines, ...PARSE_OPTIONS });
+    const all = Array.isArray(docs) ? docs : [];
+    this.doc = all[0] ?? parseDocument(text, { lineCounter: this.lines, ...PARSE_OPTIONS });
+    if (all.length > 1)
+      this.notes.push(
+        this.errorAt(
+          all[1]!.range[0],
+          'a second YAML document (after "---") is ignored, as Chisel reads only the first; remove it or move it to its own file',
+          'yaml-documents',
+        ),
+      );
     for (const m of text.matchAll(NON_PRINTABLE)) {
       if (this.problems.length >= MAX_ERRORS_PER_FILE) break;
       this.problems.push(
@@ -221,6 +243,11 @@ export class YamlFile implements YamlDoc {
     return capErrors(this.problems);
   }
 
+  /** Problems Chisel accepts (see YamlDoc.warning), found while parsing. */
+  syntaxWarnings(): ChiselError[] {
+    return [...this.notes];
+  }
+
   /** The document as plain data; a ChiselError (with position) when aliases expand too much. */
   toJS(): unknown {
     if (!this.convertible) throw this.errorAt(0, 'the YAML document cannot be read (see the errors above)', 'yaml');
@@ -255,8 +282,25 @@ export class YamlFile implements YamlDoc {
     return { file: this.file, line, col };
   }
 
-  /** The pair of a map's key (an index is built for maps with many keys). */
-  private pairOf(map: YAMLMap, key: string): Pair | undefined {
+  /** The pair of a map's key, its own or merged (`<<`) in the order toJS merges them. */
+  private pairOf(map: YAMLMap, key: string, depth = 0): Pair | undefined {
+    const own = this.ownPairOf(map, key);
+    if (own || depth > MAX_YAML_DEPTH) return own;
+    for (const p of map.items as Pair[]) {
+      if (!isScalar(p.key) || typeof p.key.value !== 'symbol') continue; // merge keys only
+      const value = isAlias(p.value) ? p.value.resolve(this.doc) : p.value;
+      const sources = isSeq(value) ? value.items : [value];
+      for (const src of sources) {
+        const m = isAlias(src) ? src.resolve(this.doc) : src;
+        const found = isMap(m) ? this.pairOf(m, key, depth + 1) : undefined;
+        if (found) return found;
+      }
+    }
+    return undefined;
+  }
+
+  /** The pair of a map's own key (an index is built for maps with many keys). */
+  private ownPairOf(map: YAMLMap, key: string): Pair | undefined {
     if (map.items.length < 16) return (map.items as Pair[]).find((p) => keyString(p.key) === key);
     let index = this.keyIndex.get(map);
     if (!index) {
@@ -304,11 +348,15 @@ export class YamlFile implements YamlDoc {
     const p = this.pos(path, key);
     return new ChiselError(clipLongWords(message), { code, location: { file: p.file, line: p.line, col: p.col } });
   }
+
+  warning(path: Array<string | number>, message: string, code = 'warning', key = false): ChiselError {
+    return this.error(path, message, code, key);
+  }
 }
 
 /** The property name toJS gives a key. */
 function keyString(k: unknown): string {
-  if (isScalar(k)) return k.value === null || k.value === undefined ? '' : String(k.value);
+  if (isScalar(k)) return k.value === null || k.value === undefined ? '' : typeof k.value === 'symbol' ? '<<' : String(k.value);
   return String(k ?? '');
 }
 

@@ -259,6 +259,19 @@ const cases: Case[] = [
     request: ['pkga_two'],
     error: /slice pkga_two not found/,
   },
+  {
+    name: 'a generate type other than manifest loads (a warning) but fails the cut that selects it',
+    slices: { pkga: A('  one:\n    contents:\n      /etc/conf:\n  gen:\n    contents:\n      /var/lib/x/**: {generate: foo}\n') },
+    request: ['pkga_gen'],
+    error: /slice pkga_gen: path \/var\/lib\/x\/\*\* cannot be cut: unknown generate type "foo"/,
+  },
+  {
+    name: 'a generate type other than manifest in a slice that is not selected does not matter',
+    slices: { pkga: A('  one:\n    contents:\n      /etc/conf:\n  gen:\n    contents:\n      /var/lib/x/**: {generate: foo}\n') },
+    request: ['pkga_one'],
+    subset: true,
+    tree: { '/etc/conf': `file 0644 ${sha8('conf\n')}` },
+  },
 ];
 
 describe('cut rules', () => {

@@ -23,6 +23,16 @@ export function collectClaims(sel: Selection): Map<string, Claim[]> {
   for (const slice of sel.slices) {
     for (const [path, info] of slice.contents) {
       if (info.arch && !info.arch.includes(sel.arch)) continue;
+      // validation only warns (Chisel loads such a release); cutting the slice fails, as in Chisel
+      if (info.kind === 'generate' && info.info !== 'manifest') {
+        throw new ChiselError(
+          `slice ${sliceKey(slice.package, slice.name)}: path ${path} cannot be cut: unknown generate type "${info.info}"`,
+          {
+            code: 'generate',
+            hint: 'only "generate: manifest" can be generated; fix the slice definition',
+          },
+        );
+      }
       const claim: Claim = { path, info, slice, sliceKey: sliceKey(slice.package, slice.name) };
       const list = byPath.get(path);
       if (list) list.push(claim);

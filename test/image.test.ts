@@ -5,6 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -309,6 +310,45 @@ describe('push', () => {
     const again = await cut(['--arch', 'amd64', '--push', ref, 'hello_bins']);
     expect(again.push.digest).toBe(r.image.digest);
     expect(again.push.uploadedBlobs).toBe(0);
+  });
+
+  it('--push without --oci writes no layout: the blobs are pushed from the build (seen from a proxy at the manifest PUT)', async () => {
+    const tmp = tempDir('chisel-ts-push-tmp-');
+    const seen: string[][] = [];
+    // a plain forwarding proxy; at each manifest PUT it lists the cut's temporary directory
+    const proxy = http.createServer((req, res) => {
+      if (req.method === 'PUT' && req.url?.includes('/manifests/')) seen.push(readdirSync(tmp, { recursive: true }).map(String).sort());
+      const up = http.request({
+        host: '127.0.0.1',
+        port: registry.addr.split(':')[1],
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      });
+      up.on('response', (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (proxy.address() as { port: number }).port;
+      const r = await cut(['--arch', 'amd64,arm64', '--push', `127.0.0.1:${port}/chisel/nolayout:v1`, 'hello_bins'], {
+        env: { TMPDIR: tmp },
+      });
+      expect(seen).toHaveLength(3);
+      expect(r.push.uploadedBlobs).toBe(4);
+      // the build's blob directory with the two layers in it, and nothing else
+      for (const files of seen) {
+        expect(files).toHaveLength(3);
+        expect(files[0]).toMatch(/^chisel-ts-blobs-[0-9a-f]{8}$/);
+        for (const f of files.slice(1)) expect(f).toMatch(new RegExp(`^${files[0]}/[0-9a-f]{64}$`));
+      }
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('pushes a two-arch index', async () => {

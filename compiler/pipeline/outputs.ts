@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeDir } from '../output/dir.js';
 import type { OciImage } from '../output/oci.js';
-import type { PushOptions, PushResult } from '../registry/push.js';
 import type { WrittenBlob } from '../output/tar.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { releaseTemp, sweepStale, tempSibling, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
@@ -70,7 +69,7 @@ export async function writeOutputs(
         sbom && spec.sbom
           ? [{ artifactType: SBOM_MEDIA_TYPE[spec.sbom.format], bytes: Buffer.from(sbom), title: path.basename(spec.sbom.file!) }]
           : [];
-      out.push = await pushImage(image!, o.push, pushTag === tag ? o.oci : undefined, blobDir!, {
+      out.push = await (await import('../registry/image.js')).pushImage(image!, o.push, {
         insecure: Boolean(spec.insecure),
         referrers,
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
@@ -139,26 +138,4 @@ async function writeSbomFile(spec: BuildSpec, file: string, archs: ArchBuild[], 
   );
   await writeFileAtomic(file, sbom);
   return sbom;
-}
-
-/**
- * Push `image` to `ref`. The seam where push will read the image's blobs
- * (`image.blobs`) itself: today pushLayout reads a layout directory, so the
- * --oci layout is used when it has the push's tag, else one is written from
- * the same blobs (hard links, nothing compressed again) into the blob
- * directory. TODO(registry): push from `image` and drop the layout.
- */
-async function pushImage(
-  image: OciImage,
-  ref: string,
-  ociLayout: string | undefined,
-  blobDir: string,
-  opts: PushOptions,
-): Promise<PushResult> {
-  let layoutDir = ociLayout;
-  if (!layoutDir) {
-    layoutDir = path.join(blobDir, 'push-layout');
-    await (await oci()).writeOciLayout(image, layoutDir, splitTag(ref).tag);
-  }
-  return (await import('../registry/push.js')).pushLayout(layoutDir, ref, opts);
 }

@@ -1,11 +1,15 @@
-// Push an OCI image layout directory (oci-layout, index.json, blobs/<alg>/<hex>)
-// to a registry that speaks the OCI distribution API.
+// Push an image to a registry that speaks the OCI distribution API. What is
+// pushed is a plan (PushPlan): the blobs with a way to open each, and the
+// manifests as bytes. pushLayout makes it from an OCI image layout directory
+// (oci-layout, index.json, blobs/<alg>/<hex>); image.ts makes it from a
+// build's image in memory.
 //
-// Order of work: read and verify every manifest of the layout first (nothing
-// is sent for a broken layout), then the blobs (config + layers; HEAD, and a
-// monolithic upload only when missing, three at a time), then the manifests
-// children first (by digest) and the top one last under the tag, so the tag
-// never points at something incomplete.
+// Order of work: the whole plan first (for a layout: every manifest read and
+// verified, every blob there with its size; nothing is sent for a broken
+// layout), then the blobs (config + layers; HEAD, and a monolithic upload
+// only when missing, three at a time), then the manifests children first (by
+// digest) and the top one last under the tag, so the tag never points at
+// something incomplete.
 //
 // Transport: https by default; plain http only for localhost / 127.0.0.1 /
 // [::1] or when `insecure` is set. Auth: credentials found as docker and podman
@@ -15,11 +19,12 @@
 
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { forEachLimited } from '../http/limit.js';
 import { ChiselError } from '../util/errors.js';
 import { RegistryClient } from './client.js';
 import { findCredentials } from './credentials.js';
-import { blobPath, type Descriptor, layoutError, readLayout } from './layout.js';
+import { blobPath, type Descriptor, layoutError, type PlannedManifest, readLayout } from './layout.js';
 import { isLocalHost, parseReference, splitScheme } from './reference.js';
 import { type Artifact, type PushedReferrer, pushReferrer } from './referrers.js';
 
@@ -44,10 +49,36 @@ export interface PushResult {
   referrers?: PushedReferrer[];
 }
 
+/** A config or layer to push, and how to read it (opened once per upload attempt). */
+export interface PlannedBlob {
+  desc: Descriptor;
+  body: { open: () => Readable; length: number };
+}
+
+/** Everything a push sends, known before the registry is contacted. */
+export interface PushPlan {
+  /** Configs and layers, each once. */
+  blobs: PlannedBlob[];
+  /** Blobs not at hand but with external URLs (non-distributable layers): not uploaded, counted as skipped. */
+  foreign?: Descriptor[];
+  /** Children before parents; the top one is not among them. */
+  manifests: PlannedManifest[];
+  /** Pushed last, under the tag. */
+  top: PlannedManifest;
+}
+
+/** Where a push goes: the reference parsed, the scheme chosen (plain HTTP refused unless local or insecure). */
+interface PushTarget {
+  registry: string;
+  repository: string;
+  tag: string;
+  reference: string;
+  scheme: 'http' | 'https';
+}
+
 const UPLOAD_CONCURRENCY = 3;
 
-export async function pushLayout(layoutDir: string, ref: string, opts: PushOptions = {}): Promise<PushResult> {
-  const log = opts.log ?? (() => {});
+function pushTarget(ref: string, opts: PushOptions): PushTarget {
   const { scheme: explicitScheme } = splitScheme(ref.trim());
   const { registry, repository, tag } = parseReference(ref);
   const reference = `${registry}/${repository}:${tag}`;
@@ -59,11 +90,25 @@ export async function pushLayout(layoutDir: string, ref: string, opts: PushOptio
     });
   }
   const scheme: 'http' | 'https' = explicitScheme ?? (local || opts.insecure ? 'http' : 'https');
+  return { registry, repository, tag, reference, scheme };
+}
 
+/** Push the OCI image layout in `layoutDir`: its manifest tagged as `ref`'s tag (or its only one), under `ref`. */
+export async function pushLayout(layoutDir: string, ref: string, opts: PushOptions = {}): Promise<PushResult> {
+  const target = pushTarget(ref, opts);
   // Read and check the whole layout before talking to the registry.
-  const dir = path.resolve(layoutDir);
-  const plan = await readLayout(dir, tag, reference);
+  const plan = await layoutPlan(path.resolve(layoutDir), target);
+  return pushTo(plan, target, opts);
+}
 
+/** Push `plan` to `ref`: the blobs, the manifests, the top one under the tag, then the referrers. */
+export async function pushPlan(plan: PushPlan, ref: string, opts: PushOptions = {}): Promise<PushResult> {
+  return pushTo(plan, pushTarget(ref, opts), opts);
+}
+
+async function pushTo(plan: PushPlan, target: PushTarget, opts: PushOptions): Promise<PushResult> {
+  const log = opts.log ?? (() => {});
+  const { registry, repository, tag, reference, scheme } = target;
   const { creds, configPath } = await findCredentials(
     registry,
     opts.dockerConfigPath !== undefined ? { configPath: opts.dockerConfigPath } : {},
@@ -73,8 +118,12 @@ export async function pushLayout(layoutDir: string, ref: string, opts: PushOptio
     await client.ping();
     let uploaded = 0;
     let skipped = 0;
-    await forEachLimited([...plan.blobs.values()], UPLOAD_CONCURRENCY, async (desc) => {
-      if ((await pushLayoutBlob(client, dir, desc, log)) === 'uploaded') uploaded++;
+    for (const desc of plan.foreign ?? []) {
+      log(`blob ${desc.digest} is not in the layout and has external URLs; not uploading it`);
+      skipped++;
+    }
+    await forEachLimited(plan.blobs, UPLOAD_CONCURRENCY, async (b) => {
+      if ((await client.pushBlob(b.desc, b.body)) === 'uploaded') uploaded++;
       else skipped++;
     });
     for (const m of plan.manifests) await client.pushManifest(m, m.digest);
@@ -99,24 +148,26 @@ export async function pushLayout(layoutDir: string, ref: string, opts: PushOptio
   }
 }
 
-/** One config or layer of the layout, streamed from its file (a blob absent from the layout but with external URLs is left out). */
-async function pushLayoutBlob(
-  client: RegistryClient,
-  dir: string,
-  desc: Descriptor,
-  log: (m: string) => void,
-): Promise<'uploaded' | 'skipped'> {
-  const file = blobPath(dir, desc.digest);
-  let size: number;
-  try {
-    size = (await fs.stat(file)).size;
-  } catch (e) {
-    if (desc.urls && desc.urls.length > 0) {
-      log(`blob ${desc.digest} is not in the layout and has external URLs; not uploading it`);
-      return 'skipped';
+/** The plan of a layout: its manifests (read and checked), each config and layer streamed from its file (its size checked). */
+async function layoutPlan(dir: string, target: PushTarget): Promise<PushPlan> {
+  const layout = await readLayout(dir, target.tag, target.reference);
+  const blobs: PlannedBlob[] = [];
+  const foreign: Descriptor[] = [];
+  for (const desc of layout.blobs.values()) {
+    const file = blobPath(dir, desc.digest);
+    let size: number;
+    try {
+      size = (await fs.stat(file)).size;
+    } catch (e) {
+      // a blob absent from the layout but with external URLs is left out
+      if (desc.urls && desc.urls.length > 0) {
+        foreign.push(desc);
+        continue;
+      }
+      throw layoutError(dir, `missing blob ${desc.digest}: ${(e as Error).message}`);
     }
-    throw layoutError(dir, `missing blob ${desc.digest}: ${(e as Error).message}`);
+    if (size !== desc.size) throw layoutError(dir, `blob ${desc.digest} is ${size} bytes, its descriptor says ${desc.size}`);
+    blobs.push({ desc, body: { open: () => createReadStream(file), length: size } });
   }
-  if (size !== desc.size) throw layoutError(dir, `blob ${desc.digest} is ${size} bytes, its descriptor says ${desc.size}`);
-  return client.pushBlob(desc, { open: () => createReadStream(file), length: size });
+  return { blobs, ...(foreign.length ? { foreign } : {}), manifests: layout.manifests, top: layout.top };
 }

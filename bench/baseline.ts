@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { resolveArchiveUrl } from '../compiler/archive/sources.js';
+import { isSkipped, resolveArchiveUrl } from '../compiler/archive/sources.js';
 import { loadRelease, resolveReleaseDir } from '../compiler/release/index.js';
 import { findExecutable } from '../compiler/deb/index.js';
 import { median, run } from './proc.js';
@@ -29,7 +29,9 @@ export async function mirrorLines(release: string, arch: string): Promise<{ suit
   const archives = [...rel.archives.values()].sort((a, b) => a.priority - b.priority);
   for (const a of archives) {
     const keys = a.publicKeys.map((k) => rel.publicKeys.get(k)!).filter(Boolean);
-    const { url } = await resolveArchiveUrl(a, keys);
+    const resolved = await resolveArchiveUrl(a, keys);
+    if (isSkipped(resolved)) continue; // a pro archive without credentials
+    const { url } = resolved;
     suite ||= a.suites[0] ?? '';
     for (const s of a.suites) lines.push(`deb [arch=${arch}] ${url} ${s} ${a.components.join(' ')}`);
   }

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { IndexBench } from './archive.js';
 import type { Baseline } from './baseline.js';
+import type { ChiselBench } from './chisel.js';
 import type { CutBench, IndexReuse } from './cuts.js';
 import type { ExtractBench } from './extract.js';
 import type { ReleaseBench } from './release.js';
@@ -26,6 +27,7 @@ export interface Results {
   reuse: IndexReuse[];
   index: IndexBench | null;
   extract: ExtractBench;
+  chisel: ChiselBench;
   cross: Array<{ set: string; diffId: string; ok: boolean }>;
   seconds: number;
   targets: Target[];
@@ -37,6 +39,8 @@ const mb = (x: number | null | undefined): string => (x === null || x === undefi
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 
 export const WARM_EXTRACT_MAX = 0.2;
+/** Warm cuts: at least this many times faster than Chisel's, on every release. */
+export const CHISEL_SPEEDUP_MIN = 10;
 
 export function targets(r: Results): Target[] {
   const out: Target[] = [];
@@ -97,6 +101,17 @@ export function targets(r: Results): Target[] {
     target: '< 300 MB',
     pass: peak ? peak < 300 : null,
   });
+  const measured = r.chisel.rows.filter((x) => x.chiselMs !== null && x.tsMs !== null);
+  const slowest = measured.reduce<(typeof measured)[number] | undefined>(
+    (a, x) => (!a || x.chiselMs! / x.tsMs! < a.chiselMs! / a.tsMs! ? x : a),
+    undefined,
+  );
+  out.push({
+    name: `warm cuts vs Chisel, every Ubuntu release measured (${measured.length} of ${r.chisel.rows.length})`,
+    measured: slowest ? `slowest: ${slowest.release} ${ratio(slowest.chiselMs!, slowest.tsMs!)}` : (r.chisel.skipped ?? '-'),
+    target: `>= ${CHISEL_SPEEDUP_MIN}×`,
+    pass: slowest ? measured.every((x) => x.chiselMs! >= CHISEL_SPEEDUP_MIN * x.tsMs!) : null,
+  });
   const same = r.cuts.every((c) => c.sameDigest) && r.reuse.every((x) => x.sameDigest) && r.cross.every((c) => c.ok);
   out.push({ name: 'every timed run gives the same output digest', measured: same ? 'yes' : 'NO', target: 'yes', pass: same });
   return out;
@@ -152,5 +167,25 @@ export function renderMarkdown(r: Results): string {
   L.push(`${e.packages} .debs (${e.debMB.toFixed(0)} MB); floor: ${e.floorTools.join(', ')} of each data.tar member to /dev/null.`, '');
   L.push('| floor | cold extraction | warm (content cache) |', '|---:|---:|---:|');
   L.push(`| ${ms(e.floorMs)} | ${ms(e.coldMs)} | ${ms(e.warmMs)} |`, '');
+  L.push(...renderChisel(r.chisel));
   return `${L.join('\n')}\n`;
+}
+
+/** Warm cuts of one group per Ubuntu release by Chisel and chisel-ts. */
+function renderChisel(c: ChiselBench): string[] {
+  const L = ['## Warm cuts against Chisel (wall, median of the warm runs; both fetch the InRelease files again)', ''];
+  if (c.skipped) return [...L, c.skipped, ''];
+  L.push(
+    `Reference: ${path.basename(path.dirname(c.binary ?? ''))}; groups in bench/chisel.ts (amd64, Ubuntu archive); roots and caches on ${c.fsType ?? 'unknown'}.`,
+    '',
+    '| release | slices | entries | Chisel | chisel-ts | ratio | note |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  );
+  for (const x of c.rows) {
+    const entries =
+      x.chiselEntries !== null && x.chiselEntries !== x.entries ? `${x.entries ?? '-'} (Chisel ${x.chiselEntries})` : `${x.entries ?? '-'}`;
+    const r = x.chiselMs !== null && x.tsMs !== null ? ratio(x.chiselMs, x.tsMs) : '-';
+    L.push(`| ${x.release} | ${x.slices} | ${entries} | ${ms(x.chiselMs)} | ${ms(x.tsMs)} | ${r} | ${x.note ?? ''} |`);
+  }
+  return [...L, ''];
 }

@@ -3,6 +3,13 @@
 //
 //   node dist/bench/run.js [--json] [--write FILE.md] [--sets base,python3,java]
 //                          [--cold-runs N] [--warm-runs N] [--validate-runs N] [--release debian-13] [--arch amd64]
+//                          [--chisel-runs N] [--chisel-dir DIR] [--only-chisel]
+//
+// With the reference Chisel binary present and CHISEL_TS_ARCHIVE_URL_UBUNTU
+// set, warm cuts of every Ubuntu release of the corpus by both tools
+// (bench/chisel.ts), their roots and caches in --chisel-dir (default: the
+// work directory; /dev/shm measures the tools rather than the disk, which
+// both pay alike); --only-chisel runs just that section.
 //
 // Every cut is a child process of the real CLI (wall time, peak RSS); the
 // output of every timed run is digested and compared with the cold run's.
@@ -14,6 +21,7 @@ import path from 'node:path';
 import { benchIndexParse, cachedIndex, type IndexBench } from './archive.js';
 import { discard } from './trash.js';
 import { benchMmdebstrap, type Baseline } from './baseline.js';
+import { benchChisel } from './chisel.js';
 import { benchCut, benchIndexReuse, OUTPUT_KINDS, type CutBench, type CutSpec, type IndexReuse } from './cuts.js';
 import { benchExtract, type ExtractBench } from './extract.js';
 import { ROOT } from './proc.js';
@@ -50,6 +58,8 @@ async function main(): Promise<void> {
   const warmRuns = Number(opt(args, '--warm-runs', '5'));
   const validateRuns = Number(opt(args, '--validate-runs', '5'));
   const coldRuns = Number(opt(args, '--cold-runs', '3'));
+  const chiselRuns = Number(opt(args, '--chisel-runs', '3'));
+  const only = args.includes('--only-chisel');
   const work = mkdtempSync(path.join(tmpdir(), 'chisel-ts-bench-'));
   const spec: CutSpec = { release, arch, work, coldRuns, warmRuns };
   const started = Date.now();
@@ -65,7 +75,7 @@ async function main(): Promise<void> {
       path.join(ROOT, 'slices', 'debian-13'),
     ];
     const validate: ReleaseBench[] = [];
-    for (const dir of releaseDirs) {
+    for (const dir of only ? [] : releaseDirs) {
       log(`validate ${path.basename(dir)}`);
       validate.push(benchRelease(dir, validateRuns));
     }
@@ -77,7 +87,7 @@ async function main(): Promise<void> {
     const debs = new Map<string, string>();
     let index: IndexBench | undefined;
     const caches: string[] = [];
-    for (const set of sets) {
+    for (const set of only ? [] : sets) {
       for (const kind of OUTPUT_KINDS) {
         log(`cut ${set} -> ${kind}: ${coldRuns} cold, then ${warmRuns} warm`);
         const cache = path.join(work, `cache-${set}-${kind}`);
@@ -120,6 +130,13 @@ async function main(): Promise<void> {
     const extract: ExtractBench = await benchExtract(debs, work);
     for (const c of caches) await discard(c, work);
 
+    // 4. Warm cuts of the Ubuntu releases by Chisel and by chisel-ts.
+    const chiselDir = args.includes('--chisel-dir')
+      ? mkdtempSync(path.join(opt(args, '--chisel-dir', tmpdir()), 'chisel-ts-bench-'))
+      : work;
+    const chiselBench = await benchChisel(chiselDir, chiselRuns, log);
+    if (chiselDir !== work) await fs.rm(chiselDir, { recursive: true, force: true });
+
     const results: Results = {
       machine: machine(),
       release,
@@ -130,6 +147,7 @@ async function main(): Promise<void> {
       reuse,
       index: index ?? null,
       extract,
+      chisel: chiselBench,
       cross,
       seconds: 0,
       targets: [],

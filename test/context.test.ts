@@ -85,7 +85,7 @@ describe('files: sources stay inside the build context', () => {
       ['passwd', 'passwd'],
       ['app/lib/climb', 'app/lib/climb'],
       ['env', 'env'],
-    ]) {
+    ] as const) {
       const f = imageFile(d, `  - src: ${src}\n    dest: /x\n`);
       expect(await errorOf(loadImageFile(f))).toMatch(
         new RegExp(`image\\.yaml:3:10: files: ${src.replace(/\./g, '\\.')}: the symlink ${link} points outside the build context`),

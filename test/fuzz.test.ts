@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
+import { stringify, type ToStringOptions } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readDebControl, readDebData, type DebEntry } from '../compiler/deb/index.js';
 import { parseImageFile } from '../compiler/image/imagefile.js';
@@ -29,7 +29,7 @@ const SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
 const TEST_TIMEOUT = SECONDS * 1000 * 3 + 60_000; // the run, shrinking a failure, and slack
 
-function report(name: string, stats: fc.RunDetails<unknown>): void {
+function report(name: string, stats: fc.RunDetails<any>): void {
   if (stats.failed)
     throw new Error(`${fc.defaultReportMessage(stats)}\n${(stats.errorInstance as Error)?.stack ?? String(stats.errorInstance)}`);
   process.stdout.write(`fuzz ${name}: ${stats.numRuns} runs${stats.interrupted ? ' (time limit)' : ''}, seed ${stats.seed}\n`);
@@ -441,7 +441,7 @@ const goodText = fc
     fc.constantFrom('', '...\n'),
   )
   .map(([doc, opts, trivia, start, end]) => {
-    const lines = (stringify(doc, opts as Parameters<typeof stringify>[1]) as string).split('\n');
+    const lines = (stringify(doc, opts as ToStringOptions) as string).split('\n');
     for (const [at, t] of trivia) {
       const i = at % lines.length;
       if (t === ' # c' || t === '  ') lines[i] += t;

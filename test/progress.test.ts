@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 const env = (): NodeJS.ProcessEnv => {
-  const e = { ...process.env, TERM: 'xterm' };
+  const e: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm' };
   delete e.CI;
   delete e.GITHUB_ACTIONS;
   return e;

@@ -15,7 +15,7 @@ export async function downloadVerified(
   tap?: () => (chunk: Uint8Array) => void,
 ): Promise<void> {
   await withRetries(url, http, async () => {
-    const { body } = await httpGetOnce(url, http.timeoutMs ?? 30_000);
+    const { body } = await httpGetOnce(url, http.timeoutMs ?? 30_000, http.authorization);
     const see = tap?.();
     await store.putStream(see ? teed(body, see) : body, sha256, what);
   }).catch((e: unknown) => {

@@ -54,6 +54,8 @@ export interface HttpOptions {
   /** First backoff delay; doubles per attempt, with jitter (default 250 ms). */
   backoffMs?: number;
   onRetry?: (url: string, attempt: number, err: Error) => void;
+  /** An Authorization header (a pro archive's Basic auth), sent only to the origin of the URL asked for, not across a redirect to another. */
+  authorization?: string;
 }
 
 export function isTransient(e: unknown): boolean {
@@ -74,7 +76,7 @@ const AGENTS = keepAliveAgents();
 const MAX_REDIRECTS = 5;
 
 /** Sends a GET; resolves with the response once its headers arrived. The idle timeout (socket inactivity) covers the wait for headers and every gap in the body. */
-function get(url: string, timeoutMs: number, onTimeout: () => void): Promise<http.IncomingMessage> {
+function get(url: string, timeoutMs: number, onTimeout: () => void, authorization?: string): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (!isHttpUrl(u)) {
@@ -87,7 +89,13 @@ function get(url: string, timeoutMs: number, onTimeout: () => void): Promise<htt
     };
     const req = startRequest(
       u,
-      { method: 'GET', headers: { 'accept-encoding': 'identity' }, agents: AGENTS, timeoutMs, timeoutError },
+      {
+        method: 'GET',
+        headers: { 'accept-encoding': 'identity', ...(authorization ? { authorization } : {}) },
+        agents: AGENTS,
+        timeoutMs,
+        timeoutError,
+      },
       resolve,
     );
     req.on('error', reject);
@@ -101,15 +109,20 @@ function get(url: string, timeoutMs: number, onTimeout: () => void): Promise<htt
  * gap between body chunks. A body shorter than its Content-Length raises
  * HttpTransportError('truncated').
  */
-export async function httpGetOnce(url: string, timeoutMs: number): Promise<{ size?: number; body: AsyncGenerator<Uint8Array> }> {
+export async function httpGetOnce(
+  url: string,
+  timeoutMs: number,
+  authorization?: string,
+): Promise<{ size?: number; body: AsyncGenerator<Uint8Array> }> {
   let timedOut = false;
   const onTimeout = (): void => {
     timedOut = true;
   };
   let res: http.IncomingMessage;
+  const origin = new URL(url).origin;
   for (let where = url, hops = 0; ; hops++) {
     try {
-      res = await get(where, timeoutMs, onTimeout);
+      res = await get(where, timeoutMs, onTimeout, new URL(where).origin === origin ? authorization : undefined);
     } catch (e) {
       if (e instanceof HttpTransportError) throw e;
       if (timedOut) throw new HttpTransportError(url, `no response within ${timeoutMs} ms (timed out)`, 'timeout', e);
@@ -180,7 +193,7 @@ export function withRetries<T>(url: string, opts: HttpOptions, attempt: (n: numb
 /** GET a whole (small) body into memory, with retries. */
 export async function httpGetBuffer(url: string, opts: HttpOptions = {}): Promise<Buffer> {
   return withRetries(url, opts, async () => {
-    const { body } = await httpGetOnce(url, opts.timeoutMs ?? 30_000);
+    const { body } = await httpGetOnce(url, opts.timeoutMs ?? 30_000, opts.authorization);
     const chunks: Uint8Array[] = [];
     for await (const c of body) chunks.push(c);
     return Buffer.concat(chunks);

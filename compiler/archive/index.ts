@@ -12,7 +12,8 @@ import { httpGetBuffer, type HttpOptions } from './http.js';
 import { indexHost, type IndexHost } from './indexhost.js';
 import { checkValidUntil, preloadVerifier, verifyInRelease, type InReleaseInfo } from './inrelease.js';
 import type { IndexCompression } from './packages.js';
-import { resolveArchiveUrl, type ResolveUrlOptions } from './sources.js';
+import { AUTH_DIR_ENV, basicAuthorization } from './credentials.js';
+import { isSkipped, resolveArchiveUrl, type ResolvedUrl, type ResolveUrlOptions, type SkippedArchive } from './sources.js';
 import { compareVersions } from './version.js';
 
 export { compareVersions } from './version.js';
@@ -45,8 +46,12 @@ export interface ArchiveOptions {
   concurrency?: number;
   http?: HttpOptions;
   sourcesFiles?: string[];
+  /** Where pro archives' credentials are looked up (default $CHISEL_AUTH_DIR or /etc/apt/auth.conf.d). */
+  authDir?: string;
   now?: Date;
   onEvent?: (ev: ArchiveEvent) => void;
+  /** One line for the user, printed without --verbose (a pro archive ignored). */
+  onNotice?: (msg: string) => void;
 }
 
 export type ArchiveEvent =
@@ -69,13 +74,26 @@ interface Index {
   sha256: string;
 }
 
-function urlOptions(opts: Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http'>): ResolveUrlOptions {
+type UrlOptions = Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http' | 'authDir'>;
+
+function urlOptions(opts: UrlOptions): ResolveUrlOptions {
   return {
     store: opts.store,
     ...(opts.urlOverrides ? { overrides: opts.urlOverrides } : {}),
     ...(opts.sourcesFiles ? { sourcesFiles: opts.sourcesFiles } : {}),
     ...(opts.http ? { http: opts.http } : {}),
+    ...(opts.authDir ? { authDir: opts.authDir } : {}),
   };
+}
+
+/** Where an archive is and how to ask it: its base URL and the HTTP options (with a pro archive's Basic auth). */
+interface Access {
+  url: string;
+  http: HttpOptions;
+}
+
+function accessOf(r: ResolvedUrl, http: HttpOptions = {}): Access {
+  return { url: r.url, http: r.credentials ? { ...http, authorization: basicAuthorization(r.credentials) } : http };
 }
 
 function inReleaseRef(archive: string, suite: string): string {
@@ -99,15 +117,17 @@ const early = new Map<string, Promise<Buffer>>();
 export async function prefetchInReleases(
   archives: Iterable<ArchiveDef>,
   publicKeys: Map<string, PublicKeyDef>,
-  opts: Pick<ArchiveOptions, 'store' | 'urlOverrides' | 'sourcesFiles' | 'http'>,
+  opts: UrlOptions,
 ): Promise<void> {
   await Promise.all(
     [...archives].map(async (def) => {
       const keys = def.publicKeys.map((k) => publicKeys.get(k)!).filter(Boolean);
-      const { url } = await resolveArchiveUrl(def, keys, urlOptions(opts));
+      const resolved = await resolveArchiveUrl(def, keys, urlOptions(opts));
+      if (isSkipped(resolved)) return;
+      const { url, http } = accessOf(resolved, opts.http);
       for (const suite of def.suites) {
         await preloadVerifierIfNew(opts.store, def.name, suite);
-        const download = httpGetBuffer(`${url}/dists/${suite}/InRelease`, opts.http);
+        const download = httpGetBuffer(`${url}/dists/${suite}/InRelease`, http);
         download.catch(() => undefined); // reported by the archive that takes it
         early.set(`${url}/dists/${suite}/InRelease`, download);
       }
@@ -116,7 +136,8 @@ export async function prefetchInReleases(
 }
 
 class Archive {
-  private url?: Promise<string>;
+  private where?: Promise<Access | SkippedArchive>;
+  private skip?: Promise<string | undefined>;
   private indexes?: Promise<Index[]>;
   private infos?: Promise<Array<readonly [string, InReleaseInfo]>>;
   private lookupKey?: Promise<string>;
@@ -129,12 +150,42 @@ class Archive {
     private readonly host: IndexHost,
   ) {}
 
-  baseUrl(): Promise<string> {
-    this.url ??= resolveArchiveUrl(this.def, this.keys, urlOptions(this.opts)).then((r) => {
+  private resolveAccess(): Promise<Access | SkippedArchive> {
+    this.where ??= resolveArchiveUrl(this.def, this.keys, urlOptions(this.opts)).then((r) => {
+      if (isSkipped(r)) return r;
       this.opts.onEvent?.({ kind: 'url', archive: this.def.name, url: r.url, from: r.from });
-      return r.url;
+      return accessOf(r, this.opts.http);
     });
-    return this.url;
+    return this.where;
+  }
+
+  /** The base URL and HTTP options (online); a skipped archive is never asked (see skipped()). */
+  async access(): Promise<Access> {
+    const r = await this.resolveAccess();
+    if (isSkipped(r)) throw skippedError(this.def.name, r.skipped);
+    return r;
+  }
+
+  /**
+   * Why this archive is not used, if it is not: a pro archive without
+   * credentials (offline: whose InRelease the cache does not hold). Said once,
+   * through onNotice.
+   */
+  skipped(): Promise<string | undefined> {
+    this.skip ??= (async () => {
+      if (this.def.pro === undefined) return undefined;
+      let why: string | undefined;
+      if (this.opts.offline) {
+        const cached = await this.opts.store.getMeta('inrelease-ref', this.refKey(this.def.suites[0] ?? ''));
+        why = cached ? undefined : 'not in the cache (--offline)';
+      } else {
+        const r = await this.resolveAccess();
+        why = isSkipped(r) ? r.skipped : undefined;
+      }
+      if (why) this.opts.onNotice?.(`archive ${this.def.name} (pro: ${this.def.pro}) ignored: ${why}`);
+      return why;
+    })();
+    return this.skip;
   }
 
   private refKey(suite: string): string {
@@ -156,11 +207,12 @@ class Archive {
         });
       }
     } else {
-      const url = `${await this.baseUrl()}/dists/${suite}/InRelease`;
+      const where = await this.access();
+      const url = `${where.url}/dists/${suite}/InRelease`;
       const started = early.get(url);
       early.delete(url);
       if (!started) await preloadVerifierIfNew(store, this.def.name, suite); // else prefetchInReleases did
-      bytes = await (started ?? httpGetBuffer(url, this.opts.http)).catch((e: unknown) => {
+      bytes = await (started ?? httpGetBuffer(url, where.http)).catch((e: unknown) => {
         throw archiveError(e, `archive ${this.def.name} suite ${suite}: cannot fetch InRelease`);
       });
     }
@@ -193,22 +245,22 @@ class Archive {
     const { file, comp, sha256 } = pick;
     const dir = file.slice(0, file.lastIndexOf('/'));
     const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${sha256}` : file;
-    const url = this.opts.offline ? undefined : `${await this.baseUrl()}/dists/${suite}/${rel}`;
+    const where = this.opts.offline ? undefined : await this.access();
     const what = `archive ${this.def.name} ${suite}/${file}`;
     const { cached } = await this.host.load({
       sha256,
       comp,
       what,
-      ...(url !== undefined ? { url } : {}),
-      ...(this.opts.http ? { http: this.opts.http } : {}),
+      ...(where ? { url: `${where.url}/dists/${suite}/${rel}`, http: where.http } : {}),
     });
     this.opts.onEvent?.({ kind: 'index', archive: this.def.name, suite, component, cached });
     return { suite, component, sha256 };
   }
 
-  /** Download into the store, verified. */
-  download(url: string, sha256: string, what: string): Promise<void> {
-    return downloadVerified(this.opts.store, url, sha256, what, this.opts.http);
+  /** Download `filename` (relative to the base URL) into the store, verified. */
+  async download(filename: string, sha256: string, what: string): Promise<void> {
+    const where = await this.access();
+    return downloadVerified(this.opts.store, `${where.url}/${filename}`, sha256, what, where.http);
   }
 
   private inReleases(): Promise<Array<readonly [string, InReleaseInfo]>> {
@@ -242,6 +294,7 @@ class Archive {
   }
 
   async find(name: string): Promise<PackageInfo | undefined> {
+    if (await this.skipped()) return undefined;
     const key = sha256Hex(`${await this.resolveKey()}\n${name}`);
     const hit = await this.opts.store.getMeta<{ v: 1; name: string; found: PackageInfo | null }>('package-lookup', key);
     if (hit?.v === 1 && hit.name === name) return hit.found ?? undefined;
@@ -286,6 +339,8 @@ export class ArchiveSet {
       .sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : 1))
       .map((def) => new Archive(def, def.publicKeys.map((k) => release.publicKeys.get(k)!).filter(Boolean), arch, opts, host));
     this.limit = new Limiter(opts.concurrency ?? 6);
+    // As Chisel does, every pro archive without credentials is reported when the archives open.
+    for (const a of this.archives) if (a.def.pro !== undefined) a.skipped().catch(() => undefined);
   }
 
   /** Lookups started by resolve (every candidate archive is asked; the answer is the first in priority order). */
@@ -307,12 +362,26 @@ export class ArchiveSet {
       const found = await a;
       if (found) return found;
     }
+    const skipped: string[] = [];
+    for (const a of candidates) {
+      const why = await a.skipped();
+      if (why) skipped.push(`${a.def.name} (pro: ${a.def.pro}) ignored: ${why}`);
+    }
+    const used = candidates.filter((a) => !skipped.some((s) => s.startsWith(`${a.def.name} `)));
+    const ignored = `archive${skipped.length > 1 ? 's' : ''} ${skipped.join(', ')}`;
+    if (used.length === 0 && skipped.length > 0) {
+      throw new ChiselError(`package ${name} is only in ${ignored}`, {
+        code: 'package-in-skipped-archive',
+        exitCode: ExitCode.ARCHIVE,
+        hint: PRO_HINT,
+      });
+    }
     throw new ChiselError(
-      `package ${name} not found for ${this.arch} in archive${pinnedArchive ? ` ${pinnedArchive}` : `s ${candidates.map((a) => a.def.name).join(', ')}`}`,
+      `package ${name} not found for ${this.arch} in archive${used.length > 1 ? 's' : ''} ${used.map((a) => a.def.name).join(', ')}${skipped.length ? `; not looked up in ${ignored}` : ''}`,
       {
         code: 'package-not-found',
         exitCode: ExitCode.ARCHIVE,
-        hint: `check the package name and --arch; its suites: ${candidates.flatMap((a) => a.def.suites).join(', ')}`,
+        hint: `check the package name and --arch; its suites: ${used.flatMap((a) => a.def.suites).join(', ')}${skipped.length ? `; ${PRO_HINT}` : ''}`,
       },
     );
   }
@@ -332,9 +401,10 @@ export class ArchiveSet {
         },
       );
     }
+    const why = await archive.skipped();
+    if (why) throw skippedError(archive.def.name, why, `package ${p.name} ${p.version} is from archive ${archive.def.name}, which was`);
     await this.limit.run(async () => {
-      const url = `${await archive.baseUrl()}/${p.filename}`;
-      await archive.download(url, p.sha256, `package ${p.name} ${p.version} (${p.filename})`);
+      await archive.download(p.filename, p.sha256, `package ${p.name} ${p.version} (${p.filename})`);
       this.opts.onEvent?.({ kind: 'download', package: p.name, bytes: 0 });
     });
     return store.blobPath(p.sha256);
@@ -350,6 +420,12 @@ export class ArchiveSet {
   inReleases(): UsedInRelease[] {
     return this.archives.flatMap((a) => a.used).sort((a, b) => (a.archive + a.suite < b.archive + b.suite ? -1 : 1));
   }
+}
+
+const PRO_HINT = `give the pro archive credentials: a line "machine HOST/PATH login USER password PASSWORD" for its URL in a file of /etc/apt/auth.conf.d (or of the directory in ${AUTH_DIR_ENV}), and its URL with --archive-url NAME=URL or an APT source`;
+
+function skippedError(name: string, why: string, what = `archive ${name} was`): ChiselError {
+  return new ChiselError(`${what} ignored: ${why}`, { code: 'archive-skipped', exitCode: ExitCode.ARCHIVE, hint: PRO_HINT });
 }
 
 export async function openArchives(release: Release, arch: string, opts: ArchiveOptions): Promise<ArchiveSet> {

@@ -142,8 +142,9 @@ class WorkerIndexes implements IndexHost {
   }
 
   load(job: IndexJob): Promise<{ cached: boolean }> {
-    const { timeoutMs, retries, backoffMs } = job.http ?? {};
+    const { timeoutMs, retries, backoffMs, authorization } = job.http ?? {};
     const http = {
+      ...(authorization !== undefined ? { authorization } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(retries !== undefined ? { retries } : {}),
       ...(backoffMs !== undefined ? { backoffMs } : {}),

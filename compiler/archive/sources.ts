@@ -4,7 +4,9 @@
 // configured mirror that serves dists/<first suite>/InRelease signed by the
 // archive's keys wins (so a bookworm host finds the mirror for trixie, and
 // .../debian-security for trixie-security). Discoveries are cached in the
-// store's meta.
+// store's meta. A pro archive (`pro:` in chisel.yaml) is used only with
+// credentials (credentials.ts) for its URL: it is probed only at the mirrors
+// the credentials name, and without any it is skipped, as Chisel skips it.
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import type { ContentStore } from '../cache/store.js';
 import { sha256Hex } from '../cache/store.js';
 import type { ArchiveDef, PublicKeyDef } from '../release/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
+import { authDir, basicAuthorization, findCredentials, splitUserInfo, type ArchiveCredentials } from './credentials.js';
 import { httpGetBuffer, HttpStatusError, type HttpOptions } from './http.js';
 import { verifyInRelease, type InReleaseInfo } from './inrelease.js';
 
@@ -156,6 +159,8 @@ export interface ResolveUrlOptions {
   sourcesFiles?: string[];
   store?: ContentStore;
   http?: HttpOptions;
+  /** Where pro archives' credentials are looked up (default $CHISEL_AUTH_DIR or /etc/apt/auth.conf.d). */
+  authDir?: string;
   /** Skip the cached discovery (after the cached URL stopped working). */
   noCache?: boolean;
   onProbe?: (url: string, outcome: string) => void;
@@ -166,6 +171,19 @@ export interface ResolvedUrl {
   from: 'release' | 'override' | 'env' | 'sources' | 'cache';
   /** The InRelease fetched and verified while probing (suite = first suite). */
   probed?: { suite: string; bytes: Buffer; info: InReleaseInfo };
+  /** A pro archive's credentials for `url`. */
+  credentials?: ArchiveCredentials;
+}
+
+/** A pro archive without credentials: not used, as in Chisel. */
+export interface SkippedArchive {
+  skipped: string;
+}
+
+export const NO_CREDENTIALS = 'credentials not found';
+
+export function isSkipped<T extends object>(r: T | SkippedArchive): r is SkippedArchive {
+  return 'skipped' in r;
 }
 
 function discoveryKey(archive: ArchiveDef, keys: PublicKeyDef[]): string {
@@ -188,27 +206,45 @@ function howToGiveUrl(name: string): string {
 /**
  * The base URL of an archive: override (CLI, then env), else the release's
  * `url`, else a verified APT mirror (cached). ChiselError 'no-archive-url'
- * when none works.
+ * when none works. A pro archive also needs credentials for its URL; without
+ * any it is skipped.
  */
-export async function resolveArchiveUrl(archive: ArchiveDef, keys: PublicKeyDef[], opts: ResolveUrlOptions = {}): Promise<ResolvedUrl> {
+export async function resolveArchiveUrl(
+  archive: ArchiveDef,
+  keys: PublicKeyDef[],
+  opts: ResolveUrlOptions = {},
+): Promise<ResolvedUrl | SkippedArchive> {
   const strip = (u: string): string => u.replace(/\/+$/, '');
+  const dir = opts.authDir ?? authDir(opts.env);
+  const withCredentials = async (r: ResolvedUrl): Promise<ResolvedUrl | SkippedArchive> => {
+    if (archive.pro === undefined) return r;
+    const { url, credentials } = splitUserInfo(r.url);
+    const found = credentials ?? (await findCredentials(url, dir));
+    return found ? { ...r, url, credentials: found } : { skipped: NO_CREDENTIALS };
+  };
   const ov = opts.overrides?.get(archive.name);
-  if (ov) return { url: strip(ov), from: 'override' };
+  if (ov) return withCredentials({ url: strip(ov), from: 'override' });
   const env = (opts.env ?? process.env)[archiveEnvVar(archive.name)];
-  if (env) return { url: strip(env), from: 'env' };
-  if (archive.url) return { url: strip(archive.url), from: 'release' };
+  if (env) return withCredentials({ url: strip(env), from: 'env' });
+  if (archive.url) return withCredentials({ url: strip(archive.url), from: 'release' });
 
   const key = discoveryKey(archive, keys);
   if (opts.store && !opts.noCache) {
     const hit = await opts.store.getMeta<{ v: 1; url: string }>('archive-url', key);
-    if (hit?.v === 1 && hit.url) return { url: hit.url, from: 'cache' };
+    if (hit?.v === 1 && hit.url) return withCredentials({ url: hit.url, from: 'cache' });
   }
   const suite = archive.suites[0];
   const sources = await readAptSources(opts.sourcesFiles);
-  const candidates = mirrorCandidates(sources);
+  let candidates: Array<{ base: string; credentials?: ArchiveCredentials }> = mirrorCandidates(sources).map((base) => ({ base }));
+  if (archive.pro !== undefined) {
+    // A pro archive is asked only where credentials are written for it.
+    const found = await Promise.all(candidates.map(async (c) => ({ ...c, credentials: await findCredentials(c.base, dir) })));
+    candidates = found.filter((c) => c.credentials);
+    if (candidates.length === 0) return { skipped: NO_CREDENTIALS };
+  }
   const tried: string[] = [];
   if (suite) {
-    for (const base of candidates) {
+    for (const { base, credentials } of candidates) {
       const url = `${base}/dists/${suite}/InRelease`;
       let bytes: Buffer;
       try {
@@ -216,6 +252,7 @@ export async function resolveArchiveUrl(archive: ArchiveDef, keys: PublicKeyDef[
           ...opts.http,
           retries: Math.min(opts.http?.retries ?? 1, 1),
           timeoutMs: Math.min(opts.http?.timeoutMs ?? 10_000, 10_000),
+          ...(credentials ? { authorization: basicAuthorization(credentials) } : {}),
         });
       } catch (e) {
         const why = e instanceof HttpStatusError ? `${e.status}` : (e as Error).message;
@@ -227,7 +264,7 @@ export async function resolveArchiveUrl(archive: ArchiveDef, keys: PublicKeyDef[
         const info = await verifyInRelease(bytes, keys, { archive: archive.name, suite }, opts.store);
         opts.onProbe?.(base, 'ok');
         if (opts.store) await opts.store.putMeta('archive-url', key, { v: 1, url: base });
-        return { url: base, from: 'sources', probed: { suite, bytes, info } };
+        return { url: base, from: 'sources', probed: { suite, bytes, info }, ...(credentials ? { credentials } : {}) };
       } catch (e) {
         tried.push(`${base} (InRelease not signed by the archive's keys)`);
         opts.onProbe?.(base, (e as Error).message);

@@ -80,6 +80,14 @@ export class Reporter {
     this.stream.write('\r\x1b[K');
     this.statusShown = false;
   }
+  private readonly noticed = new Set<string>();
+  /** A one-line notice (once per text), shown unless --quiet. */
+  notice(msg: string): void {
+    if (this.opts.quiet || this.noticed.has(msg)) return;
+    this.noticed.add(msg);
+    this.clearStatus();
+    this.stream.write(`${msg}\n`);
+  }
   verbose(msg: string): void {
     if (!this.opts.verbose || this.opts.quiet) return;
     this.clearStatus();

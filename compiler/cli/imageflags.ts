@@ -182,7 +182,7 @@ export function sbomSpec(f: ImageFlags): Pick<BuildSpec, 'sbom'> {
 export function accessSpec(
   f: ImageFlags,
   report: Reporter,
-): Pick<BuildSpec, 'packageMetadata' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log'> {
+): Pick<BuildSpec, 'packageMetadata' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log' | 'notice'> {
   return {
     packageMetadata: f.packageMetadata !== false,
     store: new ContentStore(f.cacheDir ?? defaultCacheDir()),
@@ -192,6 +192,7 @@ export function accessSpec(
     insecure: Boolean(f.insecure),
     onEvent: progressOf(report),
     log: (m) => report.verbose(m),
+    notice: (m) => report.notice(m),
   };
 }
 

@@ -48,6 +48,7 @@ export function register(program: Command): void {
         store,
         offline: Boolean(flags.offline),
         urlOverrides: parseArchiveUrls(flags.archiveUrl),
+        onNotice: (m) => process.stderr.write(`${m}\n`),
       });
       const pkg = await archives.resolve(name, release.packages.get(name)?.archive);
       await archives.fetchDeb(pkg);

@@ -4,7 +4,7 @@
 // plain data; the archive sources it read stay beside it for the cut's
 // downloads.
 
-import { openArchives, type UsedInRelease } from '../archive/index.js';
+import { openArchives, type ArchiveOptions, type UsedInRelease } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { Release } from '../release/model.js';
 import { checkMaintenance, type CutEvent, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
@@ -88,7 +88,8 @@ export interface PlannedBuild {
 /** The plan of a build: selections (or those already made, e.g. to check a lockfile's inputs) and package choice. */
 export async function planBuild(
   spec: SelectSpec &
-    Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'pinned'> & { http?: Parameters<typeof openArchives>[2]['http'] },
+    Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'pinned' | 'notice'> &
+    Pick<ArchiveOptions, 'http' | 'sourcesFiles' | 'authDir'>,
   selections: Selection[] = selectArchs(spec),
 ): Promise<PlannedBuild> {
   const archs: ArchPlan[] = [];
@@ -100,6 +101,9 @@ export async function planBuild(
       offline: Boolean(spec.offline),
       urlOverrides: spec.urlOverrides ?? new Map(),
       ...(spec.http ? { http: spec.http } : {}),
+      ...(spec.sourcesFiles ? { sourcesFiles: spec.sourcesFiles } : {}),
+      ...(spec.authDir ? { authDir: spec.authDir } : {}),
+      ...(spec.notice ? { onNotice: spec.notice } : {}),
     });
     const pinned = spec.pinned?.get(arch);
     archs.push(await choosePackages(selection, archives, { ...(pinned ? { pinned } : {}), onEvent: (ev) => spec.onEvent?.(arch, ev) }));

@@ -56,6 +56,8 @@ export interface BuildSpec {
   verify?: (result: BuildResult) => void;
   onEvent?: (arch: string, ev: CutEvent) => void;
   log?: (msg: string) => void;
+  /** One line for the user, shown without --verbose (a pro archive ignored). */
+  notice?: (msg: string) => void;
 }
 
 export interface ArchBuild {

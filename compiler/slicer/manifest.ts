@@ -50,7 +50,10 @@ export function manifestText(
   const wallSlices = [...manifestSlices].sort();
   lines.push(JSON.stringify({ kind: 'path', path: manifestPath, mode: '0644', slices: wallSlices }));
   for (const s of wallSlices) lines.push(JSON.stringify({ kind: 'content', slice: s, path: manifestPath }));
-  const sorted = [...new Set(lines)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const sorted = [...new Set(lines)]
+    .map((l) => [Buffer.from(l), l] as const) // each line's bytes once, not once per comparison
+    .sort((a, b) => Buffer.compare(a[0], b[0]))
+    .map(([, l]) => l);
   const header = JSON.stringify({ jsonwall: '1.0', schema: '1.0', count: sorted.length + 1 });
   return `${header}\n${sorted.join('\n')}\n`;
 }

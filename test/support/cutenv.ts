@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { planBuild } from '../../compiler/pipeline/plan.js';
 import { sourceDateEpoch } from '../../compiler/pipeline/spec.js';
+import type { ArchiveOptions } from '../../compiler/archive/index.js';
 import { ContentStore } from '../../compiler/cache/store.js';
 import { writeDir } from '../../compiler/output/dir.js';
 import { loadRelease } from '../../compiler/release/index.js';
@@ -32,7 +33,7 @@ export function tempDir(prefix = 'chisel-ts-test-'): string {
   return d;
 }
 
-function indent(text: string, n: number): string {
+export function indent(text: string, n: number): string {
   return text
     .trimEnd()
     .split('\n')
@@ -82,6 +83,8 @@ export interface CutOpts {
   offline?: boolean;
   /** dpkg status.d metadata; off by default here, as the rule tables compare whole trees with Chisel's behaviour. */
   packageMetadata?: boolean;
+  /** Archive options of the cut (URL overrides, APT sources, credentials directory, notices). */
+  archives?: Pick<ArchiveOptions, 'urlOverrides' | 'sourcesFiles' | 'authDir' | 'onNotice'>;
 }
 
 export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutResult; cacheDir: string }> {
@@ -96,6 +99,10 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
     store,
     offline: Boolean(opts.offline),
     http: { retries: 1, backoffMs: 10, timeoutMs: 2000 },
+    ...(opts.archives?.urlOverrides ? { urlOverrides: opts.archives.urlOverrides } : {}),
+    ...(opts.archives?.sourcesFiles ? { sourcesFiles: opts.archives.sourcesFiles } : {}),
+    ...(opts.archives?.authDir ? { authDir: opts.archives.authDir } : {}),
+    ...(opts.archives?.onNotice ? { notice: opts.archives.onNotice } : {}),
   });
   const [p] = plan.archs;
   const result = await cut({

@@ -57,6 +57,10 @@ export class TestArchive {
   arch = 'amd64';
   /** Architectures the archive serves (default: just `arch`); packages of arch "all" are listed in each. */
   archs: string[] = [];
+  /** Basic auth required on every request (a pro archive): others get 401. */
+  auth?: { username: string; password: string };
+  /** The Authorization header of each request (undefined when none was sent). */
+  readonly authorizations: Array<string | undefined> = [];
 
   static async create(
     opts: { suites?: Record<string, Record<string, TestPackage[]>>; arch?: string; archs?: string[]; byHash?: boolean; key?: Key } = {},
@@ -172,6 +176,14 @@ export class TestArchive {
     this.server = http.createServer((req, res) => {
       const p = decodeURIComponent((req.url ?? '/').replace(/^\/+/, '').split('?')[0]!);
       this.requests.push(p);
+      this.authorizations.push(req.headers.authorization);
+      if (this.auth) {
+        const want = `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString('base64')}`;
+        if (req.headers.authorization !== want) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end('unauthorized');
+          return;
+        }
+      }
       const f = p.startsWith('moved/') ? undefined : this.faults.find((x) => x.re.test(p) && !(x.kind === '500-once' && x.used));
       const body = this.files.get(p.startsWith('moved/') ? p.slice('moved/'.length) : p);
       if (f) {

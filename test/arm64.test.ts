@@ -10,30 +10,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostArch } from '../compiler/util/arch.js';
 import { tempDir } from './support/cutenv.js';
-import { elfProblems } from './support/elf.js';
-import { CLI, chrootRun, cutSet, releaseSets } from './support/realcut.js';
+import { elfProblems, LOADED_BY_LAUNCHER } from './support/elf.js';
+import { CLI, arm64Unavailable, chrootRun, cutSet, releaseSets, runcRun } from './support/realcut.js';
 import { tool } from './support/registry.js';
 
 const cache = tempDir('chisel-ts-arm64-cache-');
 const work = tempDir('chisel-ts-arm64-');
-const asRoot = process.getuid?.() === 0;
-
-/** Why arm64 programs cannot run here, or undefined when they can (an arm64 host, or qemu-aarch64 registered with binfmt_misc). */
-function arm64Unavailable(): string | undefined {
-  if (!asRoot) return 'not root (chroot and runc need root)';
-  if (hostArch() === 'arm64') return undefined;
-  const entry = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
-  if (!existsSync(entry)) {
-    return 'no qemu-aarch64 binfmt entry: install qemu-user-static and binfmt-support, mount binfmt_misc and run `update-binfmts --enable qemu-aarch64` (.ci/run does)';
-  }
-  const text = readFileSync(entry, 'utf8');
-  if (!/^enabled$/m.test(text)) return `${entry} is disabled: run \`update-binfmts --enable qemu-aarch64\``;
-  // without F (fix binary) the kernel looks for the interpreter inside the chroot
-  if (!/^flags: .*F/m.test(text)) return `${entry} lacks the F flag, so qemu is not found inside a chroot: use Debian's qemu-user-static`;
-  return undefined;
-}
 
 const unavailable = arm64Unavailable();
 if (unavailable) console.warn(`test/arm64.test.ts: running arm64 programs skipped: ${unavailable}`);
@@ -51,15 +34,13 @@ function cutOnce(release: string, set: string, arch: string): string {
 }
 
 const releases = ['debian-13', 'debian-12'];
-// Java's libjava.so needs libjvm.so from lib/server/, which the launcher has loaded before it
-const ELF_IGNORE = ['libjvm.so'];
 
 describe('arm64: every ELF finds its interpreter and libraries', () => {
   for (const release of releases) {
     for (const set of releaseSets(release)) {
       it(`${release} ${set}`, () => {
         const root = cutOnce(release, set, 'arm64');
-        expect(elfProblems(root, 'arm64', ELF_IGNORE)).toEqual([]);
+        expect(elfProblems(root, 'arm64', LOADED_BY_LAUNCHER)).toEqual([]);
       });
     }
   }
@@ -266,20 +247,11 @@ describe.skipIf(Boolean(unavailable))(`arm64 programs run${unavailable ? ` (skip
       { encoding: 'utf8', env: { ...process.env, CI: 'true' } },
     );
     expect(r.status, r.stderr).toBe(0);
-    // the tag names an index of two platforms; skopeo picks the arm64 manifest as a pull would on arm64
-    const one = path.join(d, 'arm64');
-    tool('skopeo', ['--override-arch', 'arm64', '--override-os', 'linux', 'copy', `oci:${layout}:node`, `oci:${one}:node`]);
-    const bundle = path.join(d, 'bundle');
-    tool('umoci', ['unpack', '--image', `${one}:node`, bundle]);
-    const cfgPath = path.join(bundle, 'config.json');
-    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
-    cfg.process.terminal = false;
-    cfg.process.args = ['/usr/bin/node', '-e', 'require("crypto");require("https");console.log("runc node", process.arch)'];
-    writeFileSync(cfgPath, JSON.stringify(cfg));
-    const id = `chisel-ts-arm64-${process.pid}-${Date.now()}`;
-    const run = spawnSync('runc', ['run', id], { cwd: bundle, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    spawnSync('runc', ['delete', '--force', id]);
-    expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout.trim()).toBe('runc node arm64');
+    const { out } = runcRun(layout, 'node', 'arm64', d, () => [
+      '/usr/bin/node',
+      '-e',
+      'require("crypto");require("https");console.log("runc node", process.arch)',
+    ]);
+    expect(out).toBe('runc node arm64');
   });
 });

@@ -10,6 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import path from 'node:path';
 
+/** Libraries loaded by other means: Java's libjava.so needs libjvm.so from lib/server/, which the launcher has loaded before it. */
+export const LOADED_BY_LAUNCHER = ['libjvm.so'];
+
 /** Per Debian architecture: its multiarch triplet and ELF e_machine. */
 export const ELF_ARCHS: Record<string, { multiarch: string; machine: number }> = {
   amd64: { multiarch: 'x86_64-linux-gnu', machine: 62 },

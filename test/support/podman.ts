@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './cutenv.js';
+import { packTarball, ROOT } from './npmpack.js';
 
 /** Run podman with the isolated storage; throws with its stderr when it fails. */
 export type Podman = (args: string[], opts?: { timeoutMs?: number; allowFail?: boolean }) => { code: number; out: string; err: string };
@@ -45,3 +46,19 @@ events_logger = "file"
     return res;
   };
 }
+
+/** The builder image (builder/build.sh) from the packed checkout, as an OCI archive in a temporary directory. */
+export function buildBuilderImage(): string {
+  const dir = tempDir('chisel-ts-builder-');
+  const { file } = packTarball(dir);
+  const out = path.join(dir, 'builder.oci.tar');
+  const r = spawnSync(path.join(ROOT, 'builder', 'build.sh'), ['--oci-archive', out, '--quiet'], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', CHISEL_TS_PACKAGE: file, CHISEL_TS_STAGE: path.join(dir, 'stage') },
+    timeout: 240_000,
+  });
+  if (r.status !== 0) throw new Error(`builder/build.sh failed (${r.status}):\n${r.stderr}${r.error ?? ''}`);
+  return out;
+}
+
+export const BUILDER = 'localhost/chisel-ts/builder:latest';

@@ -18,6 +18,7 @@ else
 fi
 # the package as a user installs it: the bundle and its run-time dependencies only
 npm install -g --prefix "$stage/npm" --no-audit --no-fund --prefer-offline "$tgz" >/dev/null
+cp "$here/chisel-ts" "$stage/chisel-ts"
 for f in /etc/apt/sources.list /etc/apt/sources.list.d; do
   if [ -e "$f" ]; then cp -r "$f" "$stage/apt/"; fi
 done

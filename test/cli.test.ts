@@ -169,6 +169,11 @@ describe('version and help', () => {
   it('prints the package version', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(run(['version']).out.trim()).toBe(pkg.version);
+    for (const flag of ['--version', '-V']) {
+      const r = run([flag]);
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(`${pkg.version}\n`);
+    }
   });
   it('help lists every command; an unknown command exits 2', () => {
     const h = run(['help']);

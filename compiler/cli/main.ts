@@ -24,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('chisel-ts');
   program
     .description('Cut minimal root filesystems, tarballs and OCI images from Debian and Ubuntu packages.')
-    .version(VERSION, '-V, --version-flag', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError('(run "chisel-ts help <command>" for usage)');
   program

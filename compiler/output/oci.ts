@@ -33,6 +33,8 @@ export const MEDIA = {
 } as const;
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
+/** The full, normalized image name, as `docker save` writes it; `podman load` names the image by it. */
+export const IMAGE_NAME = 'io.containerd.image.name';
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The runtime configuration of an image (OCI config "config"). */
@@ -202,9 +204,10 @@ export async function makeImage(platforms: PlatformTree[], store: ContentStore, 
   return { top, images, blobs, diffSizes, compression: opts.compression };
 }
 
-/** The image named by `tag`: what index.json holds. */
-export function taggedImage(image: OciImage, tag: string): LayoutResult {
-  return { top: { ...image.top, annotations: { [REF_NAME]: tag } }, images: image.images };
+/** The image named by `tag` (and by its full name when known): what index.json holds. */
+export function taggedImage(image: OciImage, tag: string, fullName?: string): LayoutResult {
+  const annotations: Record<string, string> = fullName ? { [IMAGE_NAME]: fullName, [REF_NAME]: tag } : { [REF_NAME]: tag };
+  return { top: { ...image.top, annotations }, images: image.images };
 }
 
 function layoutFiles(tagged: LayoutResult): { ociLayout: Buffer; index: Buffer } {
@@ -225,7 +228,7 @@ async function placeBlob(blob: OciBlob, dest: string): Promise<void> {
 }
 
 /** Write `image`, named `tag`, as an OCI layout into the (new or empty) directory `dest`. */
-export async function writeOciLayout(image: OciImage, dest: string, tag: string): Promise<LayoutResult> {
+export async function writeOciLayout(image: OciImage, dest: string, tag: string, fullName?: string): Promise<LayoutResult> {
   const target = path.resolve(dest);
   const existing = await fs.readdir(target).catch(() => undefined);
   if (existing?.length)
@@ -237,7 +240,7 @@ export async function writeOciLayout(image: OciImage, dest: string, tag: string)
   await sweepStale(target);
   const tmp = tempSibling(target);
   try {
-    const tagged = taggedImage(image, tag);
+    const tagged = taggedImage(image, tag, fullName);
     await fs.mkdir(path.join(tmp, 'blobs', 'sha256'), { recursive: true });
     for (const [hex, blob] of image.blobs) await placeBlob(blob, path.join(tmp, 'blobs', 'sha256', hex));
     const files = layoutFiles(tagged);
@@ -258,14 +261,14 @@ export async function writeOciLayout(image: OciImage, dest: string, tag: string)
 export async function writeOciArchive(
   image: OciImage,
   file: string,
-  opts: { tag: string; repoTag: string; epoch: number },
+  opts: { tag: string; repoTag: string; epoch: number; fullName?: string },
 ): Promise<LayoutResult> {
   const dest = path.resolve(file);
   await fs.mkdir(path.dirname(dest), { recursive: true });
   await sweepStale(dest);
   const tmpTar = tempSibling(dest);
   try {
-    const tagged = taggedImage(image, opts.tag);
+    const tagged = taggedImage(image, opts.tag, opts.fullName);
     await packImage(image, tagged, tmpTar, opts.repoTag, opts.epoch);
     await fs.rename(tmpTar, dest);
     return tagged;

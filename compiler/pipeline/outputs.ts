@@ -15,7 +15,7 @@ import type { OciImage } from '../output/oci.js';
 import type { WrittenBlob } from '../output/tar.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { releaseTemp, sweepStale, tempSibling, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
-import { splitTag } from '../registry/reference.js';
+import { normalizedImageName, splitTag } from '../registry/reference.js';
 import { wantsImage, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
 import { sbomArch } from './subjects.js';
 
@@ -45,22 +45,24 @@ export async function writeOutputs(
   try {
     const image = blobDir ? await makeImage(spec, archs, config, epoch, blobDir) : undefined;
     const { name, tag } = splitTag(spec.tag);
+    const fullName = normalizedImageName(spec.tag);
     const pushTag = o.push ? splitTag(o.push).tag : undefined;
     if (image) {
       // the image as the outputs name it: by the build's tag, or by the push's when push is the only image output
       const byPushTag = !(spec.digests || spec.verify || o.oci || o.ociArchive);
-      out.image = (await oci()).taggedImage(image, byPushTag ? pushTag! : tag);
+      out.image = (await oci()).taggedImage(image, byPushTag ? pushTag! : tag, byPushTag ? undefined : fullName);
       spec.verify?.(out);
     }
     const one = archs[0]!;
     if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
     if (o.tar) out.tar = await writeTar(spec, one, o.tar, epoch, image);
-    if (o.oci) out.oci = await (await oci()).writeOciLayout(image!, o.oci, tag);
+    if (o.oci) out.oci = await (await oci()).writeOciLayout(image!, o.oci, tag, fullName);
     if (o.ociArchive)
       out.ociArchive = await (await oci()).writeOciArchive(image!, o.ociArchive, {
         tag,
         repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}`,
         epoch,
+        fullName,
       });
     const sbom = spec.sbom?.file ? await writeSbomFile(spec, spec.sbom.file, archs, epoch, out) : undefined;
     if (o.push) {

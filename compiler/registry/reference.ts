@@ -68,3 +68,21 @@ export function splitTag(ref: string | undefined): { name?: string; tag: string 
   if (colon > slash) return { ...(colon > 0 ? { name: ref.slice(0, colon) } : {}), tag: ref.slice(colon + 1) };
   return ref.includes('/') ? { name: ref, tag: 'latest' } : { tag: ref };
 }
+
+/**
+ * The full name an image loads as, normalized as Docker does (the
+ * `io.containerd.image.name` of `docker save`): a first component with "." or
+ * ":" or "localhost" is the registry, else the registry is docker.io and a
+ * one-component name is under library/; a bare tag names localhost/chisel-ts.
+ */
+export function normalizedImageName(ref: string | undefined): string {
+  const { name, tag } = splitTag(ref);
+  if (!name) return `localhost/chisel-ts:${tag}`;
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    const host = first === 'index.docker.io' ? 'docker.io' : first;
+    return `${host}${name.slice(slash)}:${tag}`;
+  }
+  return `docker.io/${slash < 0 ? `library/${name}` : name}:${tag}`;
+}

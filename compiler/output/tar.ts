@@ -53,7 +53,7 @@ function verify(e: TreeEntry): Transform {
         cb(
           new ChiselError(`cached content of ${e.path} is damaged (sha256 ${got}, ${n} bytes; expected ${e.sha256}, ${e.size} bytes)`, {
             code: 'cache',
-            hint: 'remove the cache directory (or that blob) and cut again',
+            hint: 'cut again (the damaged content is checked and fetched again), or run `chisel-ts cache verify --repair`',
           }),
         );
       else cb();

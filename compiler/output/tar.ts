@@ -70,7 +70,9 @@ export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions): 
     for (const e of tree.entries) {
       if (e.type === 'file') {
         const entry = pack.entry(header(e, mtime));
-        await pipeline(store.contentStream(e.sha256!), verify(e), entry);
+        // content this process already hashed (the build checks every tree before writing) is not hashed again
+        if (store.isVerified(e.sha256!)) await pipeline(store.contentStream(e.sha256!), entry);
+        else await pipeline(store.contentStream(e.sha256!), verify(e), entry);
       } else {
         await new Promise<void>((resolve, reject) => pack.entry(header(e, mtime), (err) => (err ? reject(err) : resolve())));
       }

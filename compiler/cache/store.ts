@@ -28,6 +28,29 @@ export class HashMismatchError extends Error {
   }
 }
 
+/**
+ * A write of the cache that the operating system refused (out of space,
+ * permissions, read-only, file limit): the errno code and the path, with
+ * the original error as cause. Upper layers report it as a local failure.
+ */
+export class CacheWriteError extends Error {
+  readonly place = 'cache';
+  readonly code: string | undefined;
+  readonly path: string;
+  constructor(file: string, cause: unknown) {
+    super(`cache ${file}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'CacheWriteError';
+    this.code = (cause as NodeJS.ErrnoException)?.code;
+    this.path = file;
+  }
+}
+
+/** An errno error of a cache write, as a CacheWriteError naming `file` (other errors unchanged). */
+function cacheWriteError(e: unknown, file: string): unknown {
+  if (e instanceof CacheWriteError || typeof (e as NodeJS.ErrnoException)?.code !== 'string') return e;
+  return new CacheWriteError((e as NodeJS.ErrnoException).path ?? file, e);
+}
+
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -46,8 +69,8 @@ async function writeThenRename(tmp: string, dest: string, data: Uint8Array): Pro
     await fs.writeFile(tmp, data, { mode: 0o644 });
     await fs.rename(tmp, dest);
   } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw cacheWriteError(e, dest);
   }
 }
 
@@ -249,7 +272,9 @@ export class ContentStore {
   }
 
   private async tempFile(dir: string): Promise<string> {
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => {
+      throw cacheWriteError(e, dir);
+    });
     return path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
@@ -329,7 +354,13 @@ export class ContentStore {
     const dir = path.dirname(dest);
     let made = this.dirMade.get(dir);
     if (!made) {
-      made = fs.mkdir(dir, { recursive: true }).then(() => undefined);
+      made = fs.mkdir(dir, { recursive: true }).then(
+        () => undefined,
+        (e: unknown) => {
+          this.dirMade.delete(dir);
+          throw cacheWriteError(e, dir);
+        },
+      );
       this.dirMade.set(dir, made);
     }
     await made;
@@ -384,8 +415,9 @@ export class ContentStore {
       this.verified.add(sum);
       return { sha256: sum, size };
     } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      // the download's own failures (network, hash) stay as they are; the file system's name the cache
+      throw (e as NodeJS.ErrnoException).syscall ? cacheWriteError(e, tmp) : e;
     }
   }
 
@@ -430,8 +462,8 @@ export class ContentStore {
       await fs.writeFile(tmp, sealJson(value));
       await fs.rename(tmp, dest);
     } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw cacheWriteError(e, dest);
     }
   }
 }

@@ -44,7 +44,9 @@ export async function writeOutputs(
   // build and large, and would only grow the cache.
   const blobDir = needImage ? await blobDirFor(o.oci ?? o.ociArchive) : undefined;
   try {
-    const image = blobDir ? await failingAt('output', o.oci ?? o.ociArchive ?? blobDir, () => makeImage(spec, archs, config, epoch, blobDir)) : undefined;
+    const image = blobDir
+      ? await failingAt('output', o.oci ?? o.ociArchive ?? blobDir, () => makeImage(spec, archs, config, epoch, blobDir))
+      : undefined;
     const { name, tag } = splitTag(spec.tag);
     const pushTag = o.push ? splitTag(o.push).tag : undefined;
     if (image) {

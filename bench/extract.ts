@@ -10,7 +10,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ContentStore } from '../compiler/cache/store.js';
 import { findExecutable, parseMemberName, readArMembers } from '../compiler/deb/index.js';
-import { missingContent, unpackDeb } from '../compiler/slicer/unpack.js';
+import { unpackDeb } from '../compiler/slicer/unpack.js';
 import { discard } from './trash.js';
 
 export interface ExtractBench {
@@ -81,11 +81,8 @@ export async function benchExtract(debs: Map<string, string>, work: string): Pro
   t0 = performance.now();
   for (const sha of debs.keys()) {
     const listing = await unpackDeb(store, sha, sha.slice(0, 12));
-    const missing = await missingContent(
-      store,
-      listing.entries.flatMap((e) => (e.sha256 ? [e.sha256] : [])),
-    );
-    if (missing.length) throw new Error(`warm extraction: ${missing.length} files missing from the store`);
+    const missing = await store.checkContents(listing.entries.flatMap((e) => (e.sha256 ? [e.sha256] : [])));
+    if (missing.length) throw new Error(`warm extraction: ${missing.length} files missing from the store or damaged`);
   }
   const warmMs = performance.now() - t0;
   await discard(root, work);

@@ -2,7 +2,7 @@
 // the user sees them (shared by the main thread and the index worker).
 
 import { HashMismatchError, type ContentStore } from '../cache/store.js';
-import { ChiselError, ExitCode } from '../util/errors.js';
+import { ChiselError, ExitCode, localError } from '../util/errors.js';
 import { HttpStatusError, httpGetOnce, withRetries, type HttpOptions } from './http.js';
 
 /** Download `url` into the store, verified against `sha256`, with retries; `tap` (called once per attempt) also sees every chunk. */
@@ -32,6 +32,10 @@ async function* teed(src: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) =>
 
 export function archiveError(e: unknown, what: string): ChiselError {
   if (e instanceof ChiselError) return e;
+  // the local disk (a full or read-only cache) is not the network
+  const local = localError(e);
+  if (local)
+    return new ChiselError(`${what}: ${local.message}`, { code: local.code, exitCode: local.exitCode, hint: local.hint!, cause: e });
   if (e instanceof HttpStatusError) {
     const hint =
       e.status === 404

@@ -389,13 +389,18 @@ export class ArchiveSet {
   /** Download (unless cached) and verify a .deb; returns its path in the store. */
   async fetchDeb(p: PackageInfo | { name: string; version: string; archive: string; filename: string; sha256: string }): Promise<string> {
     const { store } = this.opts;
-    if (await store.has(p.sha256)) return store.blobPath(p.sha256);
+    // a cached .deb is hashed before it is unpacked (once per process): a damaged one is dropped and fetched again
+    const cached = await store.has(p.sha256);
+    const damaged = cached && (await store.checkContents([p.sha256])).length > 0;
+    if (cached && !damaged) return store.blobPath(p.sha256);
+    if (damaged) await store.dropContent(p.sha256);
     const archive = this.archives.find((a) => a.def.name === p.archive);
     if (this.opts.offline || !archive) {
+      const state = damaged ? `the cached .deb (${store.blobPath(p.sha256)}) was damaged and is removed` : 'not in the cache';
       throw new ChiselError(
-        `package ${p.name} ${p.version}: not in the cache${this.opts.offline ? ' and --offline is set' : ` and archive ${p.archive} is not in the release`}`,
+        `package ${p.name} ${p.version}: ${state}${this.opts.offline ? ' and --offline is set' : ` and archive ${p.archive} is not in the release`}`,
         {
-          code: 'offline-miss',
+          code: damaged ? 'cache-damaged' : 'offline-miss',
           exitCode: ExitCode.ARCHIVE,
           hint: 'run once online to fill the cache',
         },

@@ -28,6 +28,29 @@ export class HashMismatchError extends Error {
   }
 }
 
+/**
+ * A write of the cache that the operating system refused (out of space,
+ * permissions, read-only, file limit): the errno code and the path, with
+ * the original error as cause. Upper layers report it as a local failure.
+ */
+export class CacheWriteError extends Error {
+  readonly place = 'cache';
+  readonly code: string | undefined;
+  readonly path: string;
+  constructor(file: string, cause: unknown) {
+    super(`cache ${file}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'CacheWriteError';
+    this.code = (cause as NodeJS.ErrnoException)?.code;
+    this.path = file;
+  }
+}
+
+/** An errno error of a cache write, as a CacheWriteError naming `file` (other errors unchanged). */
+function cacheWriteError(e: unknown, file: string): unknown {
+  if (e instanceof CacheWriteError || typeof (e as NodeJS.ErrnoException)?.code !== 'string') return e;
+  return new CacheWriteError((e as NodeJS.ErrnoException).path ?? file, e);
+}
+
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -46,8 +69,8 @@ async function writeThenRename(tmp: string, dest: string, data: Uint8Array): Pro
     await fs.writeFile(tmp, data, { mode: 0o644 });
     await fs.rename(tmp, dest);
   } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw cacheWriteError(e, dest);
   }
 }
 
@@ -111,6 +134,8 @@ export class ContentStore {
   private tmpCount = 0;
   /** Content kept inside a pack (see registerPacked): sha256 -> where. */
   private readonly packed = new Map<string, PackedAt>();
+  /** Content hashed by this process (written from bytes it hashed, or read back and checked): never hashed again. */
+  private readonly verified = new Set<string>();
   constructor(root: string) {
     this.root = path.resolve(root);
   }
@@ -122,6 +147,73 @@ export class ContentStore {
    */
   registerPacked(sha256: string, at: PackedAt): void {
     this.packed.set(sha256, at);
+  }
+
+  /** The content of sha256 was hashed by this process (it wrote the bytes it hashed, or checked them). */
+  markVerified(sha256: string): void {
+    this.verified.add(sha256);
+  }
+
+  isVerified(sha256: string): boolean {
+    return this.verified.has(sha256);
+  }
+
+  /**
+   * Re-hashes each content not yet verified by this process (a blob, or its
+   * range of a pack) and returns those that are damaged or missing. Each is
+   * hashed once per process: outputs then read what was checked.
+   */
+  async checkContents(sums: Iterable<string>): Promise<string[]> {
+    const bad: string[] = [];
+    const buf = Buffer.allocUnsafe(CHECK_CHUNK);
+    const packs = new Map<string, number>();
+    try {
+      for (const sum of new Set(sums)) {
+        if (this.verified.has(sum)) continue;
+        const at = this.packed.get(sum);
+        let ok: boolean;
+        try {
+          if (at) {
+            let fd = packs.get(at.pack);
+            if (fd === undefined) {
+              fd = fss.openSync(this.blobPath(at.pack), 'r');
+              packs.set(at.pack, fd);
+            }
+            ok = hashRange(fd, at.offset, at.size, buf) === sum;
+          } else {
+            const fd = fss.openSync(this.blobPath(sum), 'r');
+            try {
+              ok = hashRange(fd, 0, fss.fstatSync(fd).size, buf) === sum;
+            } finally {
+              fss.closeSync(fd);
+            }
+          }
+        } catch (e) {
+          if (!isMissing(e)) throw e;
+          ok = false;
+        }
+        if (ok) this.verified.add(sum);
+        else bad.push(sum);
+      }
+    } finally {
+      for (const fd of packs.values()) fss.closeSync(fd);
+    }
+    return bad;
+  }
+
+  /**
+   * Removes the blob that holds this content (its pack, when packed): a
+   * damaged entry is then missing. Returns every content that went with it
+   * (the other members of the pack).
+   */
+  async dropContent(sha256: string): Promise<string[]> {
+    const blob = this.contentBlob(sha256);
+    const gone = [sha256];
+    if (blob !== sha256) for (const [s, at] of this.packed) if (at.pack === blob && s !== sha256) gone.push(s);
+    for (const s of gone) this.verified.delete(s);
+    this.verified.delete(blob);
+    await fs.rm(this.blobPath(blob), { force: true });
+    return gone;
   }
 
   /** Whether the content of sha256 is in the store (as a blob or in a pack). */
@@ -180,7 +272,9 @@ export class ContentStore {
   }
 
   private async tempFile(dir: string): Promise<string> {
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => {
+      throw cacheWriteError(e, dir);
+    });
     return path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
@@ -189,8 +283,10 @@ export class ContentStore {
     const sum = sha256Hex(data);
     if (expectedSha256 && sum !== expectedSha256) throw new HashMismatchError(what, expectedSha256, sum);
     const dest = this.blobPath(sum);
-    if (await this.has(sum)) return sum;
+    // a blob this process has not checked may be damaged: writing it again costs less than hashing it
+    if (this.verified.has(sum)) return sum;
     await writeThenRename(await this.tempFile(path.dirname(dest)), dest, data);
+    this.verified.add(sum);
     return sum;
   }
 
@@ -225,7 +321,7 @@ export class ContentStore {
   private async writeLater(sha256: string, data: Uint8Array, batch: WriteBatch): Promise<void> {
     await this.roomToWrite();
     const dest = this.blobPath(sha256);
-    batch.track(this.bounded(data.length, () => this.writeBlob(dest, data)));
+    batch.track(this.bounded(data.length, () => this.writeBlob(dest, data).then(() => this.markVerified(sha256))));
   }
 
   private async roomToWrite(): Promise<void> {
@@ -258,7 +354,13 @@ export class ContentStore {
     const dir = path.dirname(dest);
     let made = this.dirMade.get(dir);
     if (!made) {
-      made = fs.mkdir(dir, { recursive: true }).then(() => undefined);
+      made = fs.mkdir(dir, { recursive: true }).then(
+        () => undefined,
+        (e: unknown) => {
+          this.dirMade.delete(dir);
+          throw cacheWriteError(e, dir);
+        },
+      );
       this.dirMade.set(dir, made);
     }
     await made;
@@ -310,10 +412,12 @@ export class ContentStore {
       const dest = this.blobPath(sum);
       await fs.mkdir(path.dirname(dest), { recursive: true });
       await fs.rename(tmp, dest);
+      this.verified.add(sum);
       return { sha256: sum, size };
     } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      // the download's own failures (network, hash) stay as they are; the file system's name the cache
+      throw (e as NodeJS.ErrnoException).syscall ? cacheWriteError(e, tmp) : e;
     }
   }
 
@@ -325,10 +429,11 @@ export class ContentStore {
     } catch {
       return undefined;
     }
-    if (sha256Hex(data) !== sha256) {
+    if (!this.verified.has(sha256) && sha256Hex(data) !== sha256) {
       await fs.rm(this.blobPath(sha256), { force: true });
       return undefined;
     }
+    this.verified.add(sha256);
     return data;
   }
 
@@ -341,9 +446,10 @@ export class ContentStore {
     return path.join(this.root, 'meta', kind, `${key}.json`);
   }
 
+  /** Side data; an entry that is absent, fails its checksum or does not parse is missing. */
   async getMeta<T>(kind: string, key: string): Promise<T | undefined> {
     try {
-      return JSON.parse(await fs.readFile(this.metaPath(kind, key), 'utf8')) as T;
+      return unsealJson<T>(await fs.readFile(this.metaPath(kind, key), 'utf8'));
     } catch {
       return undefined;
     }
@@ -353,13 +459,54 @@ export class ContentStore {
     const dest = this.metaPath(kind, key);
     const tmp = await this.tempFile(path.dirname(dest));
     try {
-      await fs.writeFile(tmp, JSON.stringify(value));
+      await fs.writeFile(tmp, sealJson(value));
       await fs.rename(tmp, dest);
     } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw cacheWriteError(e, dest);
     }
   }
+}
+
+const SEAL = '\n#sha256:';
+
+/** JSON with its sha256 on a last line: a damaged or hand-edited cache entry is then detected, not trusted. */
+export function sealJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return `${json}${SEAL}${sha256Hex(json)}\n`;
+}
+
+/** The value of sealJson's text; undefined when the checksum is absent or wrong, or the JSON does not parse. */
+export function unsealJson<T>(text: string): T | undefined {
+  const at = text.lastIndexOf(SEAL);
+  if (at < 0 || !text.endsWith('\n')) return undefined;
+  const json = text.slice(0, at);
+  if (sha256Hex(json) !== text.slice(at + SEAL.length, -1)) return undefined;
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+const CHECK_CHUNK = 1 << 20;
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** sha256 of `size` bytes at `offset` of `fd` (read in chunks into `buf`); undefined when the file is shorter. */
+function hashRange(fd: number, offset: number, size: number, buf: Buffer): string | undefined {
+  const h = createHash('sha256');
+  let got = 0;
+  while (got < size) {
+    const n = fss.readSync(fd, buf, 0, Math.min(buf.length, size - got), offset + got);
+    if (n === 0) return undefined;
+    h.update(n === buf.length ? buf : buf.subarray(0, n));
+    got += n;
+  }
+  return h.digest('hex');
 }
 
 /**

@@ -88,6 +88,11 @@ export class Reporter {
     this.clearStatus();
     this.stream.write(`${msg}\n`);
   }
+  /** A warning (on stderr), shown even with --quiet. */
+  warn(msg: string): void {
+    this.clearStatus();
+    this.stream.write(`${msg}\n`);
+  }
   verbose(msg: string): void {
     if (!this.opts.verbose || this.opts.quiet) return;
     this.clearStatus();

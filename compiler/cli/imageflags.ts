@@ -209,7 +209,12 @@ function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
         `[${arch}] package ${ev.package.name} ${ev.package.version} from archive ${ev.package.archive}${ev.package.suite ? ` (${ev.package.suite}/${ev.package.component})` : ''}`,
       );
     } else if (ev.kind === 'fetched') c.fetched++;
-    else if (ev.kind === 'unpacked') {
+    else if (ev.kind === 'healed') {
+      report.warn(
+        `warning: [${arch}] cached content of ${ev.paths.join(', ')} was damaged; package ${ev.package} unpacked again from its verified .deb`,
+      );
+      return;
+    } else if (ev.kind === 'unpacked') {
       c.unpacked++;
       if (ev.cached) c.cached++;
     }

@@ -2,7 +2,7 @@
 // exporting `register(program)`; this file only wires them up.
 
 import { Command, CommanderError } from 'commander';
-import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
+import { ChiselError, ChiselErrors, debugWanted, ExitCode, localError } from '../util/errors.js';
 import { removeTempsOnSignal } from '../util/tempfiles.js';
 import { VERSION } from '../version.js';
 
@@ -21,6 +21,11 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
 
 export async function main(argv: string[]): Promise<number> {
   removeTempsOnSignal();
+  // --debug (any command): JavaScript stacks with errors
+  if (argv.includes('--debug')) {
+    process.env.CHISEL_TS_DEBUG = '1';
+    argv = argv.filter((a) => a !== '--debug');
+  }
   const program = new Command('chisel-ts');
   program
     .description('Cut minimal root filesystems, tarballs and OCI images from Debian and Ubuntu packages.')
@@ -56,9 +61,16 @@ export function reportError(e: unknown): number {
   if (e instanceof ChiselError) {
     process.stderr.write(`error: ${e.toString()}\n`);
     if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+    if (debugWanted() && e.cause instanceof Error && e.cause.stack) process.stderr.write(`cause: ${e.cause.stack}\n`);
     return e.exitCode;
   }
+  const local = localError(e);
+  if (local) return reportError(local);
   const err = e as Error;
-  process.stderr.write(`error: internal: ${err?.stack ?? String(e)}\n`);
+  if (debugWanted()) process.stderr.write(`error: internal: ${err?.stack ?? String(e)}\n`);
+  else {
+    process.stderr.write(`error: internal: ${err?.message ?? String(e)}\n`);
+    process.stderr.write('hint: this is a bug in chisel-ts; run again with --debug (or CHISEL_TS_DEBUG=1) for the stack and report it\n');
+  }
   return ExitCode.FAILURE;
 }

@@ -53,7 +53,7 @@ function verify(e: TreeEntry): Transform {
         cb(
           new ChiselError(`cached content of ${e.path} is damaged (sha256 ${got}, ${n} bytes; expected ${e.sha256}, ${e.size} bytes)`, {
             code: 'cache',
-            hint: 'remove the cache directory (or that blob) and cut again',
+            hint: 'cut again (the damaged content is checked and fetched again), or run `chisel-ts cache verify --repair`',
           }),
         );
       else cb();
@@ -70,7 +70,9 @@ export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions): 
     for (const e of tree.entries) {
       if (e.type === 'file') {
         const entry = pack.entry(header(e, mtime));
-        await pipeline(store.contentStream(e.sha256!), verify(e), entry);
+        // content this process already hashed (the build checks every tree before writing) is not hashed again
+        if (store.isVerified(e.sha256!)) await pipeline(store.contentStream(e.sha256!), entry);
+        else await pipeline(store.contentStream(e.sha256!), verify(e), entry);
       } else {
         await new Promise<void>((resolve, reject) => pack.entry(header(e, mtime), (err) => (err ? reject(err) : resolve())));
       }

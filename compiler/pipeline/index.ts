@@ -5,7 +5,7 @@
 // function of its inputs with plain data between them (spec.ts, plan.ts).
 
 import type { SbomFormat } from '../sbom/index.js';
-import { cut, type PackageSource } from '../slicer/cut.js';
+import { cut, damagedError, type PackageSource } from '../slicer/cut.js';
 import type { Selection } from '../slicer/selection.js';
 import { addFiles } from '../context/addfiles.js';
 import { ensureDir, withEntries } from '../tree/edit.js';
@@ -27,6 +27,7 @@ export async function build(spec: BuildSpec, selections?: Selection[]): Promise<
   const { plan, sources } = await planBuild(spec, selections);
   const archs = await cutPlan(spec, plan, sources);
   if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
+  await checkTrees(spec, archs);
   return writeOutputs(spec, archs, config, epoch);
 }
 
@@ -49,6 +50,19 @@ async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, Pa
     archs.push({ arch, cut: result, tree, archives: p.archives });
   }
   return archs;
+}
+
+/**
+ * Every content of every tree matches its sha256 before any output is
+ * written (the cut checked and healed the packages' content; this hashes
+ * what was added since and not written by this process, and fails on a
+ * mismatch).
+ */
+async function checkTrees(spec: BuildSpec, archs: ArchBuild[]): Promise<void> {
+  for (const a of archs) {
+    const bad = new Set(await spec.store.checkContents(a.tree.entries.flatMap((e) => (e.sha256 ? [e.sha256] : []))));
+    if (bad.size) throw damagedError(a.tree.entries.filter((e) => e.sha256 && bad.has(e.sha256)).map((e) => e.path));
+  }
 }
 
 /** The SBOM of each arch, put in its own tree (`sbom: {in-image: true}`). */

@@ -16,6 +16,7 @@ import type { WrittenBlob } from '../output/tar.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { releaseTemp, sweepStale, tempSibling, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
 import { normalizedImageName, splitTag } from '../registry/reference.js';
+import { failingAt } from '../util/errors.js';
 import { wantsImage, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
 import { sbomArch } from './subjects.js';
 
@@ -43,7 +44,9 @@ export async function writeOutputs(
   // build and large, and would only grow the cache.
   const blobDir = needImage ? await blobDirFor(o.oci ?? o.ociArchive) : undefined;
   try {
-    const image = blobDir ? await makeImage(spec, archs, config, epoch, blobDir) : undefined;
+    const image = blobDir
+      ? await failingAt('output', o.oci ?? o.ociArchive ?? blobDir, () => makeImage(spec, archs, config, epoch, blobDir))
+      : undefined;
     const { name, tag } = splitTag(spec.tag);
     const fullName = normalizedImageName(spec.tag);
     const pushTag = o.push ? splitTag(o.push).tag : undefined;
@@ -54,17 +57,24 @@ export async function writeOutputs(
       spec.verify?.(out);
     }
     const one = archs[0]!;
-    if (o.root) await writeDir(one.tree, spec.store, o.root, { mtime: epoch });
-    if (o.tar) out.tar = await writeTar(spec, one, o.tar, epoch, image);
-    if (o.oci) out.oci = await (await oci()).writeOciLayout(image!, o.oci, tag, fullName);
-    if (o.ociArchive)
-      out.ociArchive = await (await oci()).writeOciArchive(image!, o.ociArchive, {
-        tag,
-        repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}`,
-        epoch,
-        fullName,
-      });
-    const sbom = spec.sbom?.file ? await writeSbomFile(spec, spec.sbom.file, archs, epoch, out) : undefined;
+    const root = o.root;
+    if (root) await failingAt('output', root, () => writeDir(one.tree, spec.store, root, { mtime: epoch }));
+    const tarFile = o.tar;
+    if (tarFile) out.tar = await failingAt('output', tarFile, () => writeTar(spec, one, tarFile, epoch, image));
+    const layout = o.oci;
+    if (layout) out.oci = await failingAt('output', layout, async () => (await oci()).writeOciLayout(image!, layout, tag, fullName));
+    const ociArchive = o.ociArchive;
+    if (ociArchive)
+      out.ociArchive = await failingAt('output', ociArchive, async () =>
+        (await oci()).writeOciArchive(image!, ociArchive, {
+          tag,
+          repoTag: `${name ?? 'localhost/chisel-ts'}:${tag}`,
+          epoch,
+          fullName,
+        }),
+      );
+    const sbomFile = spec.sbom?.file;
+    const sbom = sbomFile ? await failingAt('output', sbomFile, () => writeSbomFile(spec, sbomFile, archs, epoch, out)) : undefined;
     if (o.push) {
       // --sbom with --push: the SBOM also goes to the registry, as a referrer of the image
       const referrers =
@@ -94,7 +104,7 @@ async function blobDirFor(output: string | undefined): Promise<string> {
   const dir = beside
     ? tempSibling(path.join(parent, 'blobs'))
     : trackTemp(path.join(tmpdir(), `chisel-ts-blobs-${randomBytes(4).toString('hex')}`));
-  await fs.mkdir(dir, { recursive: true });
+  await failingAt('output', dir, () => fs.mkdir(dir, { recursive: true }));
   return dir;
 }
 

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { sealJson, unsealJson } from '../cache/store.js';
 import { VERSION } from '../version.js';
 import type { ChiselConfig } from './chisel.js';
 import type { SourcePos } from '../yaml/file.js';
@@ -76,8 +77,8 @@ export class ParseCache {
     if (!cacheDir) return new ParseCache(undefined, empty);
     const file = path.join(cacheDir, 'meta', 'release-parse', `${sha256(`${VERSION}\0${dir}`)}.json`);
     try {
-      const doc = JSON.parse(await fs.readFile(file, 'utf8')) as CacheDoc;
-      if (doc.format === FORMAT && doc.version === VERSION && doc.dir === dir && doc.files) return new ParseCache(file, doc);
+      const doc = unsealJson<CacheDoc>(await fs.readFile(file, 'utf8'));
+      if (doc && doc.format === FORMAT && doc.version === VERSION && doc.dir === dir && doc.files) return new ParseCache(file, doc);
     } catch {
       // absent or unreadable: start afresh
     }
@@ -160,7 +161,7 @@ export class ParseCache {
     const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await fs.writeFile(tmp, JSON.stringify(this.doc));
+      await fs.writeFile(tmp, sealJson(this.doc));
       await fs.rename(tmp, this.file);
     } catch {
       await fs.rm(tmp, { force: true }).catch(() => undefined);

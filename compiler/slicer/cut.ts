@@ -13,7 +13,7 @@ import { collectClaims, wantedContent, type Claim } from './claims.js';
 import { generateManifests } from './manifest.js';
 import { removeUntilMutate, runMutateScripts } from './mutate.js';
 import type { Selection } from './selection.js';
-import { cachedListing, missingContent, unpackDeb, type DebListing } from './unpack.js';
+import { cachedListing, unpackDeb, type DebListing } from './unpack.js';
 
 /** What the cut needs to know about a package chosen from the archive (or pinned by a lockfile). */
 export type { ResolvedPackage } from '../archive/index.js';
@@ -44,7 +44,9 @@ export type CutEvent =
   | { kind: 'selected'; slice: string; reason: string }
   | { kind: 'resolved'; package: ResolvedPackage }
   | { kind: 'fetched'; package: string }
-  | { kind: 'unpacked'; package: string; cached: boolean };
+  | { kind: 'unpacked'; package: string; cached: boolean }
+  /** Cached content of these paths failed its hash: the package was unpacked again from its verified .deb. */
+  | { kind: 'healed'; package: string; paths: string[] };
 
 /** One package of the cut, as plain data. */
 export interface CutPackage extends ResolvedPackage {
@@ -96,26 +98,18 @@ export function checkMaintenance(release: Release, now: Date, ignore: Ignore[]):
 }
 
 export async function cut(req: CutRequest): Promise<CutResult> {
-  const { selection, store, source } = req;
+  const { selection, store } = req;
   const claims = collectClaims(selection);
   const listings = await fetchAndUnpack(req, claims);
   const built = await buildTree(claims, listings, store);
-  // Content the store lacks (a listing cached by a cut of other slices, or
-  // content that left the cache): unpack those packages again, keeping all.
+  // Every content the tree takes is hashed before anything reads it (once
+  // per process: content this process wrote is known good). Content the
+  // store lacks (a listing cached by a cut of other slices, or content that
+  // left the cache) or that fails its hash (a damaged cache): those packages
+  // are unpacked again from their verified .deb (fetched again when needed).
   // The listing (paths, sha256s) stays the same, so the tree does too.
-  const missing = new Set(
-    await missingContent(
-      store,
-      [...built.nodes.values()].flatMap((n) => (n.entry.sha256 ? [n.entry.sha256] : [])),
-    ),
-  );
-  if (missing.size > 0) {
-    for (const pkg of req.packages) {
-      if (!listings.get(pkg.name)!.entries.some((e) => e.sha256 && missing.has(e.sha256))) continue;
-      await source.fetchDeb(pkg);
-      listings.set(pkg.name, await unpackDeb(store, pkg.sha256, `package ${pkg.name} ${pkg.version}`, { force: true }));
-    }
-  }
+  const bad = await store.checkContents(treeContents(built));
+  if (bad.length > 0) await healContent(req, listings, built, bad);
   await runMutateScripts(selection, built, store);
   removeUntilMutate(built);
   await generateManifests(
@@ -133,6 +127,65 @@ export async function cut(req: CutRequest): Promise<CutResult> {
     setIdDropped: built.setIdDropped,
     tree,
   };
+}
+
+function treeContents(built: BuiltTree): string[] {
+  return [...built.nodes.values()].flatMap((n) => (n.entry.sha256 ? [n.entry.sha256] : []));
+}
+
+/**
+ * Restores the content of `bad` (missing or damaged): a damaged blob is
+ * dropped, and each package that holds one is unpacked again from its .deb
+ * (fetchDeb hashes a cached .deb and fetches it again when it is damaged or
+ * gone). A damaged file is reported (a 'healed' event); content that is still
+ * wrong afterwards fails the cut, naming the file.
+ */
+export async function healContent(req: CutRequest, listings: Map<string, DebListing>, built: BuiltTree, bad: string[]): Promise<void> {
+  const { store, source } = req;
+  const damaged = new Set<string>();
+  for (const sum of bad) if (await store.hasContent(sum)) damaged.add(sum);
+  // what goes with a damaged blob (the rest of its pack) is missing too
+  const badSet = new Set(bad);
+  for (const sum of damaged) for (const s of await store.dropContent(sum)) badSet.add(s);
+  const paths = pathsOf(built, badSet);
+  for (const pkg of req.packages) {
+    const listing = listings.get(pkg.name)!;
+    const held = listing.entries.filter((e) => e.sha256 && badSet.has(e.sha256));
+    if (held.length === 0) continue;
+    const broken = [...new Set(held.filter((e) => damaged.has(e.sha256!)).flatMap((e) => paths.get(e.sha256!) ?? [e.path]))];
+    try {
+      await source.fetchDeb(pkg);
+    } catch (e) {
+      if (broken.length === 0) throw e;
+      throw damagedError(broken, e);
+    }
+    listings.set(pkg.name, await unpackDeb(store, pkg.sha256, `package ${pkg.name} ${pkg.version}`, { force: true }));
+    if (broken.length) req.onEvent?.({ kind: 'healed', package: pkg.name, paths: broken });
+  }
+  const still = await store.checkContents([...badSet].filter((s) => paths.has(s)));
+  if (still.length > 0) throw damagedError([...new Set(still.flatMap((s) => paths.get(s) ?? [s]))]);
+}
+
+/** The tree paths of each content of `sums`. */
+function pathsOf(built: BuiltTree, sums: Set<string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const n of built.nodes.values()) {
+    const s = n.entry.sha256;
+    if (s && sums.has(s)) out.set(s, [...(out.get(s) ?? []), n.entry.path]);
+  }
+  return out;
+}
+
+export function damagedError(paths: string[], cause?: unknown): ChiselError {
+  const why = cause instanceof Error ? `; cannot fetch its package again: ${cause.message}` : '';
+  return new ChiselError(
+    `cached content of ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} is damaged${why}`,
+    {
+      code: 'cache-damaged',
+      hint: 'run the cut once without --offline (it fetches the package again), or run `chisel-ts cache verify --repair`',
+      ...(cause !== undefined ? { cause } : {}),
+    },
+  );
 }
 
 /** Each package is fetched (unless its listing is cached) and unpacked; the .debs download side by side. */

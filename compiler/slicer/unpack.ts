@@ -48,6 +48,7 @@ class PackWriter {
 
   async add(body: AsyncIterable<Uint8Array>, size: number, what: string): Promise<{ sha256: string; pack: number; offset: number }> {
     const { chunks, size: n, sha256 } = await readSized(body, size, what);
+    this.store.markVerified(sha256); // hashed from the bytes the pack holds
     let where = this.at.get(sha256);
     if (!where) {
       where = { pack: this.packs.length, offset: this.size };
@@ -170,23 +171,4 @@ function refuseThroughSymlink(label: string, p: string, symlinks: Set<string>, b
       );
     }
   }
-}
-
-/** The sha256s among `sums` whose content is missing from the store. */
-export async function missingContent(store: ContentStore, sums: Iterable<string>): Promise<string[]> {
-  // One check per blob: a pack holds the content of hundreds of files.
-  const byBlob = new Map<string, string[]>();
-  for (const s of new Set(sums)) {
-    const blob = store.contentBlob(s);
-    const list = byBlob.get(blob);
-    if (list) list.push(s);
-    else byBlob.set(blob, [s]);
-  }
-  const missing: string[] = [];
-  await Promise.all(
-    [...byBlob].map(async ([blob, held]) => {
-      if (!(await store.has(blob))) missing.push(...held);
-    }),
-  );
-  return missing;
 }

@@ -87,3 +87,86 @@ export function deserializeError(s: SerializedError): Error {
   e.name = s.name;
   return e;
 }
+
+/** What the operating system reports for a local failure (out of space, permissions, read-only, file limit). */
+const OS_CAUSES: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EIO: 'input/output error',
+};
+
+/** Where a local failure happened: an output, or the content cache (the hint differs). */
+export type LocalPlace = 'output' | 'cache' | 'file';
+
+function osHint(code: string, place: LocalPlace): string {
+  const elsewhere = place === 'cache' ? 'or give --cache-dir a directory on another file system' : 'or write the output elsewhere';
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `free space on that file system (${place === 'cache' ? '`chisel-ts cache prune` frees cache space' : 'or pick an output on a larger one'}), ${elsewhere}`;
+    case 'EACCES':
+    case 'EPERM':
+      return `check the permissions of that path, ${elsewhere}`;
+    case 'EROFS':
+      return `that file system is mounted read-only; ${elsewhere.replace(/^or /, '')}`;
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'raise the limit on open files (ulimit -n) and run again';
+    default:
+      return `check the disk and the file system, ${elsewhere}`;
+  }
+}
+
+/** The errno code of an error the operating system reported for a local file (ENOSPC, EACCES, ...), else undefined. */
+export function osErrorCode(e: unknown): string | undefined {
+  for (let x: unknown = e, depth = 0; x && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
+    const code = (x as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && Object.hasOwn(OS_CAUSES, code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * A local failure the operating system reported, as the user sees it: one
+ * line naming the path and the cause, a hint that fits, exit code 1. Returns
+ * undefined for anything else (`e` unchanged is then the caller's to report).
+ */
+export function localError(e: unknown, place: LocalPlace = 'file', where?: string): ChiselError | undefined {
+  if (e instanceof ChiselError) return e;
+  const code = osErrorCode(e);
+  if (!code) return undefined;
+  // an error that knows it came from a cache write (CacheWriteError) says so
+  if ((e as { place?: unknown }).place === 'cache') place = 'cache';
+  let errPath: string | undefined;
+  for (let x: unknown = e, depth = 0; x && depth < 4 && !errPath; x = (x as { cause?: unknown }).cause, depth++)
+    errPath = (x as NodeJS.ErrnoException).path;
+  const at = errPath ?? where;
+  const what = place === 'cache' ? 'cache ' : place === 'output' ? 'output ' : '';
+  const inside = errPath && where && errPath !== where ? ` (writing ${where})` : '';
+  const subject = at ? `${what}${at}: ` : what ? `${what.trim()}: ` : '';
+  return new ChiselError(`${subject}${OS_CAUSES[code]} (${code})${inside}`, {
+    code: `os-${code.toLowerCase()}`,
+    exitCode: ExitCode.FAILURE,
+    hint: osHint(code, place),
+    cause: e,
+  });
+}
+
+/** Runs `fn`; a local failure the operating system reports becomes localError(place, where). */
+export async function failingAt<T>(place: LocalPlace, where: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw localError(e, place, where) ?? e;
+  }
+}
+
+/** --debug or CHISEL_TS_DEBUG=1: JavaScript stacks are shown with errors. */
+export function debugWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CHISEL_TS_DEBUG === '1' || env.CHISEL_TS_DEBUG === 'true';
+}

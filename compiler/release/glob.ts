@@ -1,5 +1,6 @@
 // Chisel's glob language: `?` one character except '/', `*` a run without
-// '/', `**` anything including '/'. Directories end in '/'.
+// '/' (not empty right after a '/'), `**` anything including '/'.
+// Directories end in '/'.
 
 const cache = new Map<string, RegExp>();
 
@@ -13,7 +14,7 @@ function toRegExp(pattern: string): RegExp {
       if (pattern[i + 1] === '*') {
         src += '.*';
         i++;
-      } else src += '[^/]*';
+      } else src += pattern[i - 1] === '/' ? '[^/]+' : '[^/]*'; // as Chisel v1.4.1: a `*` right after '/' matches one character at least, so `/d/*` never matches `/d/` itself
     } else if (c === '?') src += '[^/]';
     else src += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }

@@ -22,6 +22,8 @@ export interface Node {
   declared: string;
   /** Slices that list this path. */
   slices: Set<string>;
+  /** Slices that list it without `until: mutate`: those the manifest credits it to, as Chisel's report does. */
+  reported: Set<string>;
   /** The package it came from ('' for implicit parents). */
   package: string;
   mutable: boolean;
@@ -120,23 +122,21 @@ function pendingPaths(
         case 'copy': {
           const src = trimSlash(info.info ?? claim.path);
           const entry = index.get(src);
-          if (!entry) {
-            throw new ChiselError(`slice ${claim.sliceKey}: no content at ${info.info ?? claim.path} in package ${pkg}`, {
-              code: 'no-content',
-              location: { subject: claim.path },
-              hint: `check the path against the package's file list ("dpkg-deb -c" of the .deb), or restrict it with {arch: [...]}`,
-            });
-          }
+          if (!entry) throw noContent(claim, pkg, info.info ?? claim.path);
           extracted.push({ dest: trimSlash(claim.path), claim, pkg, source: entry });
           break;
         }
         case 'glob': {
           if (!listing) break;
+          let matched = false;
           for (const e of listing.entries) {
             if (e.path === '/') continue;
             const candidate = e.type === 'dir' ? `${e.path}/` : e.path;
-            if (globMatch(claim.path, candidate)) extracted.push({ dest: e.path, claim, pkg, source: e });
+            if (!globMatch(claim.path, candidate)) continue;
+            extracted.push({ dest: e.path, claim, pkg, source: e });
+            matched = true;
           }
+          if (!matched) throw noContent(claim, pkg, claim.path);
           break;
         }
         case 'generate': {
@@ -157,6 +157,15 @@ function pendingPaths(
   extracted.sort(byPath);
   created.sort(byPath);
   return { extracted, created, manifests, listingIndex };
+}
+
+/** A copy or glob path the package does not have (Chisel: "no content at ..."). */
+function noContent(claim: Claim, pkg: string, source: string): ChiselError {
+  return new ChiselError(`slice ${claim.sliceKey}: no content at ${source} in package ${pkg}`, {
+    code: 'no-content',
+    location: { subject: claim.path },
+    hint: `check the path against the package's file list ("dpkg-deb -c" of the .deb), or restrict it with {arch: [...]}`,
+  });
 }
 
 /** The nodes of the tree being built: paths resolved through its symlinks, implicit parents, conflicts. */
@@ -207,6 +216,7 @@ class NodeMap {
       explicit: false,
       declared: `${parent}/`,
       slices: new Set(),
+      reported: new Set(),
       package: '',
       mutable: false,
       untilMutate: true,
@@ -236,6 +246,7 @@ class NodeMap {
         existing.mutable ||= mutable;
       }
       existing.slices.add(p.claim.sliceKey);
+      if (!until) existing.reported.add(p.claim.sliceKey);
       return;
     }
     this.ensureParents(path, p.pkg);
@@ -245,6 +256,7 @@ class NodeMap {
       explicit: true,
       declared,
       slices: new Set([p.claim.sliceKey]),
+      reported: new Set(until ? [] : [p.claim.sliceKey]),
       package: p.pkg,
       mutable,
       untilMutate: until,

@@ -14,8 +14,15 @@ export interface ManifestPackage {
   arch: string;
 }
 
+/** The mode as Chisel records it: permission bits and the sticky bit; setuid and setgid are left out (its unixPerm). */
 function modeString(mode: number): string {
-  return `0${(mode & 0o7777).toString(8)}`;
+  return `0${(mode & 0o1777).toString(8)}`;
+}
+
+/** The path as Chisel records it: clean, with a trailing '/' for directories only (a symlink declared `/var/run/` is `/var/run`). */
+function recordedPath(declared: string, type: string): string {
+  const clean = declared.length > 1 ? declared.replace(/\/+$/, '') : declared;
+  return type === 'dir' ? `${clean}/` : clean;
 }
 
 /** The jsonwall text for the tree as it stands (after mutate and until-removal). */
@@ -32,15 +39,16 @@ export function manifestText(
   }
   for (const s of sel.slices) lines.push(JSON.stringify({ kind: 'slice', name: sliceKey(s.package, s.name) }));
   for (const node of built.nodes.values()) {
-    if (!node.explicit || node.generate) continue;
+    // A path only `until: mutate` slices list is not recorded, even when it stays (a non-empty directory).
+    if (!node.explicit || node.generate || node.reported.size === 0) continue;
     const e = node.entry;
-    const path = e.type === 'dir' ? `${node.declared.replace(/\/$/, '')}/` : node.declared;
-    const slices = [...node.slices].sort();
+    const path = recordedPath(node.declared, e.type);
+    const slices = [...node.reported].sort();
     const rec: Record<string, unknown> = { kind: 'path', path, mode: modeString(e.mode), slices };
     if (e.type === 'file' || e.type === 'hardlink') {
       rec.sha256 = node.originalSha256 ?? e.sha256;
       if (node.originalSha256 && e.sha256 !== node.originalSha256) rec.final_sha256 = e.sha256;
-      rec.size = e.size;
+      if (e.size > 0) rec.size = e.size; // Chisel's size is omitempty
     }
     if (e.type === 'symlink') rec.link = e.link;
     if (node.inode !== undefined) rec.inode = node.inode;
@@ -70,6 +78,7 @@ export async function generateManifests(sel: Selection, built: BuiltTree, packag
       explicit: true,
       declared: path,
       slices: new Set(slices),
+      reported: new Set(slices),
       package: '',
       mutable: false,
       untilMutate: false,

@@ -53,6 +53,8 @@ export class TestArchive {
   /** Sign with this key instead (an unknown key, for failure tests). */
   signingKey?: Key;
   validUntil?: Date;
+  /** The InRelease Label field, when set (Chisel reads only a section labelled "Ubuntu"). */
+  label?: string;
   byHash = true;
   arch = 'amd64';
   /** Architectures the archive serves (default: just `arch`); packages of arch "all" are listed in each. */
@@ -152,6 +154,7 @@ export class TestArchive {
       }
       const lines = [
         'Origin: chisel-ts-test',
+        ...(this.label ? [`Label: ${this.label}`] : []),
         `Suite: ${suite}`,
         `Codename: ${suite}`,
         `Date: ${new Date(Date.UTC(2026, 0, 1)).toUTCString()}`,

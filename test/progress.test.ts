@@ -61,8 +61,8 @@ describe('progress', () => {
       'one_conf',
     ]);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(r.out).toMatch(/\r\x1b\[K\[amd64\] 2 packages: \d downloaded, \d unpacked/);
-    expect(r.out).toMatch(/\[amd64\] 2 packages: 2 downloaded, 2 unpacked, 0 from the cache\r?\n/);
+    expect(r.out).toMatch(/\r\x1b\[K\[amd64\] \d+ kB of \d+ kB downloaded \(\d\/2 \.debs\), \d\/2 packages unpacked, [\d.]+s/);
+    expect(r.out).toMatch(/\[amd64\] 2 packages: 2 downloaded \(\d+ kB\), 2 unpacked, 0 from the cache, [\d.]+s\r?\n/);
     expect(r.out).toMatch(/cut 2 slices of 2 packages \(amd64\)/);
     const again = await onTty([
       'cut',
@@ -76,7 +76,7 @@ describe('progress', () => {
       path.join(d, 'root2'),
       'one_conf',
     ]);
-    expect(again.out).toMatch(/\[amd64\] 2 packages: 0 downloaded, 0 unpacked, 2 from the cache/);
+    expect(again.out).toMatch(/\[amd64\] 2 packages: 0 downloaded \(0 kB\), 0 unpacked, 2 from the cache/);
   });
 
   it('quiet with --quiet, off a terminal, and in CI', async () => {

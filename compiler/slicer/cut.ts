@@ -43,7 +43,9 @@ export interface CutRequest {
 export type CutEvent =
   | { kind: 'selected'; slice: string; reason: string }
   | { kind: 'resolved'; package: ResolvedPackage }
-  | { kind: 'fetched'; package: string }
+  /** Before any download: how many packages the cut unpacks, and the .debs (count, bytes) it downloads. */
+  | { kind: 'planned'; packages: number; downloads: number; bytes: number }
+  | { kind: 'fetched'; package: string; bytes: number }
   | { kind: 'unpacked'; package: string; cached: boolean };
 
 /** One package of the cut, as plain data. */
@@ -139,14 +141,23 @@ export async function cut(req: CutRequest): Promise<CutResult> {
 async function fetchAndUnpack(req: CutRequest, claims: Map<string, Claim[]>): Promise<Map<string, DebListing>> {
   const { store, source } = req;
   const listings = new Map<string, DebListing>();
+  // which packages are cached first, so the totals are known before anything downloads
+  const cachedListings = await Promise.all(req.packages.map((pkg) => cachedListing(store, pkg.sha256)));
+  const toFetch = req.packages.filter((_, i) => cachedListings[i] === undefined);
+  req.onEvent?.({
+    kind: 'planned',
+    packages: req.packages.length,
+    downloads: toFetch.length,
+    bytes: toFetch.reduce((n, p) => n + p.size, 0),
+  });
   const settled = await Promise.allSettled(
-    req.packages.map(async (pkg) => {
+    req.packages.map(async (pkg, i) => {
       const label = `package ${pkg.name} ${pkg.version}`;
-      let listing = await cachedListing(store, pkg.sha256);
+      let listing = cachedListings[i];
       const cached = listing !== undefined;
       if (!cached) {
         await source.fetchDeb(pkg);
-        req.onEvent?.({ kind: 'fetched', package: pkg.name });
+        req.onEvent?.({ kind: 'fetched', package: pkg.name, bytes: pkg.size });
         listing = await unpackDeb(store, pkg.sha256, label, { keep: wantedContent(claims.get(pkg.name) ?? [], pkg.name) });
       }
       req.onEvent?.({ kind: 'unpacked', package: pkg.name, cached });

@@ -59,6 +59,8 @@ export class TestArchive {
   archs: string[] = [];
   /** Basic auth required on every request (a pro archive): others get 401. */
   auth?: { username: string; password: string };
+  /** Answer each .deb only after this many milliseconds (progress tests watch a cut that takes a while). */
+  debDelayMs = 0;
   /** The Authorization header of each request (undefined when none was sent). */
   readonly authorizations: Array<string | undefined> = [];
 
@@ -226,7 +228,9 @@ export class TestArchive {
         res.writeHead(404).end('not found');
         return;
       }
-      res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+      const send = () => res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+      if (this.debDelayMs && p.endsWith('.deb')) setTimeout(send, this.debDelayMs);
+      else send();
     });
     return new Promise((resolve) => {
       this.server.listen(0, '127.0.0.1', () => {

@@ -205,7 +205,9 @@ interface ArchProgress {
   /** Set once the cut knows what it downloads and unpacks (no line for totals still growing). */
   planned?: { packages: number; downloads: number; bytes: number };
   fetched: number;
-  bytes: number;
+  /** Bytes downloaded of each package so far. */
+  bytes: Map<string, number>;
+  drawn: number;
   unpacked: number;
   cached: number;
   started: number;
@@ -224,7 +226,7 @@ function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
   const line = (arch: string, c: ArchProgress) => {
     const p = c.planned!;
     const secs = (((c.done ?? Date.now()) - c.started) / 1000).toFixed(1);
-    return `[${arch}] ${megabytes(c.bytes)} of ${megabytes(p.bytes)} downloaded (${c.fetched}/${p.downloads} .debs), ${c.unpacked}/${p.packages} packages unpacked, ${secs}s`;
+    return `[${arch}] ${megabytes(downloaded(c))} of ${megabytes(p.bytes)} downloaded (${c.fetched}/${p.downloads} .debs), ${c.unpacked}/${p.packages} packages unpacked, ${secs}s`;
   };
   const draw = () => {
     const live = [...archs].filter(([, c]) => c.planned && c.done === undefined);
@@ -238,7 +240,7 @@ function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
   };
   return (arch, ev) => {
     let c = archs.get(arch);
-    if (!c) archs.set(arch, (c = { fetched: 0, bytes: 0, unpacked: 0, cached: 0, started: Date.now() }));
+    if (!c) archs.set(arch, (c = { fetched: 0, bytes: new Map(), drawn: 0, unpacked: 0, cached: 0, started: Date.now() }));
     if (ev.kind === 'selected') return report.verbose(`[${arch}] select ${ev.slice} (${ev.reason})`);
     if (ev.kind === 'resolved')
       return report.verbose(
@@ -249,9 +251,13 @@ function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
       c.started = Date.now();
       if (ev.packages === 0) c.done = c.started;
       if (report.progress && !ticker) ticker = setInterval(draw, 1000).unref();
+    } else if (ev.kind === 'downloading') {
+      c.bytes.set(ev.package, ev.bytes);
+      // chunks come often: redraw at most ten times a second
+      if (Date.now() - c.drawn < 100) return;
     } else if (ev.kind === 'fetched') {
       c.fetched++;
-      c.bytes += ev.bytes;
+      c.bytes.set(ev.package, ev.bytes);
     } else if (ev.kind === 'unpacked') {
       c.unpacked++;
       if (ev.cached) c.cached++;
@@ -260,11 +266,18 @@ function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
     if (ev.kind === 'unpacked' && c.unpacked === c.planned.packages) {
       c.done = Date.now();
       report.info(
-        `[${arch}] ${c.planned.packages} packages: ${c.fetched} downloaded (${megabytes(c.bytes)}), ${c.unpacked - c.cached} unpacked, ${c.cached} from the cache, ${((c.done - c.started) / 1000).toFixed(1)}s`,
+        `[${arch}] ${c.planned.packages} packages: ${c.fetched} downloaded (${megabytes(downloaded(c))}), ${c.unpacked - c.cached} unpacked, ${c.cached} from the cache, ${((c.done - c.started) / 1000).toFixed(1)}s`,
       );
     }
+    c.drawn = Date.now();
     draw();
   };
+}
+
+function downloaded(c: ArchProgress): number {
+  let n = 0;
+  for (const b of c.bytes.values()) n += b;
+  return n;
 }
 
 export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): Record<string, unknown> {

@@ -22,7 +22,8 @@ export type { ShippedPath } from './build.js';
 /** The archive side of the cut (compiler/archive's ArchiveSet satisfies it). */
 export interface PackageSource {
   resolve(pkg: string, pinnedArchive?: string): Promise<ResolvedPackage>;
-  fetchDeb(p: ResolvedPackage): Promise<string>;
+  /** Download (unless cached) and verify a .deb; `onBytes` sees the bytes of the download so far (from 0 again on a retry). */
+  fetchDeb(p: ResolvedPackage, onBytes?: (bytes: number) => void): Promise<string>;
 }
 
 export type Ignore = 'unmaintained' | 'unstable';
@@ -45,6 +46,8 @@ export type CutEvent =
   | { kind: 'resolved'; package: ResolvedPackage }
   /** Before any download: how many packages the cut unpacks, and the .debs (count, bytes) it downloads. */
   | { kind: 'planned'; packages: number; downloads: number; bytes: number }
+  /** A download under way: the bytes of this package's .deb so far. */
+  | { kind: 'downloading'; package: string; bytes: number }
   | { kind: 'fetched'; package: string; bytes: number }
   | { kind: 'unpacked'; package: string; cached: boolean };
 
@@ -156,7 +159,7 @@ async function fetchAndUnpack(req: CutRequest, claims: Map<string, Claim[]>): Pr
       let listing = cachedListings[i];
       const cached = listing !== undefined;
       if (!cached) {
-        await source.fetchDeb(pkg);
+        await source.fetchDeb(pkg, (bytes) => req.onEvent?.({ kind: 'downloading', package: pkg.name, bytes }));
         req.onEvent?.({ kind: 'fetched', package: pkg.name, bytes: pkg.size });
         listing = await unpackDeb(store, pkg.sha256, label, { keep: wantedContent(claims.get(pkg.name) ?? [], pkg.name) });
       }

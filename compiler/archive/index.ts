@@ -258,9 +258,16 @@ class Archive {
   }
 
   /** Download `filename` (relative to the base URL) into the store, verified. */
-  async download(filename: string, sha256: string, what: string): Promise<void> {
+  async download(filename: string, sha256: string, what: string, onBytes?: (bytes: number) => void): Promise<void> {
     const where = await this.access();
-    return downloadVerified(this.opts.store, `${where.url}/${filename}`, sha256, what, where.http);
+    const tap = onBytes
+      ? () => {
+          let n = 0;
+          onBytes(0);
+          return (chunk: Uint8Array) => onBytes((n += chunk.length));
+        }
+      : undefined;
+    return downloadVerified(this.opts.store, `${where.url}/${filename}`, sha256, what, where.http, tap);
   }
 
   private inReleases(): Promise<Array<readonly [string, InReleaseInfo]>> {
@@ -387,7 +394,10 @@ export class ArchiveSet {
   }
 
   /** Download (unless cached) and verify a .deb; returns its path in the store. */
-  async fetchDeb(p: PackageInfo | { name: string; version: string; archive: string; filename: string; sha256: string }): Promise<string> {
+  async fetchDeb(
+    p: PackageInfo | { name: string; version: string; archive: string; filename: string; sha256: string },
+    onBytes?: (bytes: number) => void,
+  ): Promise<string> {
     const { store } = this.opts;
     // a cached .deb is hashed before it is unpacked (once per process): a damaged one is dropped and fetched again
     const cached = await store.has(p.sha256);
@@ -409,7 +419,7 @@ export class ArchiveSet {
     const why = await archive.skipped();
     if (why) throw skippedError(archive.def.name, why, `package ${p.name} ${p.version} is from archive ${archive.def.name}, which was`);
     await this.limit.run(async () => {
-      await archive.download(p.filename, p.sha256, `package ${p.name} ${p.version} (${p.filename})`);
+      await archive.download(p.filename, p.sha256, `package ${p.name} ${p.version} (${p.filename})`, onBytes);
       this.opts.onEvent?.({ kind: 'download', package: p.name, bytes: 0 });
     });
     return store.blobPath(p.sha256);

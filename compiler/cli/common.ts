@@ -63,7 +63,8 @@ export class Reporter {
     this.stream = stream;
   }
   private stream: NodeJS.WriteStream;
-  private statusShown = false;
+  /** How many status lines are on the screen (the cursor is at the end of the last). */
+  private shown = 0;
   info(msg: string): void {
     if (!this.progress) return;
     this.clearStatus();
@@ -71,14 +72,20 @@ export class Reporter {
   }
   /** A progress line, redrawn in place (TTY only). */
   status(msg: string): void {
-    if (!this.progress) return;
-    this.stream.write(`\r\x1b[K${msg}`);
-    this.statusShown = true;
+    this.statusLines([msg]);
+  }
+  /** Progress lines (one per architecture), redrawn in place (TTY only); each is cut to the terminal's width. */
+  statusLines(lines: string[]): void {
+    if (!this.progress || lines.length === 0) return;
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
+    const up = this.shown > 1 ? `\x1b[${this.shown - 1}A` : '';
+    this.stream.write(`\r${up}${lines.map((l) => `\x1b[K${l.slice(0, width)}`).join('\n')}${this.shown > lines.length ? '\x1b[J' : ''}`);
+    this.shown = lines.length;
   }
   clearStatus(): void {
-    if (!this.statusShown) return;
-    this.stream.write('\r\x1b[K');
-    this.statusShown = false;
+    if (!this.shown) return;
+    this.stream.write(`\r${this.shown > 1 ? `\x1b[${this.shown - 1}A` : ''}\x1b[J`);
+    this.shown = 0;
   }
   private readonly noticed = new Set<string>();
   /** A one-line notice (once per text), shown unless --quiet. */

@@ -196,35 +196,93 @@ export function accessSpec(
   };
 }
 
-/** Cut events -> --verbose explanations and, on a TTY, one progress line per arch (packages resolved, downloaded, unpacked). */
+/** Bytes for a person: 12 kB, 12.3 MB. */
+function megabytes(n: number): string {
+  return n < 1e6 ? `${Math.round(n / 1e3)} kB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+interface ArchProgress {
+  /** Set once the cut knows what it downloads and unpacks (no line for totals still growing). */
+  planned?: { packages: number; downloads: number; bytes: number };
+  fetched: number;
+  /** Bytes downloaded of each package so far. */
+  bytes: Map<string, number>;
+  drawn: number;
+  unpacked: number;
+  cached: number;
+  started: number;
+  done?: number;
+}
+
+/**
+ * Cut events -> --verbose explanations and, on a TTY, one live line per arch:
+ * bytes downloaded of the total, packages unpacked of the total, elapsed
+ * time (redrawn every second while anything runs), and a summary line per
+ * arch when its packages are unpacked.
+ */
 function progressOf(report: Reporter): NonNullable<BuildSpec['onEvent']> {
-  const counts = new Map<string, { resolved: number; fetched: number; unpacked: number; cached: number }>();
+  const archs = new Map<string, ArchProgress>();
+  let ticker: NodeJS.Timeout | undefined;
+  const line = (arch: string, c: ArchProgress) => {
+    const p = c.planned!;
+    const secs = (((c.done ?? Date.now()) - c.started) / 1000).toFixed(1);
+    return `[${arch}] ${megabytes(downloaded(c))} of ${megabytes(p.bytes)} downloaded (${c.fetched}/${p.downloads} .debs), ${c.unpacked}/${p.packages} packages unpacked, ${secs}s`;
+  };
+  const draw = () => {
+    const live = [...archs].filter(([, c]) => c.planned && c.done === undefined);
+    if (live.length === 0) {
+      if (ticker) clearInterval(ticker);
+      ticker = undefined;
+      report.clearStatus();
+      return;
+    }
+    report.statusLines(live.map(([a, c]) => line(a, c)));
+  };
   return (arch, ev) => {
-    const c = counts.get(arch) ?? { resolved: 0, fetched: 0, unpacked: 0, cached: 0 };
-    counts.set(arch, c);
-    if (ev.kind === 'selected') report.verbose(`[${arch}] select ${ev.slice} (${ev.reason})`);
-    else if (ev.kind === 'resolved') {
-      c.resolved++;
-      report.verbose(
+    let c = archs.get(arch);
+    if (!c) archs.set(arch, (c = { fetched: 0, bytes: new Map(), drawn: 0, unpacked: 0, cached: 0, started: Date.now() }));
+    if (ev.kind === 'selected') return report.verbose(`[${arch}] select ${ev.slice} (${ev.reason})`);
+    if (ev.kind === 'resolved')
+      return report.verbose(
         `[${arch}] package ${ev.package.name} ${ev.package.version} from archive ${ev.package.archive}${ev.package.suite ? ` (${ev.package.suite}/${ev.package.component})` : ''}`,
       );
-    } else if (ev.kind === 'fetched') c.fetched++;
-    else if (ev.kind === 'healed') {
+    if (ev.kind === 'planned') {
+      c.planned = { packages: ev.packages, downloads: ev.downloads, bytes: ev.bytes };
+      c.started = Date.now();
+      if (ev.packages === 0) c.done = c.started;
+      if (report.progress && !ticker) ticker = setInterval(draw, 1000).unref();
+    } else if (ev.kind === 'downloading') {
+      c.bytes.set(ev.package, ev.bytes);
+      // chunks come often: redraw at most ten times a second
+      if (Date.now() - c.drawn < 100) return;
+    } else if (ev.kind === 'healed') {
       report.warn(
         `warning: [${arch}] cached content of ${ev.paths.join(', ')} was damaged; package ${ev.package} unpacked again from its verified .deb`,
       );
       return;
+    } else if (ev.kind === 'fetched') {
+      c.fetched++;
+      c.bytes.set(ev.package, ev.bytes);
     } else if (ev.kind === 'unpacked') {
       c.unpacked++;
       if (ev.cached) c.cached++;
     }
-    if (ev.kind !== 'selected')
-      report.status(`[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked} unpacked (${c.cached} from the cache)`);
-    if (ev.kind === 'unpacked' && c.unpacked === c.resolved)
+    if (!c.planned) return;
+    if (ev.kind === 'unpacked' && c.unpacked === c.planned.packages) {
+      c.done = Date.now();
       report.info(
-        `[${arch}] ${c.resolved} packages: ${c.fetched} downloaded, ${c.unpacked - c.cached} unpacked, ${c.cached} from the cache`,
+        `[${arch}] ${c.planned.packages} packages: ${c.fetched} downloaded (${megabytes(downloaded(c))}), ${c.unpacked - c.cached} unpacked, ${c.cached} from the cache, ${((c.done - c.started) / 1000).toFixed(1)}s`,
       );
+    }
+    c.drawn = Date.now();
+    draw();
   };
+}
+
+function downloaded(c: ArchProgress): number {
+  let n = 0;
+  for (const b of c.bytes.values()) n += b;
+  return n;
 }
 
 export function buildReport(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult): Record<string, unknown> {

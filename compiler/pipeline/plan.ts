@@ -116,9 +116,9 @@ export async function planBuild(
 function pinnedSource(source: PackageSource, store: ContentStore): PackageSource {
   return {
     resolve: (name, archive) => source.resolve(name, archive),
-    async fetchDeb(p) {
+    async fetchDeb(p, onBytes) {
       try {
-        return await source.fetchDeb(p);
+        return await source.fetchDeb(p, onBytes);
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         throw new ChiselError(

@@ -22,7 +22,8 @@ export type { ShippedPath } from './build.js';
 /** The archive side of the cut (compiler/archive's ArchiveSet satisfies it). */
 export interface PackageSource {
   resolve(pkg: string, pinnedArchive?: string): Promise<ResolvedPackage>;
-  fetchDeb(p: ResolvedPackage): Promise<string>;
+  /** Download (unless cached) and verify a .deb; `onBytes` sees the bytes of the download so far (from 0 again on a retry). */
+  fetchDeb(p: ResolvedPackage, onBytes?: (bytes: number) => void): Promise<string>;
 }
 
 export type Ignore = 'unmaintained' | 'unstable';
@@ -43,7 +44,11 @@ export interface CutRequest {
 export type CutEvent =
   | { kind: 'selected'; slice: string; reason: string }
   | { kind: 'resolved'; package: ResolvedPackage }
-  | { kind: 'fetched'; package: string }
+  /** Before any download: how many packages the cut unpacks, and the .debs (count, bytes) it downloads. */
+  | { kind: 'planned'; packages: number; downloads: number; bytes: number }
+  /** A download under way: the bytes of this package's .deb so far. */
+  | { kind: 'downloading'; package: string; bytes: number }
+  | { kind: 'fetched'; package: string; bytes: number }
   | { kind: 'unpacked'; package: string; cached: boolean }
   /** Cached content of these paths failed its hash: the package was unpacked again from its verified .deb. */
   | { kind: 'healed'; package: string; paths: string[] };
@@ -192,14 +197,23 @@ export function damagedError(paths: string[], cause?: unknown): ChiselError {
 async function fetchAndUnpack(req: CutRequest, claims: Map<string, Claim[]>): Promise<Map<string, DebListing>> {
   const { store, source } = req;
   const listings = new Map<string, DebListing>();
+  // which packages are cached first, so the totals are known before anything downloads
+  const cachedListings = await Promise.all(req.packages.map((pkg) => cachedListing(store, pkg.sha256)));
+  const toFetch = req.packages.filter((_, i) => cachedListings[i] === undefined);
+  req.onEvent?.({
+    kind: 'planned',
+    packages: req.packages.length,
+    downloads: toFetch.length,
+    bytes: toFetch.reduce((n, p) => n + p.size, 0),
+  });
   const settled = await Promise.allSettled(
-    req.packages.map(async (pkg) => {
+    req.packages.map(async (pkg, i) => {
       const label = `package ${pkg.name} ${pkg.version}`;
-      let listing = await cachedListing(store, pkg.sha256);
+      let listing = cachedListings[i];
       const cached = listing !== undefined;
       if (!cached) {
-        await source.fetchDeb(pkg);
-        req.onEvent?.({ kind: 'fetched', package: pkg.name });
+        await source.fetchDeb(pkg, (bytes) => req.onEvent?.({ kind: 'downloading', package: pkg.name, bytes }));
+        req.onEvent?.({ kind: 'fetched', package: pkg.name, bytes: pkg.size });
         listing = await unpackDeb(store, pkg.sha256, label, { keep: wantedContent(claims.get(pkg.name) ?? [], pkg.name) });
       }
       req.onEvent?.({ kind: 'unpacked', package: pkg.name, cached });

@@ -61,6 +61,8 @@ export class TestArchive {
   archs: string[] = [];
   /** Basic auth required on every request (a pro archive): others get 401. */
   auth?: { username: string; password: string };
+  /** Send the first half of each .deb at once and the rest this many milliseconds later (progress tests watch a download under way). */
+  debDelayMs = 0;
   /** The Authorization header of each request (undefined when none was sent). */
   readonly authorizations: Array<string | undefined> = [];
 
@@ -229,7 +231,12 @@ export class TestArchive {
         res.writeHead(404).end('not found');
         return;
       }
-      res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+      res.writeHead(200, { 'content-length': String(body.length) });
+      if (this.debDelayMs && p.endsWith('.deb')) {
+        const half = body.length >> 1;
+        res.write(body.subarray(0, half));
+        setTimeout(() => res.end(body.subarray(half)), this.debDelayMs);
+      } else res.end(body);
     });
     return new Promise((resolve) => {
       this.server.listen(0, '127.0.0.1', () => {

@@ -37,6 +37,8 @@ export interface CutRequest {
   source: Pick<PackageSource, 'fetchDeb'>;
   /** Write /var/lib/dpkg/status.d (default true). */
   packageMetadata?: boolean;
+  /** Keep the setuid / setgid bits packages ship (as Chisel does); by default only those a slice asks for with `mode:`. */
+  keepSetId?: boolean;
   onEvent?: (ev: CutEvent) => void;
 }
 
@@ -99,7 +101,7 @@ export async function cut(req: CutRequest): Promise<CutResult> {
   const { selection, store, source } = req;
   const claims = collectClaims(selection);
   const listings = await fetchAndUnpack(req, claims);
-  const built = await buildTree(claims, listings, store);
+  const built = await buildTree(claims, listings, store, { keepSetId: Boolean(req.keepSetId) });
   // Content the store lacks (a listing cached by a cut of other slices, or
   // content that left the cache): unpack those packages again, keeping all.
   // The listing (paths, sha256s) stays the same, so the tree does too.

@@ -9,7 +9,7 @@
 // by default).
 
 import { createHash } from 'node:crypto';
-import { lstatSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chiselCut, proxyTo, readWall, referencePresent, REFERENCE_CHISEL, type ChiselProxy } from './support/chiselref.js';
@@ -293,6 +293,20 @@ describe('setid files from the command line and the image file', () => {
     expect(lstatSync(path.join(d, 'r2/usr/bin/sg')).mode & 0o7777).toBe(0o2755);
     const quiet = await runCli([...args(path.join(d, 'r3')), '--quiet', 'pkga_base']);
     expect(quiet.err).not.toMatch(/setuid|setgid/);
+  });
+
+  it('a lock made with --keep-setid records it; a --locked cut without it says so', async () => {
+    const dir = writeRelease(archive, { pkga: slices });
+    const d = tempDir('chisel-ts-setid-lock-');
+    const common = ['--release', dir, '--arch', 'amd64', '--cache-dir', path.join(d, 'cache'), '--lockfile', path.join(d, 'l.json')];
+    const lock = await runCli(['lock', ...common, '--keep-setid', 'pkga_base']);
+    expect(lock.code, lock.err).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(d, 'l.json'), 'utf8')).inputs.image.keepSetId).toBe(true);
+    const kept = await runCli(['cut', ...common, '--locked', '--keep-setid', '--root', path.join(d, 'r1'), 'pkga_base']);
+    expect(kept.code, kept.err).toBe(0);
+    const dropped = await runCli(['cut', ...common, '--locked', '--root', path.join(d, 'r2'), 'pkga_base']);
+    expect(dropped.code).toBe(1);
+    expect(dropped.err).toMatch(/keepSetId is false, the lock has true/);
   });
 
   it('an image file with keep-setid: true keeps them', async () => {

@@ -104,7 +104,7 @@ export function inputChanges(locked: LockInputs, now: LockInputs): string[] {
   if (list(locked.archs) !== list(now.archs)) out.push(`the architectures are [${list(now.archs)}], the lock has [${list(locked.archs)}]`);
   for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata', 'keepSetId', 'files', 'sbomInImage'] as const) {
     if ((locked.image[k] ?? false) !== (now.image[k] ?? false))
-      out.push(`${k} is ${JSON.stringify(now.image[k])}, the lock has ${JSON.stringify(locked.image[k])}`);
+      out.push(`${k} is ${JSON.stringify(now.image[k] ?? false)}, the lock has ${JSON.stringify(locked.image[k] ?? false)}`);
   }
   if (JSON.stringify(locked.image.config) !== JSON.stringify(now.image.config))
     out.push(`the image configuration changed: ${JSON.stringify(now.image.config)}, the lock has ${JSON.stringify(locked.image.config)}`);

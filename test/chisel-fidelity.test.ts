@@ -42,12 +42,17 @@ const PKG: TestPackage = {
   ],
 };
 
+/** A second package sharing /etc/k (other content) with pkga, for `prefer:`. */
+const PKGB: TestPackage = { name: 'pkgb', version: '2.0', files: [{ path: '/etc/k', mode: 0o644, content: 'kb' }] };
+
 const MANIFEST = '  man:\n    contents:\n      /var/lib/chisel/**: {generate: manifest}\n';
 
 interface Case {
   name: string;
   /** The slices of pkga besides "man" (which generates the manifest), as YAML at two spaces. */
   slices: string;
+  /** The slices of pkgb, as YAML at two spaces (no pkgb slice file when absent). */
+  slicesB?: string;
   select: string[];
   keepSetId?: boolean;
   /** Path records of manifest.wall, exactly (kind "path" left out here). */
@@ -121,6 +126,26 @@ const cases: Case[] = [
       { path: '/etc/conf', mode: '0644', slices: ['pkga_base'], sha256: sha('old'), final_sha256: sha('') },
       { path: '/etc/k', mode: '0644', slices: ['pkga_base'], sha256: sha('k'), final_sha256: sha('kk'), size: 2 },
     ],
+  },
+  {
+    name: 'copy: from another path, mode: on a text, arch: leaving a path out',
+    slices:
+      '  base:\n    contents:\n      /etc/k2: {copy: /etc/k}\n      /etc/m: {text: m, mode: 0600}\n      /etc/conf: {arch: [arm64]}\n      /etc/k: {arch: [amd64, arm64]}\n',
+    select: ['pkga_base'],
+    records: [
+      { path: '/etc/k2', mode: '0644', slices: ['pkga_base'], sha256: sha('k'), size: 1 },
+      { path: '/etc/m', mode: '0600', slices: ['pkga_base'], sha256: sha('m'), size: 1 },
+      { path: '/etc/k', mode: '0644', slices: ['pkga_base'], sha256: sha('k'), size: 1 },
+    ],
+    unrecorded: ['/etc/conf'],
+    modes: { '/etc/conf': null, '/etc/m': 0o600 },
+  },
+  {
+    name: 'prefer: the preferred package supplies the path, credited to its slice only',
+    slices: '  base:\n    contents:\n      /etc/k: {prefer: pkgb}\n      /etc/conf:\n',
+    slicesB: '  base:\n    contents:\n      /etc/k:\n',
+    select: ['pkga_base', 'pkgb_base'],
+    records: [{ path: '/etc/k', mode: '0644', slices: ['pkgb_base'], sha256: sha('kb'), size: 2 }],
   },
   {
     name: 'hard links share an inode number',
@@ -208,7 +233,7 @@ let archive: TestArchive;
 let proxy: ChiselProxy | undefined;
 
 beforeAll(async () => {
-  archive = await TestArchive.create({ key: await generateKey('chisel-ts fidelity', 'rsa'), suites: { stable: { main: [PKG] } } });
+  archive = await TestArchive.create({ key: await generateKey('chisel-ts fidelity', 'rsa'), suites: { stable: { main: [PKG, PKGB] } } });
   archive.label = 'Ubuntu';
   await archive.rebuild();
   if (referencePresent) proxy = await proxyTo(archive);
@@ -219,7 +244,11 @@ afterAll(async () => {
   await archive?.close();
 });
 
-const release = (c: Case) => writeRelease(archive, { pkga: `package: pkga\nslices:\n${c.slices}${MANIFEST}` });
+const release = (c: Case) =>
+  writeRelease(archive, {
+    pkga: `package: pkga\nslices:\n${c.slices}${MANIFEST}`,
+    ...(c.slicesB ? { pkgb: `package: pkgb\nslices:\n${c.slicesB}` } : {}),
+  });
 
 function pathRecords(wall: string): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();

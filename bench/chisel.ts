@@ -55,6 +55,23 @@ export interface ChiselBench {
   fsType?: string;
 }
 
+/** The arguments of a chisel-ts cut that cuts what `chisel cut` cuts (amd64, no dpkg metadata, setid bits kept), slices and outputs to follow. */
+export function chiselLikeCut(releaseDir: string, cacheDir: string): string[] {
+  return [
+    'cut',
+    '--release',
+    releaseDir,
+    '--arch',
+    'amd64',
+    '--cache-dir',
+    cacheDir,
+    '--ignore',
+    'unmaintained',
+    '--no-package-metadata', // Chisel writes no dpkg status.d
+    '--keep-setid', // Chisel keeps the setuid / setgid bits
+  ];
+}
+
 export function referenceChisel(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const bin = env.CHISEL_TS_BENCH_CHISEL || path.resolve(ROOT, '..', 'shared', 'tools', 'chisel-v1.4.1', 'chisel');
   return existsSync(bin) ? bin : undefined;
@@ -125,24 +142,7 @@ export async function benchChisel(work: string, runs = 3, log: (m: string) => vo
     const tsCache = path.join(base, 'ts-cache');
     log(`chisel vs chisel-ts: ${release} (${slices.length} slices): 1 cold + ${runs} warm each`);
     const ts = await warmCuts(
-      (root) =>
-        chisel([
-          'cut',
-          '--release',
-          dir,
-          '--arch',
-          'amd64',
-          '--cache-dir',
-          tsCache,
-          '--ignore',
-          'unmaintained',
-          '--no-package-metadata', // Chisel writes no dpkg status.d: the same tree
-          '--json',
-          '--quiet',
-          '--root',
-          root,
-          ...slices,
-        ]),
+      (root) => chisel([...chiselLikeCut(dir, tsCache), '--json', '--quiet', '--root', root, ...slices]),
       path.join(base, 'ts-root'),
       work,
       runs,

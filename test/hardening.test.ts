@@ -176,7 +176,7 @@ describe('hostile packages through a cut', () => {
     expect(statSync(path.join(root, 'usr/bin/wall')).mode & 0o7777).toBe(0o755);
     expect(r.err).toMatch(/^\[amd64\] setuid \/usr\/bin\/su \(mode 4755\)$/m);
     expect(r.err).toMatch(
-      /^\[amd64\] setgid dropped from \/usr\/bin\/wall \(package suid ships mode 2755; keep it with mode: 02755 on the path in its slice\)$/m,
+      /^\[amd64\] setgid dropped from \/usr\/bin\/wall \(package suid ships mode 2755; keep it with --keep-setid, or mode: 02755 on the path in its slice\)$/m,
     );
     const j = await cli([
       'cut',

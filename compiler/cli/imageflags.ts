@@ -30,6 +30,7 @@ export interface ImageFlags {
   port?: string[];
   insecure?: boolean;
   packageMetadata?: boolean;
+  keepSetid?: boolean;
   sbom?: string;
   sbomFormat?: string;
   sbomInImage?: boolean;
@@ -82,6 +83,7 @@ export function addAccessOptions(cmd: Command): Command {
     )
     .option('--sbom-in-image', 'also put the SBOM in the image, at /usr/share/sbom/chisel-ts.<format>.json')
     .option('--no-package-metadata', 'leave out /var/lib/dpkg/status.d (the package list scanners read)')
+    .option('--keep-setid', 'keep the setuid / setgid bits of package files, as Chisel does (default: dropped, with a warning)')
     .option('--ignore <what>', 'cut even when the release is "unmaintained" or "unstable" (repeatable)', collect)
     .option('--cache-dir <dir>', 'content cache (default: $XDG_CACHE_HOME/chisel-ts)')
     .option('--offline', 'use only the cache; never touch the network')
@@ -182,9 +184,13 @@ export function sbomSpec(f: ImageFlags): Pick<BuildSpec, 'sbom'> {
 export function accessSpec(
   f: ImageFlags,
   report: Reporter,
-): Pick<BuildSpec, 'packageMetadata' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log' | 'notice'> {
+): Pick<
+  BuildSpec,
+  'packageMetadata' | 'keepSetId' | 'store' | 'offline' | 'urlOverrides' | 'ignore' | 'insecure' | 'onEvent' | 'log' | 'notice'
+> {
   return {
     packageMetadata: f.packageMetadata !== false,
+    ...(f.keepSetid ? { keepSetId: true } : {}),
     store: new ContentStore(f.cacheDir ?? defaultCacheDir()),
     offline: Boolean(f.offline),
     urlOverrides: parseArchiveUrls(f.archiveUrl),
@@ -312,13 +318,20 @@ export function setIdFiles(tree: BuildResult['archs'][number]['tree']): Array<{ 
   return tree.entries.filter((e) => e.type === 'file' && e.mode & 0o6000).map((e) => ({ path: e.path, mode: e.mode }));
 }
 
-/** --verbose: the setuid / setgid files of each arch, and those whose bits were dropped. */
+/** One warning line when bits were dropped (how many, how to keep them); --verbose: each file, kept or dropped. */
 export function reportSetId(report: Reporter, r: BuildResult): void {
+  const dropped = new Set(r.archs.flatMap((a) => a.cut.setIdDropped.map((d) => d.path)));
+  if (dropped.size > 0) {
+    const first = [...dropped].sort()[0]!;
+    report.notice(
+      `warning: setuid/setgid bits dropped from ${dropped.size} file${dropped.size === 1 ? '' : 's'} (${first}${dropped.size > 1 ? ', ...' : ''}); pass --keep-setid (image file: keep-setid: true) to keep them as the packages ship them, as Chisel does`,
+    );
+  }
   for (const a of r.archs) {
     for (const d of a.cut.setIdDropped) {
       const bits = [d.mode & 0o4000 ? 'setuid' : '', d.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
       report.verbose(
-        `[${a.arch}] ${bits} dropped from ${d.path} (package ${d.pkg} ships mode ${(d.mode & 0o7777).toString(8).padStart(4, '0')}; keep it with mode: 0${(d.mode & 0o7777).toString(8)} on the path in its slice)`,
+        `[${a.arch}] ${bits} dropped from ${d.path} (package ${d.pkg} ships mode ${(d.mode & 0o7777).toString(8).padStart(4, '0')}; keep it with --keep-setid, or mode: 0${(d.mode & 0o7777).toString(8)} on the path in its slice)`,
       );
     }
     for (const f of setIdFiles(a.tree)) {

@@ -92,6 +92,7 @@ export async function specFromImageFile(
     ...(compression ? { compression } : {}),
     config: { ...img.config, ...flagConfig(flags) },
     nonroot: Boolean(flags.nonroot) || img.nonroot,
+    ...(flags.keepSetid || img.keepSetId ? { keepSetId: true } : {}),
     ...(img.files.length ? { files: img.files } : {}),
     ...(img.sourceDateEpoch !== undefined && process.env.SOURCE_DATE_EPOCH === undefined ? { epoch: img.sourceDateEpoch } : {}),
     // SBOM flags override the file's sbom: key

@@ -23,6 +23,8 @@ export interface ImageFile {
   slices: string[];
   tag?: string;
   nonroot: boolean;
+  /** `keep-setid: true`: keep the packages' setuid / setgid bits (--keep-setid). */
+  keepSetId: boolean;
   compression?: OutputCompression;
   sourceDateEpoch?: number;
   config: ImageConfig;
@@ -42,6 +44,7 @@ interface RawImage {
   slices: string[];
   tag?: string;
   nonroot?: boolean;
+  'keep-setid'?: boolean;
   compression?: OutputCompression;
   'source-date-epoch'?: number;
   config?: {
@@ -158,6 +161,7 @@ export function parseImageFile(file: string, text: string, opts: ImageFileOption
     slices: raw.slices,
     ...(raw.tag !== undefined ? { tag: raw.tag } : {}),
     nonroot: raw.nonroot ?? false,
+    keepSetId: raw['keep-setid'] ?? false,
     ...(raw.compression ? { compression: raw.compression } : {}),
     ...(raw['source-date-epoch'] !== undefined ? { sourceDateEpoch: raw['source-date-epoch'] } : {}),
     config,

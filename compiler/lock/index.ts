@@ -43,6 +43,7 @@ export interface LockSubject {
     compression: string;
     nonroot: boolean;
     packageMetadata: boolean;
+    keepSetId: boolean;
     /** The effective image configuration. */
     config: object;
     /** Files an image file adds (`files:`). */
@@ -71,6 +72,7 @@ export async function lockInputs(subject: LockSubject): Promise<LockInputs> {
       compression: image.compression,
       nonroot: image.nonroot,
       packageMetadata: image.packageMetadata,
+      ...(image.keepSetId ? { keepSetId: true as const } : {}),
       config: sortedObject(config) as Record<string, unknown>,
       files: await filesDigest(added, subject.store),
       sbomInImage: image.sbomInImage,
@@ -100,9 +102,9 @@ export function inputChanges(locked: LockInputs, now: LockInputs): string[] {
   if (list(locked.slices) !== list(now.slices))
     out.push(`the requested slices are [${list(now.slices)}], the lock has [${list(locked.slices)}]`);
   if (list(locked.archs) !== list(now.archs)) out.push(`the architectures are [${list(now.archs)}], the lock has [${list(locked.archs)}]`);
-  for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata', 'files', 'sbomInImage'] as const) {
-    if (locked.image[k] !== now.image[k])
-      out.push(`${k} is ${JSON.stringify(now.image[k])}, the lock has ${JSON.stringify(locked.image[k])}`);
+  for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata', 'keepSetId', 'files', 'sbomInImage'] as const) {
+    if ((locked.image[k] ?? false) !== (now.image[k] ?? false))
+      out.push(`${k} is ${JSON.stringify(now.image[k] ?? false)}, the lock has ${JSON.stringify(locked.image[k] ?? false)}`);
   }
   if (JSON.stringify(locked.image.config) !== JSON.stringify(now.image.config))
     out.push(`the image configuration changed: ${JSON.stringify(now.image.config)}, the lock has ${JSON.stringify(locked.image.config)}`);

@@ -23,6 +23,8 @@ export interface LockInputs {
     compression: string;
     nonroot: boolean;
     packageMetadata: boolean;
+    /** Present (true) only for a build that kept the setuid / setgid bits: older locks keep their digests. */
+    keepSetId?: true;
     config: Record<string, unknown>;
     files: string;
     sbomInImage: string;

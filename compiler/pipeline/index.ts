@@ -42,6 +42,7 @@ async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, Pa
       store: spec.store,
       source: sources.get(arch)!,
       packageMetadata: spec.packageMetadata ?? true,
+      keepSetId: Boolean(spec.keepSetId),
       onEvent: (ev) => spec.onEvent?.(arch, ev),
     });
     let tree = result.tree;

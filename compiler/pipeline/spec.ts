@@ -41,6 +41,8 @@ export interface BuildSpec {
   files?: AddFiles[];
   /** dpkg status.d metadata in the tree (default true). */
   packageMetadata?: boolean;
+  /** Keep every setuid / setgid bit the packages ship, as Chisel does (--keep-setid, image file `keep-setid`). */
+  keepSetId?: boolean;
   /** Seconds since the epoch for every time in the outputs (default SOURCE_DATE_EPOCH or 0). */
   epoch?: number;
   store: ContentStore;

@@ -20,6 +20,7 @@ export function lockSubject(spec: BuildSpec, selections: Selection[]): LockSubje
       compression: spec.compression ?? 'gzip',
       nonroot: Boolean(spec.nonroot),
       packageMetadata: spec.packageMetadata ?? true,
+      keepSetId: Boolean(spec.keepSetId),
       config: effectiveConfig(spec),
       ...(spec.files ? { files: spec.files } : {}),
       sbomInImage: spec.sbom?.inImage ? spec.sbom.format : 'none',

@@ -92,10 +92,11 @@ export async function buildTree(
   claimsByPackage: Map<string, Claim[]>,
   listings: Map<string, DebListing>,
   store: ContentStore,
+  opts: { keepSetId?: boolean } = {},
 ): Promise<BuiltTree> {
   const { extracted, created, manifests, listingIndex } = pendingPaths(claimsByPackage, listings);
   const nodes = new NodeMap(listingIndex);
-  const { setIdDropped, groups } = placeExtracted(nodes, extracted);
+  const { setIdDropped, groups } = placeExtracted(nodes, extracted, Boolean(opts.keepSetId));
   linkHardLinkGroups(nodes, groups);
   await placeCreated(nodes, created, store);
   return { nodes: nodes.nodes, manifests, resolve: (p: string) => nodes.resolve(trimSlash(p)), setIdDropped };
@@ -210,7 +211,7 @@ class NodeMap {
     }
     this.ensureParents(parent, pkg);
     const fromPkg = this.listingIndex.get(pkg)?.get(parent);
-    const mode = fromPkg?.type === 'dir' ? fromPkg.mode : 0o755;
+    const mode = fromPkg?.type === 'dir' ? fromPkg.mode : 0o755 | this.setgidFromParent(parent);
     this.nodes.set(parent, {
       entry: { path: parent, type: 'dir', mode, uid: 0, gid: 0, size: 0 },
       explicit: false,
@@ -221,6 +222,12 @@ class NodeMap {
       mutable: false,
       untilMutate: true,
     });
+  }
+
+  /** The setgid bit a directory made with mkdir(2) at tree path `path` gets on Linux: its parent's (as under Chisel). */
+  setgidFromParent(path: string): number {
+    const parent = this.nodes.get(posix.dirname(path));
+    return parent?.entry.type === 'dir' ? parent.entry.mode & 0o2000 : 0;
   }
 
   /** Put `entry` (of pending path `p`) in the tree: merged with an identical one, else a conflict. */
@@ -266,7 +273,11 @@ class NodeMap {
 }
 
 /** Step 2: the extracted paths into the tree; returns the setuid/setgid bits dropped and the hard-link groups (package + target -> paths). */
-function placeExtracted(nodes: NodeMap, extracted: Pending[]): { setIdDropped: BuiltTree['setIdDropped']; groups: Map<string, string[]> } {
+function placeExtracted(
+  nodes: NodeMap,
+  extracted: Pending[],
+  keepSetId: boolean,
+): { setIdDropped: BuiltTree['setIdDropped']; groups: Map<string, string[]> } {
   // Hard links inside one package: both ends selected -> kept as a group.
   const selectedFiles = new Map<string, Set<string>>(); // pkg -> source paths of selected regular files
   for (const p of extracted) {
@@ -297,9 +308,10 @@ function placeExtracted(nodes: NodeMap, extracted: Pending[]): { setIdDropped: B
     } else if (src.type === 'symlink') {
       entry = { path: p.dest, type: 'symlink', mode: 0o777, uid: src.uid, gid: src.gid, size: 0, link: src.link! };
     } else {
-      // setuid / setgid only when the slice asks for them with `mode:` on the path (chisel-ts, unlike Chisel)
+      // setuid / setgid only when the slice asks for them with `mode:` on the path, or the cut keeps
+      // them all (--keep-setid, as Chisel does)
       const setId = src.mode & 0o6000;
-      const kept = setId & (p.claim.info.mode ?? 0);
+      const kept = keepSetId ? setId : setId & (p.claim.info.mode ?? 0);
       if (setId !== kept) setIdDropped.push({ path: p.dest, pkg: p.pkg, mode: src.mode });
       entry = {
         path: p.dest,
@@ -349,7 +361,10 @@ function linkHardLinkGroups(nodes: NodeMap, groups: Map<string, string[]>): void
 async function placeCreated(nodes: NodeMap, created: Pending[], store: ContentStore): Promise<void> {
   for (const p of created) {
     const info = p.claim.info;
-    nodes.add(p, await createdEntry(p.dest, info, store), info.kind === 'text' && info.mutable);
+    const entry = await createdEntry(p.dest, info, store);
+    nodes.add(p, entry, info.kind === 'text' && info.mutable);
+    // a made directory (not one a package listed) inherits the setgid bit of its parent
+    if (info.kind === 'dir' && nodes.nodes.get(entry.path)?.entry === entry) entry.mode |= nodes.setgidFromParent(entry.path);
     if (info.kind === 'generate') {
       const n = nodes.nodes.get(nodes.resolve(p.dest))!;
       n.generate = 'manifest';
@@ -369,7 +384,9 @@ async function createdEntry(path: string, info: PathInfo, store: ContentStore): 
     case 'symlink':
       return { path, type: 'symlink', mode: 0o777, uid, gid, size: 0, link: info.info! };
     case 'dir':
-      return { path, type: 'dir', mode: info.mode ?? 0o755, uid, gid, size: 0 };
+      // `make: true`: Chisel makes it with mkdir(2), which on Linux ignores the setuid and setgid bits of the
+      // mode (the sticky bit stays): `mode: 02775` gives 0775, in the tree and in the manifest
+      return { path, type: 'dir', mode: (info.mode ?? 0o755) & ~0o6000, uid, gid, size: 0 };
     case 'generate':
       return { path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 };
     default:

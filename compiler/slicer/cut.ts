@@ -38,6 +38,8 @@ export interface CutRequest {
   source: Pick<PackageSource, 'fetchDeb'>;
   /** Write /var/lib/dpkg/status.d (default true). */
   packageMetadata?: boolean;
+  /** Keep the setuid / setgid bits packages ship (as Chisel does); by default only those a slice asks for with `mode:`. */
+  keepSetId?: boolean;
   onEvent?: (ev: CutEvent) => void;
 }
 
@@ -106,7 +108,7 @@ export async function cut(req: CutRequest): Promise<CutResult> {
   const { selection, store } = req;
   const claims = collectClaims(selection);
   const listings = await fetchAndUnpack(req, claims);
-  const built = await buildTree(claims, listings, store);
+  const built = await buildTree(claims, listings, store, { keepSetId: Boolean(req.keepSetId) });
   // Every content the tree takes is hashed before anything reads it (once
   // per process: content this process wrote is known good). Content the
   // store lacks (a listing cached by a cut of other slices, or content that

@@ -83,6 +83,8 @@ export interface CutOpts {
   offline?: boolean;
   /** dpkg status.d metadata; off by default here, as the rule tables compare whole trees with Chisel's behaviour. */
   packageMetadata?: boolean;
+  /** Keep the packages' setuid / setgid bits (--keep-setid). */
+  keepSetId?: boolean;
   /** Archive options of the cut (URL overrides, APT sources, credentials directory, notices). */
   archives?: Pick<ArchiveOptions, 'urlOverrides' | 'sourcesFiles' | 'authDir' | 'onNotice'>;
 }
@@ -111,6 +113,7 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
     store,
     source: sources.get(arch)!,
     packageMetadata: opts.packageMetadata ?? false,
+    ...(opts.keepSetId ? { keepSetId: true } : {}),
   });
   const root = opts.root ?? path.join(tempDir('chisel-ts-root-'), 'root');
   await writeDir(result.tree, store, root, { mtime: sourceDateEpoch() });

@@ -30,10 +30,10 @@ interface Key {
   keyId: string;
 }
 
-export async function generateKey(name = 'chisel-ts test archive'): Promise<Key> {
+/** An ed25519 key; or RSA 2048 without subkeys ('rsa'), the only kind Chisel reads (one public key per armor, no EdDSA). */
+export async function generateKey(name = 'chisel-ts test archive', type: 'ecc' | 'rsa' = 'ecc'): Promise<Key> {
   const { privateKey, publicKey } = await openpgp.generateKey({
-    type: 'ecc',
-    curve: 'ed25519Legacy',
+    ...(type === 'rsa' ? { type: 'rsa' as const, rsaBits: 2048, subkeys: [] } : { type: 'ecc' as const, curve: 'ed25519Legacy' as const }),
     userIDs: [{ name }],
     format: 'object',
   });

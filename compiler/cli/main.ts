@@ -40,8 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     });
   const first = argv.find((a) => !a.startsWith('-'));
   const only = first !== undefined && first !== 'help' && Object.hasOwn(commands, first) ? [commands[first]!] : Object.values(commands);
-  for (const load of only) (await load()).register(program);
   try {
+    for (const load of only) (await load()).register(program);
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
   } catch (e) {

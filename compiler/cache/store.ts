@@ -288,6 +288,16 @@ export class ContentStore {
     }
   }
 
+  /**
+   * Records that a cut used the side data kind/key (a package's listing):
+   * its mtime is the entry's last use, for `cache prune` (least recently
+   * used first). In the background; a failure only loses the stamp.
+   */
+  touchMeta(kind: string, key: string): void {
+    const now = new Date();
+    this.later(fs.utimes(this.metaPath(kind, key), now, now).catch(() => undefined));
+  }
+
   private async tempFile(dir: string): Promise<string> {
     await mkdirs(dir).catch((e: unknown) => {
       throw cacheWriteError(e, dir);

@@ -67,7 +67,7 @@ const blob = (cache: string, sum: string) => path.join(cache, 'blobs', 'sha256',
 /** Flip one byte of a file in place. */
 function damage(file: string, at = 4097): void {
   const b = readFileSync(file);
-  b[at % b.length] ^= 0xff;
+  b[at % b.length] = (b[at % b.length] ?? 0) ^ 0xff;
   writeFileSync(file, b);
 }
 

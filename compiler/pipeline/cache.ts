@@ -81,7 +81,7 @@ export async function scanCache(root: string): Promise<CacheScan> {
 }
 
 function entryKind(kind: string): EntryKind {
-  return kind === 'deb-listing' ? 'package' : kind === 'package-table' || kind === 'inrelease-ref' ? 'index' : 'meta';
+  return kind === 'deb-listing' ? 'package' : kind === 'packages-table' || kind === 'inrelease-ref' ? 'index' : 'meta';
 }
 
 /** The blobs a meta entry names. */
@@ -93,7 +93,7 @@ function blobsNamed(kind: string, key: string, v: Record<string, unknown>): stri
       if (e.sha256 && e.pack === undefined) out.add(e.sha256);
     return [...out];
   }
-  if (kind === 'package-table') return [key];
+  if (kind === 'packages-table') return [key];
   if (kind === 'inrelease-ref' && typeof v.sha256 === 'string') return [v.sha256];
   return [];
 }

@@ -16,6 +16,7 @@ import { blob, decompressLayer, manifestsOf, tarEntries } from './support/oci.js
 import { runAsync, type Run } from './support/proc.js';
 import { fakeCredentialHelper, REGISTRY_PASSWORD, REGISTRY_USER, startRegistry, tool, type Registry } from './support/registry.js';
 import { TestArchive } from './support/testarchive.js';
+import { unsealJson } from '../compiler/cache/store.js';
 
 const BIN = path.resolve(__dirname, '..', 'bin', 'chisel-ts.js');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -624,7 +625,7 @@ describe('the index worker (the CLI parses Packages indexes on another thread)',
     return existsSync(dir)
       ? readdirSync(dir)
           .filter((f) => f.endsWith('.json'))
-          .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')))
+          .map((f) => unsealJson<{ v: number; name: string[] }>(readFileSync(path.join(dir, f), 'utf8'))!)
       : [];
   };
 

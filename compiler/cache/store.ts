@@ -45,6 +45,23 @@ export class CacheWriteError extends Error {
   }
 }
 
+/**
+ * mkdir -p that reports the real cause: a recursive mkdir on a read-only
+ * file system fails with ENOENT, so the first missing directory is made
+ * again on its own to get the error the system gives for it (EROFS, EACCES).
+ */
+export async function mkdirs(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    let missing = dir;
+    while (!fss.existsSync(path.dirname(missing)) && path.dirname(missing) !== missing) missing = path.dirname(missing);
+    await fs.mkdir(missing); // throws the real cause
+    throw e;
+  }
+}
+
 /** An errno error of a cache write, as a CacheWriteError naming `file` (other errors unchanged). */
 function cacheWriteError(e: unknown, file: string): unknown {
   if (e instanceof CacheWriteError || typeof (e as NodeJS.ErrnoException)?.code !== 'string') return e;
@@ -271,8 +288,18 @@ export class ContentStore {
     }
   }
 
+  /**
+   * Records that a cut used the side data kind/key (a package's listing):
+   * its mtime is the entry's last use, for `cache prune` (least recently
+   * used first). In the background; a failure only loses the stamp.
+   */
+  touchMeta(kind: string, key: string): void {
+    const now = new Date();
+    this.later(fs.utimes(this.metaPath(kind, key), now, now).catch(() => undefined));
+  }
+
   private async tempFile(dir: string): Promise<string> {
-    await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => {
+    await mkdirs(dir).catch((e: unknown) => {
       throw cacheWriteError(e, dir);
     });
     return path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -354,7 +381,7 @@ export class ContentStore {
     const dir = path.dirname(dest);
     let made = this.dirMade.get(dir);
     if (!made) {
-      made = fs.mkdir(dir, { recursive: true }).then(
+      made = mkdirs(dir).then(
         () => undefined,
         (e: unknown) => {
           this.dirMade.delete(dir);

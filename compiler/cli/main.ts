@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   build: () => import('./build.js'),
   lock: () => import('./lock.js'),
   scaffold: () => import('./scaffold.js'),
+  cache: () => import('./cache.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -40,8 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     });
   const first = argv.find((a) => !a.startsWith('-'));
   const only = first !== undefined && first !== 'help' && Object.hasOwn(commands, first) ? [commands[first]!] : Object.values(commands);
-  for (const load of only) (await load()).register(program);
   try {
+    for (const load of only) (await load()).register(program);
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
   } catch (e) {

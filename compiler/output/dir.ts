@@ -43,7 +43,10 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
   try {
     await writeInto(tree, store, tmp, opts, false);
     if (state === true) await fs.rmdir(target);
-    await fs.rename(tmp, target);
+    // synchronous, and released at once: a signal handler (which removes live temporaries)
+    // must never run while the rename is in flight, or it deletes part of the finished root
+    fss.renameSync(tmp, target);
+    releaseTemp(tmp);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;

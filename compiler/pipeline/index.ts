@@ -4,12 +4,14 @@
 // (dir | tar | OCI layout | OCI archive | push) -> SBOM. Each stage is a
 // function of its inputs with plain data between them (spec.ts, plan.ts).
 
+import { lockForUse } from '../cache/lock.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { cut, damagedError, type PackageSource } from '../slicer/cut.js';
 import type { Selection } from '../slicer/selection.js';
 import { addFiles } from '../context/addfiles.js';
 import { ensureDir, withEntries } from '../tree/edit.js';
 import type { TreeEntry } from '../tree/model.js';
+import { failingAt } from '../util/errors.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import { writeOutputs } from './outputs.js';
 import { checkOutputs, effectiveConfig, NONROOT, specEpoch, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
@@ -24,11 +26,19 @@ export async function build(spec: BuildSpec, selections?: Selection[]): Promise<
   if (!spec.digests || Object.keys(spec.outputs).length > 0) checkOutputs(spec);
   const epoch = specEpoch(spec);
   const config = effectiveConfig(spec);
-  const { plan, sources } = await planBuild(spec, selections);
-  const archs = await cutPlan(spec, plan, sources);
-  if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
-  await checkTrees(spec, archs);
-  return writeOutputs(spec, archs, config, epoch);
+  // the cache is in use until the outputs are written: `cache prune` waits
+  const lock = await failingAt('cache', spec.store.root, () =>
+    lockForUse(spec.store.root, (pid) => spec.notice?.(`waiting for cache prune (process ${pid}) to end`)),
+  );
+  try {
+    const { plan, sources } = await planBuild(spec, selections);
+    const archs = await cutPlan(spec, plan, sources);
+    if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
+    await checkTrees(spec, archs);
+    return await writeOutputs(spec, archs, config, epoch);
+  } finally {
+    await lock.release();
+  }
 }
 
 /** The cut of each planned arch, with the image's additions: the non-root home, the image file's files. */

@@ -218,6 +218,7 @@ async function fetchAndUnpack(req: CutRequest, claims: Map<string, Claim[]>): Pr
         req.onEvent?.({ kind: 'fetched', package: pkg.name, bytes: pkg.size });
         listing = await unpackDeb(store, pkg.sha256, label, { keep: wantedContent(claims.get(pkg.name) ?? [], pkg.name) });
       }
+      if (cached) store.touchMeta('deb-listing', pkg.sha256); // the package's last use, for cache prune
       req.onEvent?.({ kind: 'unpacked', package: pkg.name, cached });
       listings.set(pkg.name, listing!);
     }),

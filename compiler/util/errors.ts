@@ -127,6 +127,9 @@ export function osErrorCode(e: unknown): string | undefined {
   for (let x: unknown = e, depth = 0; x && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
     const code = (x as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && Object.hasOwn(OS_CAUSES, code)) return code;
+    // a worker thread that could not start says why only in its message ("Worker initialization failure: EMFILE")
+    const inMessage = code === 'ERR_WORKER_INIT_FAILED' ? /\b(E[A-Z]+)\b/.exec((x as Error).message)?.[1] : undefined;
+    if (inMessage && Object.hasOwn(OS_CAUSES, inMessage)) return inMessage;
   }
   return undefined;
 }

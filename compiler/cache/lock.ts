@@ -1,0 +1,92 @@
+// Who is using the cache: a cut holds a use lock (locks/use-<pid>-<random>)
+// for as long as it runs; `cache prune` holds the prune lock (locks/prune)
+// and removes nothing until no cut holds a use lock. A cut that finds the
+// prune lock drops its own lock and waits for the prune to end, so neither
+// waits for the other forever, and a cut never sees a half-pruned entry.
+// A lock whose process is gone (SIGKILL) is ignored and removed.
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { mkdirs } from './store.js';
+
+const POLL_MS = 50;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid written in a lock file, when its process still runs; a stale lock is removed. */
+async function livePid(file: string): Promise<number | undefined> {
+  const pid = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
+  if (Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || alive(pid))) return pid;
+  await fs.rm(file, { force: true });
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface CacheLock {
+  release(): Promise<void>;
+}
+
+/** Take a use lock on the cache at `root` (waiting while a prune runs). */
+export async function lockForUse(root: string, onWait?: (pid: number) => void): Promise<CacheLock> {
+  const dir = path.join(root, 'locks');
+  await mkdirs(dir);
+  const mine = path.join(dir, `use-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let told = false;
+  for (;;) {
+    await fs.writeFile(mine, `${process.pid}\n`);
+    const pruner = await livePid(path.join(dir, 'prune'));
+    if (pruner === undefined) break;
+    await fs.rm(mine, { force: true });
+    if (!told) onWait?.(pruner);
+    told = true;
+    await sleep(POLL_MS);
+  }
+  return { release: () => fs.rm(mine, { force: true }) };
+}
+
+/** Take the prune lock (one prune at a time), then wait until no cut uses the cache. */
+export async function lockForPrune(root: string, opts: { timeoutMs?: number; onWait?: (pids: number[]) => void } = {}): Promise<CacheLock> {
+  const dir = path.join(root, 'locks');
+  await mkdirs(dir);
+  const file = path.join(dir, 'prune');
+  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+  for (;;) {
+    try {
+      await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((await livePid(file)) !== undefined) {
+        if (Date.now() > deadline) throw new Error(`another prune of ${root} is running`);
+        await sleep(POLL_MS);
+      }
+    }
+  }
+  const release = () => fs.rm(file, { force: true });
+  let told = false;
+  for (;;) {
+    const users: number[] = [];
+    for (const n of await fs.readdir(dir)) {
+      if (!n.startsWith('use-')) continue;
+      const pid = await livePid(path.join(dir, n));
+      if (pid !== undefined && pid !== process.pid) users.push(pid);
+    }
+    if (users.length === 0) return { release };
+    if (Date.now() > deadline) {
+      await release();
+      throw new Error(`the cache is in use by process${users.length > 1 ? 'es' : ''} ${users.join(', ')}`);
+    }
+    if (!told) opts.onWait?.(users);
+    told = true;
+    await sleep(POLL_MS);
+  }
+}

@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   build: () => import('./build.js'),
   lock: () => import('./lock.js'),
   scaffold: () => import('./scaffold.js'),
+  keygen: () => import('./keygen.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
 // blob directory, and each image output (--oci, --oci-archive, --push) is
 // written from those blobs; a tag only changes index.json. --tar takes the
 // layer blob itself when its compression is the layer's. Then the SBOM (it
-// names the image by its digest), then the push.
+// names the image by its digest), then the push (and its signatures).
 
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -84,6 +84,7 @@ export async function writeOutputs(
       out.push = await (await import('../registry/image.js')).pushImage(image!, o.push, {
         insecure: Boolean(spec.insecure),
         referrers,
+        ...(spec.sign ? { sign: spec.sign } : {}),
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
         ...(spec.log ? { log: spec.log } : {}),
       });

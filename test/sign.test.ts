@@ -118,6 +118,37 @@ describe.skipIf(!COSIGN)('cosign verify of images signed with --sign-key', () =>
     expect(moved.out).toMatch(/no signatures found|no matching signatures/);
   });
 
+  it('signatures cosign adds under the same .sig tag are kept when chisel-ts signs again, and the other way round', async () => {
+    const d = tempDir('chisel-ts-cosign-too-');
+    expect((await cli(['keygen', path.join(d, 'k')])).code).toBe(0);
+    const ref = `${registry.addr}/chisel/both:v1`;
+    const args = ['--arch', 'amd64', '--push', ref, '--sign-key', path.join(d, 'k.key'), 'hello_bins'];
+    const r = await cut(args);
+    tool(
+      'cosign',
+      [
+        'sign',
+        '--key',
+        path.join(keys, 'other.key'),
+        '--tlog-upload=false',
+        '--allow-insecure-registry',
+        '-y',
+        `${ref.replace(/:v1$/, '')}@${r.push.digest}`,
+      ],
+      {
+        env: { ...process.env, COSIGN_PASSWORD: PASSWORD },
+      },
+    );
+    expect(cosignVerify(path.join(d, 'k.pub'), ref).ok).toBe(true);
+    expect(cosignVerify(path.join(keys, 'other.pub'), ref).ok).toBe(true);
+    // signing again replaces our own signature and keeps cosign's: two layers, both verify
+    await cut(args);
+    const sig = JSON.parse(raw(`${ref.replace(/:v1$/, '')}:${r.push.digest.replace(':', '-')}.sig`));
+    expect(sig.layers).toHaveLength(2);
+    expect(cosignVerify(path.join(d, 'k.pub'), ref).ok).toBe(true);
+    expect(cosignVerify(path.join(keys, 'other.pub'), ref).ok).toBe(true);
+  });
+
   it('a tampered signature (one bit of the annotation changed) does not verify', async () => {
     const d = tempDir('chisel-ts-tamper-');
     expect((await cli(['keygen', path.join(d, 'k')])).code).toBe(0);

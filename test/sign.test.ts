@@ -4,7 +4,8 @@
 // generate-key-pair` (encrypted, COSIGN_PASSWORD) and one made by `chisel-ts
 // keygen` (PKCS#8 PEM); and refused for another key, a tag moved to another
 // image, and a tampered signature. .ci/run installs cosign; without it the
-// cosign checks are skipped (and say so).
+// cosign checks are skipped (and say so). --attest: the SBOM (SPDX and
+// CycloneDX) as an in-toto attestation, checked with cosign verify-attestation.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -172,6 +173,58 @@ describe.skipIf(!COSIGN)('cosign verify of images signed with --sign-key', () =>
   });
 });
 
+function cosignVerifyAttestation(pub: string, type: string, ref: string): { ok: boolean; out: string; err: string } {
+  const r = spawnSync(
+    'cosign',
+    ['verify-attestation', '--key', pub, '--type', type, '--insecure-ignore-tlog', '--allow-insecure-registry', ref],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  return { ok: r.status === 0, out: r.stdout, err: r.stderr };
+}
+
+describe.skipIf(!COSIGN)('--attest: the SBOM as an in-toto attestation, verified with cosign verify-attestation', () => {
+  for (const [format, type, file] of [
+    ['spdx', 'spdxjson', 'sbom.spdx.json'],
+    ['cyclonedx', 'cyclonedx', 'sbom.cdx.json'],
+  ] as const) {
+    it(`${format}: cosign verify-attestation --type ${type} passes and gives back the SBOM; another key or type does not`, async () => {
+      const d = tempDir('chisel-ts-attest-');
+      const repo = `${registry.addr}/chisel/attest-${format}`;
+      const sbomFile = path.join(d, file);
+      const args = [
+        '--arch',
+        'amd64,arm64',
+        '--push',
+        `${repo}:v1`,
+        '--sbom',
+        sbomFile,
+        '--attest',
+        '--sign-key',
+        path.join(keys, 'cosign.key'),
+        'hello_bins',
+      ];
+      const r = await cut(args, { COSIGN_PASSWORD: PASSWORD });
+      expect(r.push.attestations.map((a: any) => [a.digest, a.tag])).toEqual([[r.push.digest, `${r.push.digest.replace(':', '-')}.att`]]);
+      const v = cosignVerifyAttestation(path.join(keys, 'cosign.pub'), type, `${repo}:v1`);
+      expect(v.ok, v.err).toBe(true);
+      // cosign prints the verified envelope: its statement is about the index and carries the SBOM written to the file
+      const statement = JSON.parse(Buffer.from(JSON.parse(v.out.trim().split('\n')[0]!).payload, 'base64').toString('utf8'));
+      expect(statement.subject).toEqual([{ name: repo, digest: { sha256: r.push.digest.slice('sha256:'.length) } }]);
+      expect(statement.predicate).toEqual(JSON.parse(readFileSync(sbomFile, 'utf8')));
+      expect(cosignVerifyAttestation(path.join(keys, 'other.pub'), type, `${repo}:v1`).ok).toBe(false);
+      expect(cosignVerifyAttestation(path.join(keys, 'cosign.pub'), type === 'spdxjson' ? 'cyclonedx' : 'spdxjson', `${repo}:v1`).ok).toBe(
+        false,
+      );
+      // the same inputs make the same statement; attesting again replaces the attestation (one layer)
+      await cut(args, { COSIGN_PASSWORD: PASSWORD });
+      const again = cosignVerifyAttestation(path.join(keys, 'cosign.pub'), type, `${repo}:v1`);
+      expect(again.ok, again.err).toBe(true);
+      expect(JSON.parse(again.out.trim().split('\n')[0]!).payload).toBe(JSON.parse(v.out.trim().split('\n')[0]!).payload);
+      expect(JSON.parse(raw(`${repo}:${r.push.digest.replace(':', '-')}.att`)).layers).toHaveLength(1);
+    });
+  }
+});
+
 describe('--sign-key errors', () => {
   // a push that must fail before anything is fetched or pushed
   const signedPush = (key: string, env?: NodeJS.ProcessEnv) =>
@@ -197,6 +250,21 @@ describe('--sign-key errors', () => {
     expect(existsSync(path.join(d, 'x.tar'))).toBe(false);
     const missing = await signedPush(path.join(d, 'nope.key'));
     expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('nope.key: cannot read it')]);
+    const noSbom = await cli([
+      'cut',
+      '--release',
+      release,
+      '--push',
+      `${registry.addr}/x:y`,
+      '--attest',
+      '--sign-key',
+      path.join(d, 'k.key'),
+      'hello_bins',
+    ]);
+    expect([noSbom.code, noSbom.err]).toEqual([
+      2,
+      expect.stringContaining('--attest signs the SBOM as an attestation: give --sign-key KEY and --sbom FILE'),
+    ]);
     const pub = await signedPush(path.join(d, 'k.pub'));
     expect([pub.code, pub.err]).toEqual([2, expect.stringContaining('"PUBLIC KEY" block is not a private key')]);
   });

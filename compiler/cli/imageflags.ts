@@ -30,6 +30,7 @@ export interface ImageFlags {
   port?: string[];
   insecure?: boolean;
   signKey?: string;
+  attest?: boolean;
   packageMetadata?: boolean;
   sbom?: string;
   sbomFormat?: string;
@@ -54,7 +55,8 @@ export function addOutputOptions(cmd: Command): Command {
     .option(
       '--sign-key <file>',
       "with --push: sign the pushed image in cosign's format with this ECDSA P-256 key (cosign generate-key-pair, password from COSIGN_PASSWORD; or PKCS#8 PEM, chisel-ts keygen)",
-    );
+    )
+    .option('--attest', 'with --sign-key and --sbom: attach the SBOM as a signed in-toto attestation (cosign verify-attestation reads it)');
 }
 
 export function addImageOptions(cmd: Command): Command {
@@ -173,14 +175,19 @@ export function flagConfig(f: ImageFlags): ImageConfig {
 }
 
 /** --sign-key: the key read and opened before the build (a wrong password fails before anything is fetched). */
-export async function signSpec(f: ImageFlags, outputs: Outputs): Promise<Pick<BuildSpec, 'sign'>> {
+export async function signSpec(f: ImageFlags, outputs: Outputs, sbomFile = f.sbom): Promise<Pick<BuildSpec, 'sign' | 'attest'>> {
+  if (f.attest && (!f.signKey || !sbomFile))
+    throw new ChiselError('--attest signs the SBOM as an attestation: give --sign-key KEY and --sbom FILE too', {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+    });
   if (!f.signKey) return {};
   if (!outputs.push)
     throw new ChiselError('--sign-key signs a pushed image: give --push REGISTRY/REPO:TAG too', {
       code: 'usage',
       exitCode: ExitCode.USAGE,
     });
-  return { sign: await (await import('../registry/keys.js')).loadSigningKey(f.signKey) };
+  return { sign: await (await import('../registry/keys.js')).loadSigningKey(f.signKey), ...(f.attest ? { attest: true } : {}) };
 }
 
 /** The SBOM part of a build spec. */

@@ -82,7 +82,7 @@ export async function specFromImageFile(
   const outputs = { ...img.outputs, ...flagOutputs(flags) };
   const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
-  const sign = await signSpec(flags, outputs);
+  const sign = await signSpec(flags, outputs, flags.sbom ?? img.sbom?.file);
   const access = accessSpec(flags, report);
   const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const tag = flags.tag ?? img.tag;

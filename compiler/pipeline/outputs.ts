@@ -28,6 +28,12 @@ const sbomModule = () => import('../sbom/index.js');
 /** Media types of the SBOM formats (artifactType of a pushed SBOM). */
 export const SBOM_MEDIA_TYPE: Record<SbomFormat, string> = { spdx: 'application/spdx+json', cyclonedx: 'application/vnd.cyclonedx+json' };
 
+/** in-toto predicate types of the SBOM formats (what `cosign verify-attestation --type spdxjson|cyclonedx` looks for). */
+export const SBOM_PREDICATE_TYPE: Record<SbomFormat, string> = {
+  spdx: 'https://spdx.dev/Document',
+  cyclonedx: 'https://cyclonedx.org/bom',
+};
+
 /** Write every output of `spec` from the trees of `archs`; spec.verify sees the digests before anything is written. */
 export async function writeOutputs(
   spec: BuildSpec,
@@ -85,6 +91,9 @@ export async function writeOutputs(
         insecure: Boolean(spec.insecure),
         referrers,
         ...(spec.sign ? { sign: spec.sign } : {}),
+        ...(spec.attest && sbom && spec.sbom
+          ? { attestations: [{ predicateType: SBOM_PREDICATE_TYPE[spec.sbom.format], predicate: JSON.parse(sbom) as unknown }] }
+          : {}),
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
         ...(spec.log ? { log: spec.log } : {}),
       });

@@ -51,6 +51,8 @@ export interface BuildSpec {
   insecure?: boolean;
   /** Sign the pushed image with this key (cosign's format); only with outputs.push. */
   sign?: SigningKey;
+  /** With sign and sbom.file: attach the SBOM as an in-toto attestation (cosign attest's format). */
+  attest?: boolean;
   /** Packages pinned per arch (lockfile): arch -> name -> package. */
   pinned?: Map<string, Map<string, ResolvedPackage>>;
   /** Compute the image digests (result.image) even without an image output. */

@@ -31,7 +31,7 @@ import { blobPath, type Descriptor, layoutError, type PlannedManifest, readLayou
 import { isLocalHost, parseReference, splitScheme } from './reference.js';
 import type { SigningKey } from './keys.js';
 import { type Artifact, type PushedReferrer, pushReferrer } from './referrers.js';
-import { type PushedSignature, pushSignature } from './signatures.js';
+import { type Attestation, type PushedSignature, pushAttestation, pushSignature } from './signatures.js';
 
 export interface PushOptions {
   /** Allow plain HTTP for non-localhost hosts. */
@@ -45,6 +45,8 @@ export interface PushOptions {
   created?: string;
   /** Sign the pushed image (the top manifest and each platform manifest) with this key, in cosign's format. */
   sign?: SigningKey;
+  /** With `sign`: in-toto attestations of the top manifest (cosign's .att tag). */
+  attestations?: Attestation[];
 }
 
 export interface PushResult {
@@ -55,6 +57,7 @@ export interface PushResult {
   skippedBlobs: number;
   referrers?: PushedReferrer[];
   signatures?: PushedSignature[];
+  attestations?: Array<PushedSignature & { predicateType: string }>;
 }
 
 /** A config or layer to push, and how to read it (opened once per upload attempt). */
@@ -151,6 +154,12 @@ async function pushTo(plan: PushPlan, target: PushTarget, opts: PushOptions): Pr
         signatures.push(s);
       }
     }
+    const attestations = [];
+    for (const a of opts.sign ? (opts.attestations ?? []) : []) {
+      const s = await pushAttestation(client, plan.top.digest, a, opts.sign!);
+      log(`attested ${a.predicateType} about ${plan.top.digest}: ${s.tag}`);
+      attestations.push({ ...s, predicateType: a.predicateType });
+    }
     return {
       reference,
       digest: plan.top.digest,
@@ -159,6 +168,7 @@ async function pushTo(plan: PushPlan, target: PushTarget, opts: PushOptions): Pr
       skippedBlobs: skipped,
       ...(referrers.length ? { referrers } : {}),
       ...(signatures.length ? { signatures } : {}),
+      ...(attestations.length ? { attestations } : {}),
     };
   } finally {
     client.close();

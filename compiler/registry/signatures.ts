@@ -7,7 +7,9 @@
 // config cosign writes for it (the layers' digests as diff_ids). This is
 // what `cosign sign --key` pushes (checked against cosign 2.5), so `cosign
 // verify --key` reads it; a signature already under the tag is kept, as
-// cosign does.
+// cosign does. Attestations go the same way under `sha256-<hex>.att`: an
+// in-toto statement in a DSSE envelope (what `cosign attest` pushes and
+// `cosign verify-attestation` reads).
 
 import { createPublicKey, sign, verify } from 'node:crypto';
 import { sha256Hex } from '../cache/store.js';
@@ -47,24 +49,102 @@ export function simpleSigningPayload(repository: string, digest: string): Buffer
 /** The tag cosign looks for the signatures of `digest` under. */
 export const signatureTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
 
-interface SignatureLayer extends Descriptor {
+interface CosignLayer extends Descriptor {
   annotations: Record<string, string>;
 }
 
 /** Signs `digest` with `key` and pushes the signature under its .sig tag (with those already there). */
 export async function pushSignature(client: RegistryClient, digest: string, key: SigningKey): Promise<PushedSignature> {
-  const repository = `${client.target.registry}/${client.target.repository}`;
-  const payload = simpleSigningPayload(repository, digest);
-  const signature = sign('sha256', payload, key.key).toString('base64');
-  const layer: SignatureLayer = {
+  const payload = simpleSigningPayload(repositoryOf(client), digest);
+  const layer: CosignLayer = {
     mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
     size: payload.length,
     digest: sha256Of(payload),
-    annotations: { [SIGNATURE_ANNOTATION]: signature },
+    annotations: { [SIGNATURE_ANNOTATION]: sign('sha256', payload, key.key).toString('base64') },
   };
-  await client.pushBlob(layer, payload);
   const tag = signatureTag(digest);
-  const layers = [...(await existingSignatures(client, tag)).filter((l) => !ourEarlierSignature(l, payload, key)), layer];
+  const manifest = await pushCosignLayer(client, tag, layer, payload, SIMPLE_SIGNING_MEDIA_TYPE, (l) =>
+    ourEarlierSignature(l, payload, key),
+  );
+  return { digest, tag, manifest };
+}
+
+/** An in-toto attestation of the pushed image: its predicate type and the predicate (an SBOM document, ...). */
+export interface Attestation {
+  predicateType: string;
+  predicate: unknown;
+}
+
+export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+/** The in-toto statement cosign attests for `digest` in `repository` (cosign 2.5 writes Statement v0.1). */
+export function inTotoStatement(repository: string, digest: string, a: Attestation): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v0.1',
+      predicateType: a.predicateType,
+      subject: [{ name: repository, digest: { sha256: digest.slice('sha256:'.length) } }],
+      predicate: a.predicate,
+    }),
+  );
+}
+
+/** DSSE's pre-authentication encoding: what a DSSE signature signs. */
+export function dssePae(payloadType: string, body: Buffer): Buffer {
+  const type = Buffer.from(payloadType);
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${body.length} `), body]);
+}
+
+/**
+ * Attests `a` about `digest`: the statement in a DSSE envelope signed with
+ * `key`, pushed under the tag `sha256-<hex>.att` as cosign attest does (an
+ * attestation of the same predicate type already there is replaced, as with
+ * `cosign attest --replace`). The statement is the same bytes for the same
+ * inputs; the ECDSA signature is not (random nonce).
+ */
+export async function pushAttestation(client: RegistryClient, digest: string, a: Attestation, key: SigningKey): Promise<PushedSignature> {
+  const statement = inTotoStatement(repositoryOf(client), digest, a);
+  const sig = sign('sha256', dssePae(IN_TOTO_PAYLOAD_TYPE, statement), key.key).toString('base64');
+  const envelope = Buffer.from(
+    JSON.stringify({ payloadType: IN_TOTO_PAYLOAD_TYPE, payload: statement.toString('base64'), signatures: [{ keyid: '', sig }] }),
+  );
+  const layer: CosignLayer = {
+    mediaType: DSSE_MEDIA_TYPE,
+    size: envelope.length,
+    digest: sha256Of(envelope),
+    annotations: { [SIGNATURE_ANNOTATION]: '', predicateType: a.predicateType },
+  };
+  const tag = `${digest.replace(':', '-')}.att`;
+  const manifest = await pushCosignLayer(
+    client,
+    tag,
+    layer,
+    envelope,
+    DSSE_MEDIA_TYPE,
+    (l) => l.annotations.predicateType === a.predicateType,
+  );
+  return { digest, tag, manifest };
+}
+
+const repositoryOf = (client: RegistryClient): string => `${client.target.registry}/${client.target.repository}`;
+
+/**
+ * Pushes `blob` (described by `layer`) and the manifest under `tag` with it
+ * as its last layer; the `mediaType` layers already there stay unless
+ * `replaces` says the new one replaces them. The config is the one cosign
+ * writes (the layers' digests as diff_ids). Returns the manifest's digest.
+ */
+async function pushCosignLayer(
+  client: RegistryClient,
+  tag: string,
+  layer: CosignLayer,
+  blob: Buffer,
+  mediaType: string,
+  replaces: (l: CosignLayer) => boolean,
+): Promise<string> {
+  await client.pushBlob(layer, blob);
+  const layers = [...(await existingLayers(client, tag, mediaType)).filter((l) => !replaces(l)), layer];
   const config = Buffer.from(
     JSON.stringify({
       architecture: '',
@@ -80,26 +160,24 @@ export async function pushSignature(client: RegistryClient, digest: string, key:
   const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.manifest, config: configDesc, layers }));
   const planned: PlannedManifest = { digest: sha256Of(bytes), mediaType: MEDIA.manifest, bytes };
   await client.pushManifest(planned, tag);
-  return { digest, tag, manifest: planned.digest };
+  return planned.digest;
 }
 
 /** A signature of this payload by this key made before (ECDSA signatures differ each time): the new one replaces it. */
-function ourEarlierSignature(l: SignatureLayer, payload: Buffer, key: SigningKey): boolean {
+function ourEarlierSignature(l: CosignLayer, payload: Buffer, key: SigningKey): boolean {
   if (l.digest !== sha256Of(payload)) return false;
   return verify('sha256', payload, createPublicKey(key.key), Buffer.from(l.annotations[SIGNATURE_ANNOTATION]!, 'base64'));
 }
 
-/** The signature layers already under `tag` (none when it is missing or not a signature manifest). */
-async function existingSignatures(client: RegistryClient, tag: string): Promise<SignatureLayer[]> {
-  const what = `reading the signatures ${tag}`;
+/** The `mediaType` layers already under `tag` (none when it is missing or not such a manifest). */
+async function existingLayers(client: RegistryClient, tag: string, mediaType: string): Promise<CosignLayer[]> {
+  const what = `reading ${tag}`;
   const got = await client.getManifest(tag, MEDIA.manifest, what);
   if (got.status === 404) return [];
   if (got.status !== 200) throw client.httpError(what, got);
   try {
-    const doc = JSON.parse(got.body.toString('utf8')) as { layers?: SignatureLayer[] };
-    return (doc.layers ?? []).filter(
-      (l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && typeof l.annotations?.[SIGNATURE_ANNOTATION] === 'string',
-    );
+    const doc = JSON.parse(got.body.toString('utf8')) as { layers?: CosignLayer[] };
+    return (doc.layers ?? []).filter((l) => l.mediaType === mediaType && typeof l.annotations?.[SIGNATURE_ANNOTATION] === 'string');
   } catch {
     return [];
   }

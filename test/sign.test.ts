@@ -5,12 +5,15 @@
 // keygen` (PKCS#8 PEM); and refused for another key, a tag moved to another
 // image, and a tampered signature. .ci/run installs cosign; without it the
 // cosign checks are skipped (and say so). --attest: the SBOM (SPDX and
-// CycloneDX) as an in-toto attestation, checked with cosign verify-attestation.
+// CycloneDX) and the provenance (SLSA v1) as in-toto attestations, checked
+// with cosign verify-attestation.
 
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../compiler/version.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { runAsync, type Run } from './support/proc.js';
 import { startRegistry, tool, type Registry } from './support/registry.js';
@@ -183,9 +186,9 @@ function cosignVerifyAttestation(pub: string, type: string, ref: string): { ok: 
 }
 
 describe.skipIf(!COSIGN)('--attest: the SBOM as an in-toto attestation, verified with cosign verify-attestation', () => {
-  for (const [format, type, file] of [
-    ['spdx', 'spdxjson', 'sbom.spdx.json'],
-    ['cyclonedx', 'cyclonedx', 'sbom.cdx.json'],
+  for (const [format, type, file, predicateType] of [
+    ['spdx', 'spdxjson', 'sbom.spdx.json', 'https://spdx.dev/Document'],
+    ['cyclonedx', 'cyclonedx', 'sbom.cdx.json', 'https://cyclonedx.org/bom'],
   ] as const) {
     it(`${format}: cosign verify-attestation --type ${type} passes and gives back the SBOM; another key or type does not`, async () => {
       const d = tempDir('chisel-ts-attest-');
@@ -204,7 +207,11 @@ describe.skipIf(!COSIGN)('--attest: the SBOM as an in-toto attestation, verified
         'hello_bins',
       ];
       const r = await cut(args, { COSIGN_PASSWORD: PASSWORD });
-      expect(r.push.attestations.map((a: any) => [a.digest, a.tag])).toEqual([[r.push.digest, `${r.push.digest.replace(':', '-')}.att`]]);
+      const att = `${r.push.digest.replace(':', '-')}.att`;
+      expect(r.push.attestations.map((a: any) => [a.digest, a.tag, a.predicateType])).toEqual([
+        [r.push.digest, att, predicateType],
+        [r.push.digest, att, 'https://slsa.dev/provenance/v1'],
+      ]);
       const v = cosignVerifyAttestation(path.join(keys, 'cosign.pub'), type, `${repo}:v1`);
       expect(v.ok, v.err).toBe(true);
       // cosign prints the verified envelope: its statement is about the index and carries the SBOM written to the file
@@ -215,14 +222,62 @@ describe.skipIf(!COSIGN)('--attest: the SBOM as an in-toto attestation, verified
       expect(cosignVerifyAttestation(path.join(keys, 'cosign.pub'), type === 'spdxjson' ? 'cyclonedx' : 'spdxjson', `${repo}:v1`).ok).toBe(
         false,
       );
-      // the same inputs make the same statement; attesting again replaces the attestation (one layer)
+      // the same inputs make the same statement; attesting again replaces the attestations (SBOM + provenance: two layers)
       await cut(args, { COSIGN_PASSWORD: PASSWORD });
       const again = cosignVerifyAttestation(path.join(keys, 'cosign.pub'), type, `${repo}:v1`);
       expect(again.ok, again.err).toBe(true);
       expect(JSON.parse(again.out.trim().split('\n')[0]!).payload).toBe(JSON.parse(v.out.trim().split('\n')[0]!).payload);
-      expect(JSON.parse(raw(`${repo}:${r.push.digest.replace(':', '-')}.att`)).layers).toHaveLength(1);
+      expect(JSON.parse(raw(`${repo}:${r.push.digest.replace(':', '-')}.att`)).layers).toHaveLength(2);
     });
   }
+});
+
+describe.skipIf(!COSIGN)('--attest: the provenance as a SLSA v1 attestation', () => {
+  it('cosign verify-attestation --type slsaprovenance1 passes; the predicate names chisel-ts, the release files, the lockfile and the .debs', async () => {
+    const d = tempDir('chisel-ts-provenance-');
+    const repo = `${registry.addr}/chisel/provenance`;
+    const lockfile = path.join(d, 'chisel-ts.lock.json');
+    const common = ['--release', release, '--arch', 'amd64', '--lockfile', lockfile];
+    const lock = await cli(['lock', ...common, 'hello_bins']);
+    expect(lock.code, lock.err).toBe(0);
+    const args = [
+      'cut',
+      ...common,
+      '--locked',
+      '--json',
+      '--push',
+      `${repo}:v1`,
+      '--attest',
+      '--sign-key',
+      path.join(keys, 'cosign.key'),
+      'hello_bins',
+    ];
+    const statementOf = async () => {
+      const r = await cli(args, { COSIGN_PASSWORD: PASSWORD });
+      expect(r.code, r.err).toBe(0);
+      const v = cosignVerifyAttestation(path.join(keys, 'cosign.pub'), 'slsaprovenance1', `${repo}:v1`);
+      expect(v.ok, v.err).toBe(true);
+      return Buffer.from(JSON.parse(v.out.trim().split('\n')[0]!).payload, 'base64').toString('utf8');
+    };
+    const first = await statementOf();
+    const statement = JSON.parse(first);
+    expect(statement.predicateType).toBe('https://slsa.dev/provenance/v1');
+    const p = statement.predicate;
+    expect(p.runDetails.builder.version['chisel-ts']).toBe(VERSION);
+    expect(p.buildDefinition.externalParameters).toMatchObject({ slices: ['hello_bins'], archs: ['amd64'], locked: true });
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    const byName = new Map(p.buildDefinition.resolvedDependencies.map((x: any) => [x.name, x.digest.sha256]));
+    expect(byName.get('release/chisel.yaml')).toBe(sha(path.join(release, 'chisel.yaml')));
+    expect(byName.get('release/slices/hello.yaml')).toBe(sha(path.join(release, 'slices', 'hello.yaml')));
+    expect(byName.get('lockfile/chisel-ts.lock.json')).toBe(sha(lockfile));
+    const locked = JSON.parse(readFileSync(lockfile, 'utf8'));
+    const lockedDebs = JSON.stringify(locked).match(/[0-9a-f]{64}/g) ?? [];
+    const debs = p.buildDefinition.resolvedDependencies.filter((x: any) => x.name.endsWith('.deb'));
+    expect(debs.map((x: any) => x.name)).toEqual(['hello_1.0_amd64.deb']);
+    expect(lockedDebs).toContain(debs[0].digest.sha256);
+    // the same inputs: the same statement
+    expect(await statementOf()).toBe(first);
+  });
 });
 
 describe('--sign-key errors', () => {
@@ -250,21 +305,8 @@ describe('--sign-key errors', () => {
     expect(existsSync(path.join(d, 'x.tar'))).toBe(false);
     const missing = await signedPush(path.join(d, 'nope.key'));
     expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('nope.key: cannot read it')]);
-    const noSbom = await cli([
-      'cut',
-      '--release',
-      release,
-      '--push',
-      `${registry.addr}/x:y`,
-      '--attest',
-      '--sign-key',
-      path.join(d, 'k.key'),
-      'hello_bins',
-    ]);
-    expect([noSbom.code, noSbom.err]).toEqual([
-      2,
-      expect.stringContaining('--attest signs the SBOM as an attestation: give --sign-key KEY and --sbom FILE'),
-    ]);
+    const noKey = await cli(['cut', '--release', release, '--push', `${registry.addr}/x:y`, '--attest', 'hello_bins']);
+    expect([noKey.code, noKey.err]).toEqual([2, expect.stringContaining('--attest signs its attestations: give --sign-key KEY')]);
     const pub = await signedPush(path.join(d, 'k.pub'));
     expect([pub.code, pub.err]).toEqual([2, expect.stringContaining('"PUBLIC KEY" block is not a private key')]);
   });

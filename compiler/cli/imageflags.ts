@@ -56,7 +56,10 @@ export function addOutputOptions(cmd: Command): Command {
       '--sign-key <file>',
       "with --push: sign the pushed image in cosign's format with this ECDSA P-256 key (cosign generate-key-pair, password from COSIGN_PASSWORD; or PKCS#8 PEM, chisel-ts keygen)",
     )
-    .option('--attest', 'with --sign-key and --sbom: attach the SBOM as a signed in-toto attestation (cosign verify-attestation reads it)');
+    .option(
+      '--attest',
+      'with --sign-key: attach signed in-toto attestations of the provenance (SLSA v1) and, with --sbom, the SBOM (cosign verify-attestation reads them)',
+    );
 }
 
 export function addImageOptions(cmd: Command): Command {
@@ -175,9 +178,9 @@ export function flagConfig(f: ImageFlags): ImageConfig {
 }
 
 /** --sign-key: the key read and opened before the build (a wrong password fails before anything is fetched). */
-export async function signSpec(f: ImageFlags, outputs: Outputs, sbomFile = f.sbom): Promise<Pick<BuildSpec, 'sign' | 'attest'>> {
-  if (f.attest && (!f.signKey || !sbomFile))
-    throw new ChiselError('--attest signs the SBOM as an attestation: give --sign-key KEY and --sbom FILE too', {
+export async function signSpec(f: ImageFlags, outputs: Outputs): Promise<Pick<BuildSpec, 'sign' | 'attest'>> {
+  if (f.attest && !f.signKey)
+    throw new ChiselError('--attest signs its attestations: give --sign-key KEY too', {
       code: 'usage',
       exitCode: ExitCode.USAGE,
     });

@@ -82,7 +82,7 @@ export async function specFromImageFile(
   const outputs = { ...img.outputs, ...flagOutputs(flags) };
   const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
-  const sign = await signSpec(flags, outputs, flags.sbom ?? img.sbom?.file);
+  const sign = await signSpec(flags, outputs);
   const access = accessSpec(flags, report);
   const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const tag = flags.tag ?? img.tag;
@@ -139,6 +139,7 @@ export async function applyLock(cs: CommandSpec): Promise<{ lock: Lockfile; sele
     });
   }
   cs.spec.pinned = pinnedFromLock(lock);
+  cs.spec.lockfile = cs.lockfile;
   cs.spec.verify = (r: BuildResult) => {
     const diff = outputChanges(lock, r.image!);
     if (diff.length) {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { writeDir } from '../output/dir.js';
 import type { OciImage } from '../output/oci.js';
 import type { WrittenBlob } from '../output/tar.js';
+import type { Attestation } from '../registry/signatures.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { releaseTemp, sweepStale, tempSibling, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
 import { normalizedImageName, splitTag } from '../registry/reference.js';
@@ -91,9 +92,7 @@ export async function writeOutputs(
         insecure: Boolean(spec.insecure),
         referrers,
         ...(spec.sign ? { sign: spec.sign } : {}),
-        ...(spec.attest && sbom && spec.sbom
-          ? { attestations: [{ predicateType: SBOM_PREDICATE_TYPE[spec.sbom.format], predicate: JSON.parse(sbom) as unknown }] }
-          : {}),
+        ...(spec.attest ? { attestations: await attestations(spec, archs, sbom) } : {}),
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
         ...(spec.log ? { log: spec.log } : {}),
       });
@@ -105,6 +104,14 @@ export async function writeOutputs(
       releaseTemp(blobDir);
     }
   }
+}
+
+/** --attest: the provenance, and the SBOM when one was made. */
+async function attestations(spec: BuildSpec, archs: ArchBuild[], sbom: string | undefined): Promise<Attestation[]> {
+  const { provenancePredicate, SLSA_PROVENANCE_V1 } = await import('./provenance.js');
+  const out: Attestation[] = [{ predicateType: SLSA_PROVENANCE_V1, predicate: await provenancePredicate(spec, archs) }];
+  if (sbom && spec.sbom) out.unshift({ predicateType: SBOM_PREDICATE_TYPE[spec.sbom.format], predicate: JSON.parse(sbom) as unknown });
+  return out;
 }
 
 async function blobDirFor(output: string | undefined): Promise<string> {

@@ -51,8 +51,10 @@ export interface BuildSpec {
   insecure?: boolean;
   /** Sign the pushed image with this key (cosign's format); only with outputs.push. */
   sign?: SigningKey;
-  /** With sign and sbom.file: attach the SBOM as an in-toto attestation (cosign attest's format). */
+  /** With sign: attach the provenance (SLSA v1) and, with sbom.file, the SBOM as in-toto attestations (cosign attest's format). */
   attest?: boolean;
+  /** The lockfile the build was held to (--locked), named in the provenance. */
+  lockfile?: string;
   /** Packages pinned per arch (lockfile): arch -> name -> package. */
   pinned?: Map<string, Map<string, ResolvedPackage>>;
   /** Compute the image digests (result.image) even without an image output. */

@@ -10,7 +10,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../compiler/version.js';
@@ -277,6 +277,25 @@ describe.skipIf(!COSIGN)('--attest: the provenance as a SLSA v1 attestation', ()
     expect(lockedDebs).toContain(debs[0].digest.sha256);
     // the same inputs: the same statement
     expect(await statementOf()).toBe(first);
+  });
+});
+
+describe.skipIf(!COSIGN)('build IMAGE-FILE --sign-key --attest', () => {
+  it("signs the image file's push and attests its sbom: file", async () => {
+    const d = tempDir('chisel-ts-build-sign-');
+    expect((await cli(['keygen', path.join(d, 'k')])).code).toBe(0);
+    const ref = `${registry.addr}/chisel/built:v1`;
+    writeFileSync(
+      path.join(d, 'image.yaml'),
+      `release: ${release}\narchs: [amd64, arm64]\nslices: [hello_bins]\noutputs:\n  push: ${ref}\nsbom:\n  file: hello.spdx.json\n`,
+    );
+    const r = await cli(['build', path.join(d, 'image.yaml'), '--sign-key', path.join(d, 'k.key'), '--attest', '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).push.signatures).toHaveLength(3);
+    const v = cosignVerify(path.join(d, 'k.pub'), ref);
+    expect(v.ok, v.out).toBe(true);
+    const a = cosignVerifyAttestation(path.join(d, 'k.pub'), 'spdxjson', ref);
+    expect(a.ok, a.err).toBe(true);
   });
 });
 

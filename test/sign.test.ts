@@ -153,9 +153,11 @@ describe.skipIf(!COSIGN)('cosign verify of images signed with --sign-key', () =>
     expect(cosignVerify(path.join(keys, 'other.pub'), ref).ok).toBe(true);
   });
 
-  it('a tampered signature (one bit of the annotation changed) does not verify', async () => {
+  it('an openssl PKCS#8 key verifies; a tampered signature (one bit of the annotation changed) does not', async () => {
     const d = tempDir('chisel-ts-tamper-');
-    expect((await cli(['keygen', path.join(d, 'k')])).code).toBe(0);
+    // a PKCS#8 key made by openssl, and its public key
+    tool('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path.join(d, 'k.key')]);
+    tool('openssl', ['pkey', '-in', path.join(d, 'k.key'), '-pubout', '-out', path.join(d, 'k.pub')]);
     const repo = `${registry.addr}/chisel/tampered`;
     const r = await cut(['--arch', 'amd64', '--push', `${repo}:v1`, '--sign-key', path.join(d, 'k.key'), 'hello_bins']);
     expect(cosignVerify(path.join(d, 'k.pub'), `${repo}:v1`).ok).toBe(true);
@@ -326,6 +328,10 @@ describe('--sign-key errors', () => {
     expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('nope.key: cannot read it')]);
     const noKey = await cli(['cut', '--release', release, '--push', `${registry.addr}/x:y`, '--attest', 'hello_bins']);
     expect([noKey.code, noKey.err]).toEqual([2, expect.stringContaining('--attest signs its attestations: give --sign-key KEY')]);
+    // an EC key on another curve (openssl): cosign verifies P-256 only
+    tool('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', path.join(d, 'p384.key')]);
+    const p384 = await signedPush(path.join(d, 'p384.key'));
+    expect([p384.code, p384.err]).toEqual([2, expect.stringContaining('secp384r1 key, not ECDSA P-256')]);
     const pub = await signedPush(path.join(d, 'k.pub'));
     expect([pub.code, pub.err]).toEqual([2, expect.stringContaining('"PUBLIC KEY" block is not a private key')]);
   });

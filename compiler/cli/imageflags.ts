@@ -29,6 +29,8 @@ export interface ImageFlags {
   annotation?: string[];
   port?: string[];
   insecure?: boolean;
+  signKey?: string;
+  attest?: boolean;
   packageMetadata?: boolean;
   keepSetid?: boolean;
   sbom?: string;
@@ -50,7 +52,15 @@ export function addOutputOptions(cmd: Command): Command {
     .option('--oci <dir>', 'write an OCI image layout into this new directory')
     .option('--oci-archive <file>', 'write the OCI layout as one tar that docker/podman load and skopeo read')
     .option('--push <ref>', 'push the image to a registry: REGISTRY/REPO:TAG (credentials from the docker config file)')
-    .option('--insecure', 'allow plain HTTP to a registry that is not on localhost');
+    .option('--insecure', 'allow plain HTTP to a registry that is not on localhost')
+    .option(
+      '--sign-key <file>',
+      "with --push: sign the pushed image in cosign's format with this ECDSA P-256 key (cosign generate-key-pair, password from COSIGN_PASSWORD; or PKCS#8 PEM, chisel-ts keygen)",
+    )
+    .option(
+      '--attest',
+      'with --sign-key: attach signed in-toto attestations of the provenance (SLSA v1) and, with --sbom, the SBOM (cosign verify-attestation reads them)',
+    );
 }
 
 export function addImageOptions(cmd: Command): Command {
@@ -169,7 +179,23 @@ export function flagConfig(f: ImageFlags): ImageConfig {
   return c;
 }
 
-/** The archive-access part of a build spec. */
+/** --sign-key: the key read and opened before the build (a wrong password fails before anything is fetched). */
+export async function signSpec(f: ImageFlags, outputs: Outputs): Promise<Pick<BuildSpec, 'sign' | 'attest'>> {
+  if (f.attest && !f.signKey)
+    throw new ChiselError('--attest signs its attestations: give --sign-key KEY too', {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+    });
+  if (!f.signKey) return {};
+  if (!outputs.push)
+    throw new ChiselError('--sign-key signs a pushed image: give --push REGISTRY/REPO:TAG too', {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+    });
+  return { sign: await (await import('../registry/keys.js')).loadSigningKey(f.signKey), ...(f.attest ? { attest: true } : {}) };
+}
+
+/** The SBOM part of a build spec. */
 export function sbomSpec(f: ImageFlags): Pick<BuildSpec, 'sbom'> {
   if (!f.sbom && !f.sbomInImage) return {};
   const format = f.sbomFormat ?? (f.sbom && /(cdx|cyclonedx)/i.test(path.basename(f.sbom)) ? 'cyclonedx' : 'spdx');
@@ -367,5 +393,6 @@ export function summary(spec: Pick<BuildSpec, 'outputs'>, r: BuildResult, second
   const img = r.oci ?? r.ociArchive;
   if (img) parts.push(`image ${img.top.digest}`);
   if (r.push) parts.push(`pushed ${r.push.reference}@${r.push.digest}`);
+  if (r.push?.signatures) parts.push(`signed ${r.push.signatures.map((x) => x.digest).join(', ')} (cosign signatures)`);
   return `${parts.join('\n  ')}\n  in ${seconds.toFixed(1)}s`;
 }

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   lock: () => import('./lock.js'),
   scaffold: () => import('./scaffold.js'),
   cache: () => import('./cache.js'),
+  keygen: () => import('./keygen.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -14,6 +14,7 @@ import { ChiselError, ExitCode } from '../util/errors.js';
 import { releaseCacheDir, type Reporter } from './common.js';
 import {
   sbomSpec,
+  signSpec,
   accessSpec,
   buildReport,
   flagConfig,
@@ -48,6 +49,7 @@ export async function specFromSlices(
   const archs = parseArchs(flags.arch) ?? [hostArch()];
   const outputs = flagOutputs(flags);
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
+  const sign = await signSpec(flags, outputs);
   const access = accessSpec(flags, report);
   const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const compression = parseCompression(flags.compression);
@@ -61,6 +63,7 @@ export async function specFromSlices(
     config: flagConfig(flags),
     nonroot: Boolean(flags.nonroot),
     ...sbomSpec(flags),
+    ...sign,
     ...access,
   };
   return { spec, lockfile: path.resolve(flags.lockfile ?? 'chisel-ts.lock.json') };
@@ -79,6 +82,7 @@ export async function specFromImageFile(
   const outputs = { ...img.outputs, ...flagOutputs(flags) };
   const archs = parseArchs(flags.arch) ?? img.archs ?? [hostArch()];
   if (opts.outputsRequired) checkOutputs({ outputs, archs });
+  const sign = await signSpec(flags, outputs);
   const access = accessSpec(flags, report);
   const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const tag = flags.tag ?? img.tag;
@@ -102,6 +106,7 @@ export async function specFromImageFile(
       ...(flags.sbomFormat === undefined && img.sbom?.format ? { sbomFormat: img.sbom.format } : {}),
       ...(img.sbom?.inImage ? { sbomInImage: true } : {}),
     }),
+    ...sign,
     ...access,
   };
   const lockfile = flags.lockfile ?? path.join(path.dirname(img.file), `${path.basename(img.file).replace(/\.ya?ml$/, '')}.lock.json`);
@@ -135,6 +140,7 @@ export async function applyLock(cs: CommandSpec): Promise<{ lock: Lockfile; sele
     });
   }
   cs.spec.pinned = pinnedFromLock(lock);
+  cs.spec.lockfile = cs.lockfile;
   cs.spec.verify = (r: BuildResult) => {
     const diff = outputChanges(lock, r.image!);
     if (diff.length) {

@@ -4,7 +4,7 @@
 // blob directory, and each image output (--oci, --oci-archive, --push) is
 // written from those blobs; a tag only changes index.json. --tar takes the
 // layer blob itself when its compression is the layer's. Then the SBOM (it
-// names the image by its digest), then the push.
+// names the image by its digest), then the push (and its signatures).
 
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { writeDir } from '../output/dir.js';
 import type { OciImage } from '../output/oci.js';
 import type { WrittenBlob } from '../output/tar.js';
+import type { Attestation } from '../registry/signatures.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { releaseTemp, sweepStale, tempSibling, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
 import { normalizedImageName, splitTag } from '../registry/reference.js';
@@ -27,6 +28,12 @@ const sbomModule = () => import('../sbom/index.js');
 
 /** Media types of the SBOM formats (artifactType of a pushed SBOM). */
 export const SBOM_MEDIA_TYPE: Record<SbomFormat, string> = { spdx: 'application/spdx+json', cyclonedx: 'application/vnd.cyclonedx+json' };
+
+/** in-toto predicate types of the SBOM formats (what `cosign verify-attestation --type spdxjson|cyclonedx` looks for). */
+export const SBOM_PREDICATE_TYPE: Record<SbomFormat, string> = {
+  spdx: 'https://spdx.dev/Document',
+  cyclonedx: 'https://cyclonedx.org/bom',
+};
 
 /** Write every output of `spec` from the trees of `archs`; spec.verify sees the digests before anything is written. */
 export async function writeOutputs(
@@ -84,6 +91,8 @@ export async function writeOutputs(
       out.push = await (await import('../registry/image.js')).pushImage(image!, o.push, {
         insecure: Boolean(spec.insecure),
         referrers,
+        ...(spec.sign ? { sign: spec.sign } : {}),
+        ...(spec.attest ? { attestations: await attestations(spec, archs, sbom) } : {}),
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
         ...(spec.log ? { log: spec.log } : {}),
       });
@@ -95,6 +104,14 @@ export async function writeOutputs(
       releaseTemp(blobDir);
     }
   }
+}
+
+/** --attest: the provenance, and the SBOM when one was made. */
+async function attestations(spec: BuildSpec, archs: ArchBuild[], sbom: string | undefined): Promise<Attestation[]> {
+  const { provenancePredicate, SLSA_PROVENANCE_V1 } = await import('./provenance.js');
+  const out: Attestation[] = [{ predicateType: SLSA_PROVENANCE_V1, predicate: await provenancePredicate(spec, archs) }];
+  if (sbom && spec.sbom) out.unshift({ predicateType: SBOM_PREDICATE_TYPE[spec.sbom.format], predicate: JSON.parse(sbom) as unknown });
+  return out;
 }
 
 async function blobDirFor(output: string | undefined): Promise<string> {

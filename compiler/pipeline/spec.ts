@@ -9,6 +9,7 @@ import type { ImageConfig, LayoutResult } from '../output/oci.js';
 import type { PushResult } from '../registry/push.js';
 import type { WrittenBlob } from '../output/tar.js';
 import type { Release } from '../release/model.js';
+import type { SigningKey } from '../registry/keys.js';
 import type { SbomFormat } from '../sbom/index.js';
 import type { CutEvent, CutResult, Ignore, ResolvedPackage } from '../slicer/cut.js';
 import type { AddFiles } from '../context/addfiles.js';
@@ -50,6 +51,12 @@ export interface BuildSpec {
   urlOverrides?: Map<string, string>;
   ignore?: Ignore[];
   insecure?: boolean;
+  /** Sign the pushed image with this key (cosign's format); only with outputs.push. */
+  sign?: SigningKey;
+  /** With sign: attach the provenance (SLSA v1) and, with sbom.file, the SBOM as in-toto attestations (cosign attest's format). */
+  attest?: boolean;
+  /** The lockfile the build was held to (--locked), named in the provenance. */
+  lockfile?: string;
   /** Packages pinned per arch (lockfile): arch -> name -> package. */
   pinned?: Map<string, Map<string, ResolvedPackage>>;
   /** Compute the image digests (result.image) even without an image output. */

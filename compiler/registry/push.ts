@@ -16,6 +16,9 @@
 // find them (credentials.ts: auth files, credential helpers), used
 // on a `Basic` challenge directly, or to obtain a token on a `Bearer`
 // challenge (token cached per scope).
+//
+// With a signing key the image is signed after the push, in cosign's format
+// (signatures.ts): the top manifest and each platform manifest.
 
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +29,9 @@ import { RegistryClient } from './client.js';
 import { findCredentials } from './credentials.js';
 import { blobPath, type Descriptor, layoutError, type PlannedManifest, readLayout } from './layout.js';
 import { isLocalHost, parseReference, splitScheme } from './reference.js';
+import type { SigningKey } from './keys.js';
 import { type Artifact, type PushedReferrer, pushReferrer } from './referrers.js';
+import { type Attestation, type PushedSignature, pushAttestation, pushSignature } from './signatures.js';
 
 export interface PushOptions {
   /** Allow plain HTTP for non-localhost hosts. */
@@ -38,6 +43,10 @@ export interface PushOptions {
   referrers?: Artifact[];
   /** annotations.org.opencontainers.image.created of the referrer manifests. */
   created?: string;
+  /** Sign the pushed image (the top manifest and each platform manifest) with this key, in cosign's format. */
+  sign?: SigningKey;
+  /** With `sign`: in-toto attestations of the top manifest (cosign's .att tag). */
+  attestations?: Attestation[];
 }
 
 export interface PushResult {
@@ -47,6 +56,8 @@ export interface PushResult {
   uploadedBlobs: number;
   skippedBlobs: number;
   referrers?: PushedReferrer[];
+  signatures?: PushedSignature[];
+  attestations?: Array<PushedSignature & { predicateType: string }>;
 }
 
 /** A config or layer to push, and how to read it (opened once per upload attempt). */
@@ -135,6 +146,20 @@ async function pushTo(plan: PushPlan, target: PushTarget, opts: PushOptions): Pr
       log(`attached ${a.title} (${a.artifactType}) as ${r.digest}`);
       referrers.push(r);
     }
+    const signatures = [];
+    if (opts.sign) {
+      for (const digest of new Set([plan.top.digest, ...plan.manifests.map((m) => m.digest)])) {
+        const s = await pushSignature(client, digest, opts.sign);
+        log(`signed ${digest} with ${opts.sign.file}: ${s.tag}`);
+        signatures.push(s);
+      }
+    }
+    const attestations = [];
+    for (const a of opts.sign ? (opts.attestations ?? []) : []) {
+      const s = await pushAttestation(client, plan.top.digest, a, opts.sign!);
+      log(`attested ${a.predicateType} about ${plan.top.digest}: ${s.tag}`);
+      attestations.push({ ...s, predicateType: a.predicateType });
+    }
     return {
       reference,
       digest: plan.top.digest,
@@ -142,6 +167,8 @@ async function pushTo(plan: PushPlan, target: PushTarget, opts: PushOptions): Pr
       uploadedBlobs: uploaded,
       skippedBlobs: skipped,
       ...(referrers.length ? { referrers } : {}),
+      ...(signatures.length ? { signatures } : {}),
+      ...(attestations.length ? { attestations } : {}),
     };
   } finally {
     client.close();

@@ -88,8 +88,15 @@ describe('CI recipe (examples/ci/image.yml)', () => {
     const report = JSON.parse(readFileSync(path.join(repo, 'out', 'build.json'), 'utf8'));
     const digest: string = report.push.digest;
     expect(digest).toBe(JSON.parse(readFileSync(path.join(repo, 'image.lock.json'), 'utf8')).outputs.image);
+    // python-web is amd64 and arm64: the pushed tag is an index of one manifest per platform
     const pushed = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]));
-    expect(pushed.config.mediaType).toBe('application/vnd.oci.image.config.v1+json');
+    expect(pushed.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(pushed.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
+    const name = ref.slice(0, ref.lastIndexOf(':'));
+    for (const m of pushed.manifests as Array<{ digest: string }>) {
+      const one = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}@${m.digest}`]));
+      expect(one.config.mediaType).toBe('application/vnd.oci.image.config.v1+json');
+    }
     // the SBOM as a referrer of the image (the referrers tag schema: sha256-HEX)
     const referrers = JSON.parse(
       tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/ci/python-web:${digest.replace(':', '-')}`]),

@@ -3,10 +3,10 @@
 // docker-registry, diffoscope; reproducibility across TZ, umask, locale, cwd
 // and cache state; multi-arch indexes; image files; failures leave nothing.
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLayout } from '../compiler/output/oci.js';
@@ -607,6 +607,23 @@ describe('failures leave nothing behind', () => {
     } finally {
       archive.clearFaults();
     }
+  });
+
+  it('refuses an output path that is a device or a FIFO (a rename would replace it); --json puts the error on stdout', async () => {
+    const d = tempDir('chisel-ts-fail-');
+    execFileSync('mkfifo', [path.join(d, 'fifo')]);
+    for (const [flag, target, kind] of [
+      ['--tar', '/dev/null', 'a character device'],
+      ['--root', '/dev/null', 'a character device'],
+      ['--oci-archive', path.join(d, 'fifo'), 'a FIFO'],
+    ] as const) {
+      const r = await cli(['cut', '--release', release, '--arch', 'amd64', '--json', flag, target, 'hello_bins']);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${flag} ${target}: exists and is ${kind}`);
+      expect(JSON.parse(r.out)).toMatchObject({ error: { code: 'usage', exitCode: 2 }, exitCode: 2 });
+      expect(lstatSync(target).isFile()).toBe(false);
+    }
+    expect(lstatSync('/dev/null').isCharacterDevice()).toBe(true);
   });
 
   it('refuses to write an OCI layout into a non-empty directory', async () => {

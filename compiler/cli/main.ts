@@ -47,8 +47,23 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
   } catch (e) {
-    return reportError(e);
+    const code = reportError(e);
+    // --json: the failure as data on stdout too (the lines above stay on stderr for people)
+    if (argv.includes('--json') && code !== ExitCode.OK) process.stdout.write(`${JSON.stringify(errorJson(e, code))}\n`);
+    return code;
   }
+}
+
+/** `{"error": {code, message, hint?, exitCode}, "errors"?: [...]}` for --json. */
+export function errorJson(e: unknown, exitCode: number): Record<string, unknown> {
+  const one = (x: unknown) => {
+    const err = x instanceof ChiselError ? x : (localError(x) ?? undefined);
+    if (err) return { code: err.code, message: err.toString(), ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode };
+    if (x instanceof CommanderError) return { code: 'usage', message: x.message.replace(/^error: /, ''), exitCode };
+    return { code: 'internal', message: x instanceof Error ? x.message : String(x), exitCode };
+  };
+  if (e instanceof ChiselErrors) return { error: one(e.errors[0]), errors: e.errors.map(one), exitCode };
+  return { error: one(e), exitCode };
 }
 
 export function reportError(e: unknown): number {

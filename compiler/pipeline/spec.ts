@@ -2,6 +2,7 @@
 // with the small rules on them: which outputs make sense together, the image
 // configuration with the non-root defaults, the source date epoch.
 
+import { lstatSync, type Stats } from 'node:fs';
 import type { UsedInRelease } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { OutputCompression } from '../output/compression.js';
@@ -105,8 +106,13 @@ export function wantsImage(o: Outputs): boolean {
   return Boolean(o.oci || o.ociArchive || o.push);
 }
 
-export function checkOutputs(spec: Pick<BuildSpec, 'outputs' | 'archs'>): void {
+export function checkOutputs(spec: Pick<BuildSpec, 'outputs' | 'archs' | 'sbom'>): void {
   const o = spec.outputs;
+  checkKind('--root', o.root, 'directory');
+  checkKind('--tar', o.tar, 'file');
+  checkKind('--oci', o.oci, 'directory');
+  checkKind('--oci-archive', o.ociArchive, 'file');
+  checkKind('--sbom', spec.sbom?.file, 'file');
   if (!o.root && !o.tar && !wantsImage(o)) {
     throw new ChiselError('nothing to write: give at least one output', {
       code: 'usage',
@@ -124,6 +130,39 @@ export function checkOutputs(spec: Pick<BuildSpec, 'outputs' | 'archs'>): void {
       hint: 'use --oci, --oci-archive or --push for a multi-arch image, or cut each arch separately',
     });
   }
+}
+
+/**
+ * Outputs are written to a temporary sibling and renamed into place, so a
+ * path that exists must already be what the output is: renaming onto
+ * /dev/null or a FIFO would replace the device with a file.
+ */
+function checkKind(flag: string, target: string | undefined, want: 'file' | 'directory'): void {
+  if (!target) return;
+  let st: Stats;
+  try {
+    st = lstatSync(target);
+  } catch {
+    return; // not there yet (or its parent is missing: the writer says so)
+  }
+  const kind = st.isCharacterDevice()
+    ? 'a character device'
+    : st.isBlockDevice()
+      ? 'a block device'
+      : st.isFIFO()
+        ? 'a FIFO'
+        : st.isSocket()
+          ? 'a socket'
+          : undefined;
+  if (!kind) return; // files, directories and links: the writer checks what it needs
+  throw new ChiselError(
+    `${flag} ${target}: exists and is ${kind}; chisel-ts writes a new ${want} there (through a temporary sibling and a rename), which would replace it`,
+    {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+      hint: `give a path that does not exist or is a ${want === 'file' ? 'regular file' : 'directory'}`,
+    },
+  );
 }
 
 /** The image configuration with the non-root defaults applied. */

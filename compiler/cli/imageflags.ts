@@ -336,8 +336,10 @@ function imageReport(l: NonNullable<BuildResult['oci']>): Record<string, unknown
       arch: i.arch,
       digest: i.manifest.digest,
       config: i.config.digest,
-      layer: i.layer.digest,
-      diffId: `sha256:${i.diffId}`,
+      ...(i.layers.length === 1 ? { layer: i.layers[0]!.desc.digest } : {}),
+      // the rootfs: the layer's diff_id, or the ChainID of the layers
+      diffId: `sha256:${i.chainId}`,
+      layers: i.layers.map((l) => ({ digest: l.desc.digest, diffId: `sha256:${l.diffId}`, size: l.desc.size, cached: l.cached })),
     })),
   };
 }

@@ -130,7 +130,7 @@ function packageContents(tree: Tree, owned: Set<string>): LockPackage['contents'
 /** The image digests a lock records and checks (compiler/output's LayoutResult has them). */
 export interface LockImage {
   top: { digest: string };
-  images: Array<{ arch: string; diffId: string; manifest: { digest: string } }>;
+  images: Array<{ arch: string; chainId: string; manifest: { digest: string } }>;
 }
 
 /** What a lock records of a build, as plain data: per arch the InRelease files read, the packages cut and the tree; the image digests. */
@@ -173,7 +173,7 @@ export function lockFromBuild(inputs: LockInputs, result: LockBuild): Omit<Lockf
     archives: [...archives.values()],
     packages: [...packages.values()],
     outputs: {
-      archs: Object.fromEntries(image.images.map((i) => [i.arch, { rootfs: `sha256:${i.diffId}`, manifest: i.manifest.digest }])),
+      archs: Object.fromEntries(image.images.map((i) => [i.arch, { rootfs: `sha256:${i.chainId}`, manifest: i.manifest.digest }])),
       image: image.top.digest,
     },
   };
@@ -207,7 +207,7 @@ export function outputChanges(lock: Lockfile, image: LockImage): string[] {
   for (const i of image.images) {
     const want = lock.outputs.archs[i.arch];
     if (!want) continue;
-    if (want.rootfs !== `sha256:${i.diffId}`) out.push(`${i.arch} rootfs is sha256:${i.diffId}, the lock says ${want.rootfs}`);
+    if (want.rootfs !== `sha256:${i.chainId}`) out.push(`${i.arch} rootfs is sha256:${i.chainId}, the lock says ${want.rootfs}`);
     if (want.manifest !== i.manifest.digest) out.push(`${i.arch} image manifest is ${i.manifest.digest}, the lock says ${want.manifest}`);
   }
   if (out.length === 0 && lock.outputs.image !== image.top.digest)

@@ -114,7 +114,16 @@ function makeImage(spec: BuildSpec, archs: ArchBuild[], config: BuildResult['con
       archs.map((a) => ({ arch: a.arch, tree: a.tree })),
       spec.store,
       blobDir,
-      { compression: spec.compression ?? 'gzip', config, epoch, createdBy: `chisel-ts cut ${spec.slices.join(' ')}` },
+      {
+        compression: spec.compression ?? 'gzip',
+        config,
+        epoch,
+        createdBy: `chisel-ts cut ${spec.slices.join(' ')}`,
+        onLayer: (arch, l) =>
+          spec.log?.(
+            `[${arch}] layer ${l.desc.digest} (diff_id sha256:${l.diffId}, ${l.desc.size} bytes): ${l.cached ? 'from the layer cache' : 'compressed'}`,
+          ),
+      },
     ),
   );
 }
@@ -122,14 +131,16 @@ function makeImage(spec: BuildSpec, archs: ArchBuild[], config: BuildResult['con
 /** --tar: the layer blob itself when the file's compression is the layer's (the same bytes), else written from the tree. */
 async function writeTar(spec: BuildSpec, one: ArchBuild, file: string, epoch: number, image: OciImage | undefined): Promise<WrittenBlob> {
   const compression = (await import('../output/compress.js')).compressionForFile(file);
-  const layer = image?.compression === compression ? image.images.find((i) => i.arch === one.arch) : undefined;
-  const blob = layer ? image!.blobs.get(layer.layer.digest.slice(7)) : undefined;
+  const img = image?.compression === compression ? image.images.find((i) => i.arch === one.arch) : undefined;
+  // a layered image's layers are parts of the tree: the tarball is then written from the tree
+  const layer = img?.layers.length === 1 ? img.layers[0]! : undefined;
+  const blob = layer ? image!.blobs.get(layer.desc.digest.slice(7)) : undefined;
   if (layer && blob && 'file' in blob) {
     return (await tar()).copyTarFile(blob.file, file, {
-      sha256: layer.layer.digest.slice(7),
-      size: layer.layer.size,
+      sha256: layer.desc.digest.slice(7),
+      size: layer.desc.size,
       diffId: layer.diffId,
-      diffSize: image!.diffSizes.get(one.arch)!,
+      diffSize: layer.diffSize,
     });
   }
   return (await tar()).writeTarFile(one.tree, spec.store, file, compression, { mtime: epoch });

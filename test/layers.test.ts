@@ -8,7 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLayout } from '../compiler/output/oci.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
+import { decompressLayer, type LayerEntry, manifestsOf, tarEntries } from './support/oci.js';
 import { runAsync, type Run } from './support/proc.js';
+import { tool } from './support/registry.js';
+import { describeTree } from './support/tree.js';
 import { TestArchive } from './support/testarchive.js';
 
 const BIN = path.resolve(__dirname, '..', 'bin', 'chisel-ts.js');
@@ -117,5 +120,114 @@ describe('the layer cache', () => {
     expect(existsSync(cached)).toBe(true);
     const again = await cut(['--oci', path.join(d, 'again'), 'app_bins'], cache);
     expect(layerLines(again.err)).toEqual([expect.stringMatching(/: from the layer cache$/)]);
+  });
+});
+
+describe('--layers set', () => {
+  let cache: string;
+  let d: string;
+  beforeAll(async () => {
+    cache = tempDir('chisel-ts-layers-cache-');
+    d = tempDir('chisel-ts-layers-');
+  });
+
+  const layersOf = async (layout: string): Promise<Array<{ digest: string; diffId: string; createdBy: string; entries: LayerEntry[] }>> => {
+    const [m] = manifestsOf(layout);
+    return Promise.all(
+      m!.manifest.layers.map(async (l: { digest: string; mediaType: string }, i: number) => ({
+        digest: l.digest,
+        diffId: m!.config.rootfs.diff_ids[i] as string,
+        createdBy: m!.config.history[i].created_by as string,
+        entries: await tarEntries(
+          await decompressLayer(readFileSync(path.join(layout, 'blobs', 'sha256', l.digest.slice(7))), l.mediaType),
+        ),
+      })),
+    );
+  };
+
+  it('one layer per set in dependency order, files on top; unpacked it is the single-layer tree', async () => {
+    const common = ['--nonroot', '--tag', 'v1'];
+    const single = await cut(['--oci', path.join(d, 'single'), ...common, 'app'], cache);
+    const layered = await cut(['--oci', path.join(d, 'layered'), '--layers', 'set', ...common, 'app'], cache);
+    expect(await checkLayout(path.join(d, 'layered'))).toEqual([]);
+    expect(layered.report.image.manifests[0].layers).toHaveLength(4);
+    const layers = await layersOf(path.join(d, 'layered'));
+    expect(layers.map((l) => l.createdBy)).toEqual([
+      'chisel-ts layer: set static',
+      'chisel-ts layer: set base',
+      'chisel-ts layer: set app',
+      'chisel-ts layer: files',
+    ]);
+    const files = (i: number) => layers[i]!.entries.filter((e) => e.type !== 'directory').map((e) => e.name);
+    expect(files(0)).toEqual([
+      'etc/os-release',
+      'usr/share/base/big',
+      'var/lib/dpkg/status.d/basefiles',
+      'var/lib/dpkg/status.d/basefiles.md5sums',
+    ]);
+    expect(files(1)).toEqual([
+      'usr/lib/libfoo.so',
+      'usr/lib/libfoo.so.1',
+      'var/lib/dpkg/status.d/libfoo',
+      'var/lib/dpkg/status.d/libfoo.md5sums',
+    ]);
+    expect(files(2)).toEqual([
+      'usr/bin/app',
+      'usr/bin/app2',
+      'usr/lib/app.conf',
+      'var/lib/dpkg/status.d/app',
+      'var/lib/dpkg/status.d/app.md5sums',
+    ]);
+    expect(layers[3]!.entries.map((e) => e.name)).toEqual(['home/', 'home/nonroot/']);
+    // a path is in exactly one layer; a directory in several has the same header in each
+    const seen = new Map<string, string>();
+    for (const l of layers)
+      for (const e of l.entries) {
+        const header = JSON.stringify({ ...e, content: undefined });
+        if (e.type !== 'directory') expect(seen.has(e.name)).toBe(false);
+        else if (seen.has(e.name)) expect(header).toBe(seen.get(e.name));
+        seen.set(e.name, header);
+      }
+    // the lock's rootfs of a layered image is the ChainID of its layers
+    expect(layered.report.image.manifests[0].diffId).not.toBe(single.report.image.manifests[0].diffId);
+
+    const unpack = (name: string) => {
+      const bundle = path.join(d, `${name}-bundle`);
+      tool('umoci', ['unpack', '--image', `${path.join(d, name)}:v1`, bundle]);
+      return describeTree(path.join(bundle, 'rootfs'), { owners: true });
+    };
+    const want = unpack('single');
+    expect(Object.keys(want)).toContain('/usr/bin/app2');
+    expect(unpack('layered')).toEqual(want);
+  });
+
+  it('two images that share a set have byte-identical layers for it', async () => {
+    const fresh = tempDir('chisel-ts-layers-cache-');
+    const base = await cut(['--oci', path.join(d, 'base'), '--layers', 'set', 'base'], fresh);
+    const app = await cut(['--oci', path.join(d, 'app'), '--layers', 'set', '--env', 'A=1', 'app'], fresh);
+    const b = base.report.image.manifests[0].layers;
+    const a = app.report.image.manifests[0].layers;
+    expect(b).toHaveLength(2);
+    expect(a).toHaveLength(3);
+    expect(a.slice(0, 2).map((l: { digest: string; diffId: string }) => [l.digest, l.diffId])).toEqual(
+      b.map((l: { digest: string; diffId: string }) => [l.digest, l.diffId]),
+    );
+    // the second image took the shared layers from the layer cache
+    expect(a.map((l: { cached: boolean }) => l.cached)).toEqual([true, true, false]);
+    expect(app.report.image.digest).not.toBe(base.report.image.digest);
+  });
+
+  it('the image file field and a bad strategy', async () => {
+    const bad = await cli(
+      ['cut', '--release', release, '--cache-dir', cache, '--oci', path.join(d, 'bad'), '--layers', 'apk', 'app'],
+      cache,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--layers "apk": expected one of single, set/);
+    const file = path.join(d, 'image.yaml');
+    writeFileSync(file, `release: ${release}\narchs: [amd64]\nslices: [app]\nlayers: set\noutputs:\n  oci: out\n`);
+    const r = await cli(['build', file, '--cache-dir', cache, '--json'], cache);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).image.manifests[0].layers).toHaveLength(3);
   });
 });

@@ -19,6 +19,7 @@ export interface ImageFlags {
   tag?: string;
   arch?: string;
   compression?: string;
+  layers?: string;
   nonroot?: boolean;
   user?: string;
   entrypoint?: string;
@@ -56,6 +57,10 @@ export function addImageOptions(cmd: Command): Command {
   return cmd
     .option('--tag <ref>', 'image name and tag, NAME:TAG or TAG (default: latest)')
     .option('--compression <c>', `layer compression: ${COMPRESSIONS.join(', ')} (default: gzip)`)
+    .option(
+      '--layers <strategy>',
+      'split the image into layers: single (default), set (one layer per set of the release, your files on top)',
+    )
     .option('--nonroot', 'run as uid/gid 65532 with working directory /home/nonroot (created, owned by 65532)')
     .option('--user <user>', 'image user (uid[:gid] or name)')
     .option('--entrypoint <json|path>', 'entrypoint: a JSON array, or a single program path')

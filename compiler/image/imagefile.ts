@@ -10,6 +10,7 @@ import { readYamlText } from '../yaml/text.js';
 import { ChiselError, ChiselErrors } from '../util/errors.js';
 import { invalidRangeMessage, unmetRangeError, VERSION_KEY } from '../util/minversion.js';
 import type { OutputCompression } from '../output/compression.js';
+import type { LayerStrategy } from '../output/layers.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
 import type { AddFiles } from '../context/addfiles.js';
 import type { Outputs } from '../pipeline/spec.js';
@@ -24,6 +25,7 @@ export interface ImageFile {
   tag?: string;
   nonroot: boolean;
   compression?: OutputCompression;
+  layers?: LayerStrategy;
   sourceDateEpoch?: number;
   config: ImageConfig;
   files: AddFiles[];
@@ -43,6 +45,7 @@ interface RawImage {
   tag?: string;
   nonroot?: boolean;
   compression?: OutputCompression;
+  layers?: LayerStrategy;
   'source-date-epoch'?: number;
   config?: {
     user?: string;
@@ -159,6 +162,7 @@ export function parseImageFile(file: string, text: string, opts: ImageFileOption
     ...(raw.tag !== undefined ? { tag: raw.tag } : {}),
     nonroot: raw.nonroot ?? false,
     ...(raw.compression ? { compression: raw.compression } : {}),
+    ...(raw.layers ? { layers: raw.layers } : {}),
     ...(raw['source-date-epoch'] !== undefined ? { sourceDateEpoch: raw['source-date-epoch'] } : {}),
     config,
     files,

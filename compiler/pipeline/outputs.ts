@@ -108,10 +108,31 @@ async function blobDirFor(output: string | undefined): Promise<string> {
   return dir;
 }
 
-function makeImage(spec: BuildSpec, archs: ArchBuild[], config: BuildResult['config'], epoch: number, blobDir: string): Promise<OciImage> {
+async function makeImage(
+  spec: BuildSpec,
+  archs: ArchBuild[],
+  config: BuildResult['config'],
+  epoch: number,
+  blobDir: string,
+): Promise<OciImage> {
+  const bySet = spec.layers === 'set' ? (await import('../output/layers.js')).layersBySet : undefined;
   return oci().then((m) =>
     m.makeImage(
-      archs.map((a) => ({ arch: a.arch, tree: a.tree })),
+      archs.map((a) => ({
+        arch: a.arch,
+        tree: a.tree,
+        ...(bySet
+          ? {
+              layers: bySet({
+                release: spec.release,
+                arch: a.arch,
+                requested: spec.slices,
+                tree: a.tree,
+                packages: a.cut.packages,
+              }),
+            }
+          : {}),
+      })),
       spec.store,
       blobDir,
       {

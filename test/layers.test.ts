@@ -10,7 +10,8 @@ import { checkLayout } from '../compiler/output/oci.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { decompressLayer, type LayerEntry, manifestsOf, tarEntries } from './support/oci.js';
 import { runAsync, type Run } from './support/proc.js';
-import { tool } from './support/registry.js';
+import { startRegistry, tool, type Registry } from './support/registry.js';
+import { validatorWith } from './support/schema.js';
 import { describeTree } from './support/tree.js';
 import { TestArchive } from './support/testarchive.js';
 
@@ -18,6 +19,7 @@ const BIN = path.resolve(__dirname, '..', 'bin', 'chisel-ts.js');
 
 let archive: TestArchive;
 let release: string;
+let registry: Registry;
 
 beforeAll(async () => {
   archive = await TestArchive.create({
@@ -71,6 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await archive?.close();
+  await registry?.stop();
 });
 
 function cli(args: string[], cache: string): Promise<Run> {
@@ -215,6 +218,40 @@ describe('--layers set', () => {
     // the second image took the shared layers from the layer cache
     expect(a.map((l: { cached: boolean }) => l.cached)).toEqual([true, true, false]);
     expect(app.report.image.digest).not.toBe(base.report.image.digest);
+  });
+
+  it('a second image pushed to the registry uploads only its own layers and config', async () => {
+    registry = await startRegistry();
+    const fresh = tempDir('chisel-ts-layers-cache-');
+    const base = await cut(['--layers', 'set', '--push', `${registry.addr}/fleet/app:base`, 'base'], fresh);
+    expect([base.report.push.uploadedBlobs, base.report.push.skippedBlobs]).toEqual([3, 0]);
+    const app = await cut(['--layers', 'set', '--push', `${registry.addr}/fleet/app:v1`, 'app'], fresh);
+    // the app layer and the config; static and base are there already
+    expect([app.report.push.uploadedBlobs, app.report.push.skippedBlobs]).toEqual([2, 2]);
+    const raw = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/fleet/app:v1`]));
+    expect(raw.layers).toHaveLength(3);
+  });
+
+  it('the lock records every layer and the layering; a --locked cut gives the same layers', async () => {
+    const lockfile = path.join(d, 'app.lock.json');
+    const common = ['--release', release, '--cache-dir', cache, '--arch', 'amd64', '--lockfile', lockfile, '--layers', 'set'];
+    const l = await cli(['lock', ...common, 'app'], cache);
+    expect(l.code, l.err).toBe(0);
+    const lock = JSON.parse(readFileSync(lockfile, 'utf8'));
+    const validate = validatorWith(path.resolve(__dirname, '..', 'runtime-schema', 'lock.schema.json'));
+    expect(validate(lock), JSON.stringify(validate.errors)).toBe(true);
+    expect(lock.inputs.image.layers).toBe('set');
+    const r = await cli(['cut', ...common, '--locked', '--oci', path.join(d, 'locked'), '--json', 'app'], cache);
+    expect(r.code, r.err).toBe(0);
+    const m = JSON.parse(r.out).image.manifests[0];
+    expect(lock.outputs.archs.amd64.layers).toEqual(
+      m.layers.map((x: { diffId: string; digest: string }) => ({ diffId: x.diffId, digest: x.digest })),
+    );
+    expect(lock.outputs.archs.amd64.rootfs).toBe(m.diffId);
+    // the layering is an input: a single-layer cut does not match the lock
+    const single = await cli(['cut', ...common.slice(0, -2), '--locked', '--oci', path.join(d, 'locked1'), 'app'], cache);
+    expect(single.code).not.toBe(0);
+    expect(single.err).toMatch(/layers/);
   });
 
   it('the image file field and a bad strategy', async () => {

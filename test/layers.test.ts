@@ -254,13 +254,42 @@ describe('--layers set', () => {
     expect(single.err).toMatch(/layers/);
   });
 
+  it('--layers package:N: the largest packages in their own layers, the rest grouped, at most N', async () => {
+    const three = await cut(['--oci', path.join(d, 'pkg3'), '--layers', 'package:3', '--tag', 'v1', '--nonroot', 'app'], cache);
+    const layers = await layersOf(path.join(d, 'pkg3'));
+    // basefiles ships 100 kB, libfoo 35 kB, app a few bytes
+    expect(layers.map((l) => l.createdBy)).toEqual([
+      'chisel-ts layer: package basefiles',
+      'chisel-ts layer: packages app libfoo',
+      'chisel-ts layer: files',
+    ]);
+    expect(layers[1]!.entries.filter((e) => e.type !== 'directory').map((e) => e.name)).toContain('var/lib/dpkg/status.d/app');
+    expect(three.report.image.manifests[0].layers).toHaveLength(3);
+    const all = await cut(['--oci', path.join(d, 'pkg'), '--layers', 'package', '--tag', 'v1', '--nonroot', 'app'], cache);
+    expect((await layersOf(path.join(d, 'pkg'))).map((l) => l.createdBy)).toEqual([
+      // in the cut's package order
+      'chisel-ts layer: package app',
+      'chisel-ts layer: package basefiles',
+      'chisel-ts layer: package libfoo',
+      'chisel-ts layer: files',
+    ]);
+    // basefiles' layer is the same bytes under both budgets
+    expect(all.report.image.manifests[0].layers[1].digest).toBe(three.report.image.manifests[0].layers[0].digest);
+    const bundle = path.join(d, 'pkg-bundle');
+    tool('umoci', ['unpack', '--image', `${path.join(d, 'pkg3')}:v1`, bundle]);
+    const single = await cut(['--root', path.join(d, 'pkg-root'), '--nonroot', 'app'], cache);
+    expect(single.report.archs[0].files).toBeGreaterThan(0);
+    const tree = describeTree(path.join(bundle, 'rootfs'));
+    expect(tree['/usr/bin/app2']).toBe(describeTree(path.join(d, 'pkg-root'))['/usr/bin/app2']);
+  });
+
   it('the image file field and a bad strategy', async () => {
     const bad = await cli(
       ['cut', '--release', release, '--cache-dir', cache, '--oci', path.join(d, 'bad'), '--layers', 'apk', 'app'],
       cache,
     );
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/--layers "apk": expected one of single, set/);
+    expect(bad.err).toMatch(/--layers "apk": expected one of single, set, package, package:N/);
     const file = path.join(d, 'image.yaml');
     writeFileSync(file, `release: ${release}\narchs: [amd64]\nslices: [app]\nlayers: set\noutputs:\n  oci: out\n`);
     const r = await cli(['build', file, '--cache-dir', cache, '--json'], cache);

@@ -86,7 +86,7 @@ export async function specFromImageFile(
   const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const tag = flags.tag ?? img.tag;
   const compression = parseCompression(flags.compression) ?? img.compression;
-  const layers = parseLayerStrategy(flags.layers) ?? img.layers;
+  const layers = parseLayerStrategy(flags.layers) ?? parseLayerStrategy(img.layers, `${file}: layers:`);
   const spec: BuildSpec = {
     release,
     slices: img.slices,

@@ -115,23 +115,19 @@ async function makeImage(
   epoch: number,
   blobDir: string,
 ): Promise<OciImage> {
-  const bySet = spec.layers === 'set' ? (await import('../output/layers.js')).layersBySet : undefined;
+  const { layersOf } = await import('../output/layers.js');
   return oci().then((m) =>
     m.makeImage(
       archs.map((a) => ({
         arch: a.arch,
         tree: a.tree,
-        ...(bySet
-          ? {
-              layers: bySet({
-                release: spec.release,
-                arch: a.arch,
-                requested: spec.slices,
-                tree: a.tree,
-                packages: a.cut.packages,
-              }),
-            }
-          : {}),
+        layers: layersOf(spec.layers, {
+          release: spec.release,
+          arch: a.arch,
+          requested: spec.slices,
+          tree: a.tree,
+          packages: a.cut.packages,
+        }),
       })),
       spec.store,
       blobDir,

@@ -230,6 +230,12 @@ describe('--layers set', () => {
     expect([app.report.push.uploadedBlobs, app.report.push.skippedBlobs]).toEqual([2, 2]);
     const raw = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/fleet/app:v1`]));
     expect(raw.layers).toHaveLength(3);
+    // another repository of the same registry: the blobs this cache pushed before are mounted, not uploaded
+    const other = await cut(['--layers', 'set', '--push', `${registry.addr}/fleet/other:v1`, 'app'], fresh);
+    expect([other.report.push.uploadedBlobs, other.report.push.mountedBlobs]).toEqual([0, 4]);
+    expect(other.err).toMatch(/mounted from fleet\/app/);
+    const copy = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/fleet/other:v1`]));
+    expect(copy).toEqual(raw);
   });
 
   it('the lock records every layer and the layering; a --locked cut gives the same layers', async () => {

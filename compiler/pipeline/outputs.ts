@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type ContentStore, sha256Hex } from '../cache/store.js';
 import { writeDir } from '../output/dir.js';
+import type { PushedBlobs } from '../registry/push.js';
 import type { OciImage } from '../output/oci.js';
 import type { WrittenBlob } from '../output/tar.js';
 import type { SbomFormat } from '../sbom/index.js';
@@ -85,6 +87,7 @@ export async function writeOutputs(
         insecure: Boolean(spec.insecure),
         referrers,
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+        pushedBlobs: pushedBlobs(spec.store),
         ...(spec.log ? { log: spec.log } : {}),
       });
     }
@@ -95,6 +98,18 @@ export async function writeOutputs(
       releaseTemp(blobDir);
     }
   }
+}
+
+/** Where this cache pushed blobs before, per registry (meta/pushed-blob): the source of cross-repository mounts. */
+function pushedBlobs(store: ContentStore): PushedBlobs {
+  const key = (registry: string, digest: string) => sha256Hex(`${registry}\n${digest}`);
+  return {
+    repositoryOf: async (registry, digest) =>
+      (await store.getMeta<{ repository: string }>('pushed-blob', key(registry, digest)))?.repository,
+    record: async (registry, repository, digests) => {
+      for (const d of digests) await store.putMeta('pushed-blob', key(registry, d), { repository });
+    },
+  };
 }
 
 async function blobDirFor(output: string | undefined): Promise<string> {

@@ -23,7 +23,7 @@ let registry: Registry;
 
 beforeAll(async () => {
   archive = await TestArchive.create({
-    archs: ['amd64'],
+    archs: ['amd64', 'arm64'],
     suites: {
       stable: {
         main: [
@@ -36,25 +36,27 @@ beforeAll(async () => {
               { path: '/usr/share/base/big', content: 'base '.repeat(20000) },
             ],
           },
-          {
-            name: 'libfoo',
-            version: '1',
-            arch: 'amd64',
-            files: [
-              { path: '/usr/lib/libfoo.so.1', content: 'libfoo\n'.repeat(5000), mode: 0o755 },
-              { path: '/usr/lib/libfoo.so', type: 'symlink', link: 'libfoo.so.1' },
-            ],
-          },
-          {
-            name: 'app',
-            version: '1',
-            arch: 'amd64',
-            files: [
-              { path: '/usr/bin/app', content: '#!/bin/sh\necho app\n', mode: 0o755 },
-              { path: '/usr/bin/app2', type: 'hardlink', link: '/usr/bin/app' },
-              { path: '/usr/lib/app.conf', content: 'x=1\n' },
-            ],
-          },
+          ...['amd64', 'arm64'].flatMap((arch) => [
+            {
+              name: 'libfoo',
+              version: '1',
+              arch,
+              files: [
+                { path: '/usr/lib/libfoo.so.1', content: `libfoo ${arch}\n`.repeat(5000), mode: 0o755 },
+                { path: '/usr/lib/libfoo.so', type: 'symlink' as const, link: 'libfoo.so.1' },
+              ],
+            },
+            {
+              name: 'app',
+              version: '1',
+              arch,
+              files: [
+                { path: '/usr/bin/app', content: `#!/bin/sh\necho app ${arch}\n`, mode: 0o755 },
+                { path: '/usr/bin/app2', type: 'hardlink' as const, link: '/usr/bin/app' },
+                { path: '/usr/lib/app.conf', content: 'x=1\n' },
+              ],
+            },
+          ]),
         ],
       },
     },
@@ -236,6 +238,35 @@ describe('--layers set', () => {
     expect(other.err).toMatch(/mounted from fleet\/app/);
     const copy = JSON.parse(tool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.addr}/fleet/other:v1`]));
     expect(copy).toEqual(raw);
+  });
+
+  it('multi-arch: each arch layered alike; the arch-independent static layer is the same blob in both', async () => {
+    const r = await cli(
+      [
+        'cut',
+        '--release',
+        release,
+        '--cache-dir',
+        cache,
+        '--arch',
+        'amd64,arm64',
+        '--layers',
+        'set',
+        '--oci',
+        path.join(d, 'multi'),
+        '--json',
+        'app',
+      ],
+      cache,
+    );
+    expect(r.code, r.err).toBe(0);
+    const [amd, arm] = JSON.parse(r.out).image.manifests;
+    expect([amd.arch, arm.arch]).toEqual(['amd64', 'arm64']);
+    expect(amd.layers).toHaveLength(3);
+    expect(arm.layers).toHaveLength(3);
+    expect(arm.layers[0].digest).toBe(amd.layers[0].digest);
+    expect(arm.layers[1].digest).not.toBe(amd.layers[1].digest);
+    expect(await checkLayout(path.join(d, 'multi'))).toEqual([]);
   });
 
   it('the lock records every layer and the layering; a --locked cut gives the same layers', async () => {

@@ -269,6 +269,24 @@ describe('--layers set', () => {
     expect(await checkLayout(path.join(d, 'multi'))).toEqual([]);
   });
 
+  it('the SBOM file records every layer (SPDX annotations, CycloneDX properties)', async () => {
+    const r = await cut(['--oci', path.join(d, 'sbom'), '--layers', 'set', '--sbom', path.join(d, 'sbom.spdx.json'), 'app'], cache);
+    const layers = r.report.image.manifests[0].layers as Array<{ digest: string; diffId: string }>;
+    const spdx = JSON.parse(readFileSync(path.join(d, 'sbom.spdx.json'), 'utf8'));
+    const validate = validatorWith(path.resolve(__dirname, '..', 'runtime-schema', 'spdx-2.3.schema.json'));
+    expect(validate(spdx), JSON.stringify(validate.errors)).toBe(true);
+    const image = spdx.packages.find((p: { SPDXID: string }) => p.SPDXID === 'SPDXRef-Image');
+    expect(image.annotations.map((a: { comment: string }) => a.comment)).toEqual(
+      layers.map((l, i) => `layer amd64 ${i + 1}/3 ${l.digest} diff_id ${l.diffId}`),
+    );
+    await cut(['--oci', path.join(d, 'sbom2'), '--layers', 'set', '--sbom', path.join(d, 'sbom.cdx.json'), 'app'], cache);
+    const cdx = JSON.parse(readFileSync(path.join(d, 'sbom.cdx.json'), 'utf8'));
+    const props = cdx.metadata.component.properties.filter((p: { name: string }) => p.name === 'chisel-ts:layer');
+    expect(props.map((p: { value: string }) => p.value)).toEqual(
+      layers.map((l, i) => `layer amd64 ${i + 1}/3 ${l.digest} diff_id ${l.diffId}`),
+    );
+  });
+
   it('the lock records every layer and the layering; a --locked cut gives the same layers', async () => {
     const lockfile = path.join(d, 'app.lock.json');
     const common = ['--release', release, '--cache-dir', cache, '--arch', 'amd64', '--lockfile', lockfile, '--layers', 'set'];

@@ -188,6 +188,10 @@ async function writeSbomFile(spec: BuildSpec, file: string, archs: ArchBuild[], 
       name: spec.tag ?? 'rootfs',
       epoch,
       ...(digest ? { digest } : {}),
+      // a layered image: its layers (an SBOM inside the image cannot name them: it is part of them)
+      layers: (out.image?.images ?? [])
+        .filter((i) => i.layers.length > 1)
+        .flatMap((i) => i.layers.map((l) => ({ arch: i.arch, digest: l.desc.digest, diffId: `sha256:${l.diffId}` }))),
     }),
     spec.sbom!.format,
   );

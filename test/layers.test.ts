@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLayout } from '../compiler/output/oci.js';
+import { ContentStore } from '../compiler/cache/store.js';
+import { checkLayout, MAX_LAYERS, makeImage } from '../compiler/output/oci.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { decompressLayer, type LayerEntry, manifestsOf, tarEntries } from './support/oci.js';
 import { runAsync, type Run } from './support/proc.js';
@@ -350,5 +351,22 @@ describe('--layers set', () => {
     const r = await cli(['build', file, '--cache-dir', cache, '--json'], cache);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out).image.manifests[0].layers).toHaveLength(3);
+  });
+});
+
+describe('the layer limit', () => {
+  it(`more than ${MAX_LAYERS} layers is refused with a clear error, before anything is compressed`, async () => {
+    const dir = (n: number) => ({ path: `/d${n}`, type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0 });
+    const layers = Array.from({ length: MAX_LAYERS + 1 }, (_, i) => ({ tree: { entries: [dir(i)] }, createdBy: `layer ${i}` }));
+    const blobs = tempDir('chisel-ts-layers-blobs-');
+    const store = new ContentStore(tempDir('chisel-ts-layers-store-'));
+    const opts = { compression: 'gzip' as const, config: {}, epoch: 0 };
+    const tree = { entries: layers.map((l) => l.tree.entries[0]!) };
+    await expect(makeImage([{ arch: 'amd64', tree, layers }], store, blobs, opts)).rejects.toThrow(
+      /the amd64 image would have 128 layers; containerd accepts at most 127/,
+    );
+    expect(readdirSync(blobs)).toEqual([]);
+    const ok = await makeImage([{ arch: 'amd64', tree, layers: layers.slice(0, MAX_LAYERS) }], store, blobs, opts);
+    expect(ok.images[0]!.layers).toHaveLength(MAX_LAYERS);
   });
 });

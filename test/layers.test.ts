@@ -14,6 +14,7 @@ import { runAsync, type Run } from './support/proc.js';
 import { startRegistry, tool, type Registry } from './support/registry.js';
 import { validatorWith } from './support/schema.js';
 import { describeTree } from './support/tree.js';
+import { hasPodman, isolatedPodman } from './support/podman.js';
 import { TestArchive } from './support/testarchive.js';
 
 const BIN = path.resolve(__dirname, '..', 'bin', 'chisel-ts.js');
@@ -53,7 +54,8 @@ beforeAll(async () => {
               arch,
               files: [
                 { path: '/usr/bin/app', content: `#!/bin/sh\necho app ${arch}\n`, mode: 0o755 },
-                { path: '/usr/bin/app2', type: 'hardlink' as const, link: '/usr/bin/app' },
+                // a hard link's header carries the file's mode, as in real .debs (podman applies it to the inode)
+                { path: '/usr/bin/app2', type: 'hardlink' as const, link: '/usr/bin/app', mode: 0o755 },
                 { path: '/usr/lib/app.conf', content: 'x=1\n' },
               ],
             },
@@ -205,6 +207,31 @@ describe('--layers set', () => {
     const want = unpack('single');
     expect(Object.keys(want)).toContain('/usr/bin/app2');
     expect(unpack('layered')).toEqual(want);
+  });
+
+  it.skipIf(!hasPodman())('podman loads the layered image; its container holds exactly the single-layer tree', async () => {
+    const podman = isolatedPodman();
+    const archive = path.join(d, 'podman.oci.tar');
+    const tarball = path.join(d, 'podman-single.tar');
+    await cut(['--oci-archive', archive, '--layers', 'set', '--nonroot', '--tag', 'layers/app:v1', 'app'], cache);
+    await cut(['--tar', tarball, '--nonroot', 'app'], cache);
+    const loaded = /Loaded image: (\S+)/.exec(podman(['load', '-i', archive]).out)![1]!;
+    const id = podman(['create', loaded, '/usr/bin/app']).out.trim();
+    const exported = path.join(d, 'podman-export.tar');
+    podman(['export', '-o', exported, id]);
+    // a hard-link group is compared by content: podman's export may pick another member as the file
+    const keys = (entries: LayerEntry[]) => {
+      const content = new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.content]));
+      return entries.map((e) => {
+        const type = e.type === 'link' ? 'file' : e.type;
+        const data = e.type === 'link' ? content.get(e.linkname!)! : e.content;
+        const link = e.type === 'symlink' ? e.linkname : '';
+        return `${e.name.replace(/\/$/, '')} ${type} ${(e.mode & 0o7777).toString(8)} ${e.uid}:${e.gid} ${link} ${data.toString('base64')}`;
+      });
+    };
+    const got = new Set(keys(await tarEntries(readFileSync(exported))));
+    const want = keys(await tarEntries(readFileSync(tarball)));
+    expect(want.filter((k) => !got.has(k))).toEqual([]);
   });
 
   it('two images that share a set have byte-identical layers for it', async () => {

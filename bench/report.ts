@@ -92,6 +92,15 @@ export function targets(r: Results): Target[] {
     target: `<= ${WARM_EXTRACT_MAX}× floor`,
     pass: e.floorMs ? e.warmMs <= WARM_EXTRACT_MAX * e.floorMs : null,
   });
+  // issue 22: the layer cache (a warm OCI build compresses nothing)
+  const javaOci = cut('java', 'oci');
+  const javaTar = cut('java', 'tar');
+  out.push({
+    name: 'warm java OCI build vs warm java tarball cut (layer cache)',
+    measured: javaOci && javaTar ? `${ms(javaOci.warmMs)} / ${ms(javaTar.warmMs)} = ${ratio(javaOci.warmMs, javaTar.warmMs)}` : '-',
+    target: '<= 1.3×',
+    pass: javaOci && javaTar ? javaOci.warmMs <= 1.3 * javaTar.warmMs : null,
+  });
   const java = r.cuts.filter((c) => c.set === 'java');
   const rss = java.flatMap((c) => [c.coldRssMB ?? 0, c.warmRssMB ?? 0]);
   const peak = rss.length ? Math.max(...rss) : 0;

@@ -437,6 +437,7 @@ describe('pushLayout to docker-registry', () => {
       mediaType: MT_MANIFEST,
       uploadedBlobs: 3,
       skippedBlobs: 0,
+      mountedBlobs: 0,
     });
 
     const raw = skopeo('inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/img:v1`);

@@ -464,6 +464,56 @@ export class ContentStore {
     return data;
   }
 
+  /**
+   * Keep a copy of the file `src` (whose bytes hash to `sha256`, as its
+   * writer computed) as a blob: copied to a temporary file, then renamed
+   * into place. The source stays the caller's.
+   */
+  async putFileCopy(src: string, sha256: string): Promise<void> {
+    const dest = this.blobPath(sha256);
+    const tmp = await this.tempFile(path.dirname(dest));
+    try {
+      await fs.copyFile(src, tmp);
+      await fs.rename(tmp, dest);
+      this.verified.add(sha256);
+    } catch (e) {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw cacheWriteError(e, dest);
+    }
+  }
+
+  /**
+   * Copy the blob `sha256` to `dest`, hashing it on the way: true when it
+   * was there and intact. A damaged blob is removed (and `dest` with it), so
+   * the caller makes the content again.
+   */
+  async copyVerifiedTo(sha256: string, dest: string): Promise<boolean> {
+    const h = createHash('sha256');
+    try {
+      await pipeline(
+        createReadStream(this.blobPath(sha256)),
+        async function* (src: AsyncIterable<Uint8Array>) {
+          for await (const chunk of src) {
+            h.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(dest),
+      );
+    } catch (e) {
+      await fs.rm(dest, { force: true });
+      if (isMissing(e)) return false;
+      throw e;
+    }
+    if (h.digest('hex') === sha256) {
+      this.verified.add(sha256);
+      return true;
+    }
+    await fs.rm(dest, { force: true });
+    await fs.rm(this.blobPath(sha256), { force: true });
+    return false;
+  }
+
   openRead(sha256: string): Readable {
     return createReadStream(this.blobPath(sha256));
   }

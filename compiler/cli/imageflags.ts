@@ -19,6 +19,7 @@ export interface ImageFlags {
   tag?: string;
   arch?: string;
   compression?: string;
+  layers?: string;
   nonroot?: boolean;
   user?: string;
   entrypoint?: string;
@@ -67,6 +68,10 @@ export function addImageOptions(cmd: Command): Command {
   return cmd
     .option('--tag <ref>', 'image name and tag, NAME:TAG or TAG (default: latest)')
     .option('--compression <c>', `layer compression: ${COMPRESSIONS.join(', ')} (default: gzip)`)
+    .option(
+      '--layers <strategy>',
+      'split the image into layers: single (default), set (one layer per set of the release, your files on top)',
+    )
     .option('--nonroot', 'run as uid/gid 65532 with working directory /home/nonroot (created, owned by 65532)')
     .option('--user <user>', 'image user (uid[:gid] or name)')
     .option('--entrypoint <json|path>', 'entrypoint: a JSON array, or a single program path')
@@ -375,8 +380,10 @@ function imageReport(l: NonNullable<BuildResult['oci']>): Record<string, unknown
       arch: i.arch,
       digest: i.manifest.digest,
       config: i.config.digest,
-      layer: i.layer.digest,
-      diffId: `sha256:${i.diffId}`,
+      ...(i.layers.length === 1 ? { layer: i.layers[0]!.desc.digest } : {}),
+      // the rootfs: the layer's diff_id, or the ChainID of the layers
+      diffId: `sha256:${i.chainId}`,
+      layers: i.layers.map((l) => ({ digest: l.desc.digest, diffId: `sha256:${l.diffId}`, size: l.desc.size, cached: l.cached })),
     })),
   };
 }

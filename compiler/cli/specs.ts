@@ -11,6 +11,7 @@ import { prefetchInReleases } from '../archive/index.js';
 import { loadRelease, resolveReleaseDir, type LoadOptions } from '../release/index.js';
 import { hostArch } from '../util/arch.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
+import { parseLayerStrategy } from '../output/layers.js';
 import { releaseCacheDir, type Reporter } from './common.js';
 import {
   sbomSpec,
@@ -53,6 +54,7 @@ export async function specFromSlices(
   const access = accessSpec(flags, report);
   const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const compression = parseCompression(flags.compression);
+  const layers = parseLayerStrategy(flags.layers);
   const spec: BuildSpec = {
     release,
     slices,
@@ -60,6 +62,7 @@ export async function specFromSlices(
     outputs,
     ...(flags.tag ? { tag: flags.tag } : {}),
     ...(compression ? { compression } : {}),
+    ...(layers ? { layers } : {}),
     config: flagConfig(flags),
     nonroot: Boolean(flags.nonroot),
     ...sbomSpec(flags),
@@ -87,6 +90,7 @@ export async function specFromImageFile(
   const release = await loadRelease(resolveReleaseDir(img.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
   const tag = flags.tag ?? img.tag;
   const compression = parseCompression(flags.compression) ?? img.compression;
+  const layers = parseLayerStrategy(flags.layers) ?? parseLayerStrategy(img.layers, `${file}: layers:`);
   const spec: BuildSpec = {
     release,
     slices: img.slices,
@@ -94,6 +98,7 @@ export async function specFromImageFile(
     outputs,
     ...(tag ? { tag } : {}),
     ...(compression ? { compression } : {}),
+    ...(layers ? { layers } : {}),
     config: { ...img.config, ...flagConfig(flags) },
     nonroot: Boolean(flags.nonroot) || img.nonroot,
     ...(flags.keepSetid || img.keepSetId ? { keepSetId: true } : {}),

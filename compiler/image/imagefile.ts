@@ -10,6 +10,7 @@ import { readYamlText } from '../yaml/text.js';
 import { ChiselError, ChiselErrors } from '../util/errors.js';
 import { invalidRangeMessage, unmetRangeError, VERSION_KEY } from '../util/minversion.js';
 import type { OutputCompression } from '../output/compression.js';
+import type { LayerStrategy } from '../output/layers.js';
 import { normalizePort, type ImageConfig } from '../output/oci.js';
 import type { AddFiles } from '../context/addfiles.js';
 import type { Outputs } from '../pipeline/spec.js';
@@ -26,6 +27,7 @@ export interface ImageFile {
   /** `keep-setid: true`: keep the packages' setuid / setgid bits (--keep-setid). */
   keepSetId: boolean;
   compression?: OutputCompression;
+  layers?: LayerStrategy;
   sourceDateEpoch?: number;
   config: ImageConfig;
   files: AddFiles[];
@@ -46,6 +48,7 @@ interface RawImage {
   nonroot?: boolean;
   'keep-setid'?: boolean;
   compression?: OutputCompression;
+  layers?: LayerStrategy;
   'source-date-epoch'?: number;
   config?: {
     user?: string;
@@ -163,6 +166,7 @@ export function parseImageFile(file: string, text: string, opts: ImageFileOption
     nonroot: raw.nonroot ?? false,
     keepSetId: raw['keep-setid'] ?? false,
     ...(raw.compression ? { compression: raw.compression } : {}),
+    ...(raw.layers ? { layers: raw.layers } : {}),
     ...(raw['source-date-epoch'] !== undefined ? { sourceDateEpoch: raw['source-date-epoch'] } : {}),
     config,
     files,

@@ -50,6 +50,8 @@ export interface LockSubject {
     files?: AddFiles[];
     /** The SBOM format put in the image, or "none". */
     sbomInImage: string;
+    /** The layering strategy (single when absent). */
+    layers?: string;
   };
   epoch: number;
   store: ContentStore;
@@ -76,6 +78,8 @@ export async function lockInputs(subject: LockSubject): Promise<LockInputs> {
       config: sortedObject(config) as Record<string, unknown>,
       files: await filesDigest(added, subject.store),
       sbomInImage: image.sbomInImage,
+      // recorded only when layered, so the locks of single-layer images keep their digest
+      ...(image.layers && image.layers !== 'single' ? { layers: image.layers } : {}),
     },
     sourceDateEpoch: subject.epoch,
   };
@@ -102,8 +106,8 @@ export function inputChanges(locked: LockInputs, now: LockInputs): string[] {
   if (list(locked.slices) !== list(now.slices))
     out.push(`the requested slices are [${list(now.slices)}], the lock has [${list(locked.slices)}]`);
   if (list(locked.archs) !== list(now.archs)) out.push(`the architectures are [${list(now.archs)}], the lock has [${list(locked.archs)}]`);
-  for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata', 'keepSetId', 'files', 'sbomInImage'] as const) {
-    if ((locked.image[k] ?? false) !== (now.image[k] ?? false))
+  for (const k of ['tag', 'compression', 'nonroot', 'packageMetadata', 'keepSetId', 'files', 'sbomInImage', 'layers'] as const) {
+    if (JSON.stringify(locked.image[k] ?? false) !== JSON.stringify(now.image[k] ?? false))
       out.push(`${k} is ${JSON.stringify(now.image[k] ?? false)}, the lock has ${JSON.stringify(locked.image[k] ?? false)}`);
   }
   if (JSON.stringify(locked.image.config) !== JSON.stringify(now.image.config))
@@ -132,7 +136,12 @@ function packageContents(tree: Tree, owned: Set<string>): LockPackage['contents'
 /** The image digests a lock records and checks (compiler/output's LayoutResult has them). */
 export interface LockImage {
   top: { digest: string };
-  images: Array<{ arch: string; diffId: string; manifest: { digest: string } }>;
+  images: Array<{
+    arch: string;
+    chainId: string;
+    manifest: { digest: string };
+    layers: Array<{ diffId: string; desc: { digest: string } }>;
+  }>;
 }
 
 /** What a lock records of a build, as plain data: per arch the InRelease files read, the packages cut and the tree; the image digests. */
@@ -175,7 +184,17 @@ export function lockFromBuild(inputs: LockInputs, result: LockBuild): Omit<Lockf
     archives: [...archives.values()],
     packages: [...packages.values()],
     outputs: {
-      archs: Object.fromEntries(image.images.map((i) => [i.arch, { rootfs: `sha256:${i.diffId}`, manifest: i.manifest.digest }])),
+      archs: Object.fromEntries(
+        image.images.map((i) => [
+          i.arch,
+          {
+            rootfs: `sha256:${i.chainId}`,
+            manifest: i.manifest.digest,
+            // a layered image: every layer, bottom first
+            ...(i.layers.length > 1 ? { layers: i.layers.map((l) => ({ diffId: `sha256:${l.diffId}`, digest: l.desc.digest })) } : {}),
+          },
+        ]),
+      ),
       image: image.top.digest,
     },
   };
@@ -209,7 +228,7 @@ export function outputChanges(lock: Lockfile, image: LockImage): string[] {
   for (const i of image.images) {
     const want = lock.outputs.archs[i.arch];
     if (!want) continue;
-    if (want.rootfs !== `sha256:${i.diffId}`) out.push(`${i.arch} rootfs is sha256:${i.diffId}, the lock says ${want.rootfs}`);
+    if (want.rootfs !== `sha256:${i.chainId}`) out.push(`${i.arch} rootfs is sha256:${i.chainId}, the lock says ${want.rootfs}`);
     if (want.manifest !== i.manifest.digest) out.push(`${i.arch} image manifest is ${i.manifest.digest}, the lock says ${want.manifest}`);
   }
   if (out.length === 0 && lock.outputs.image !== image.top.digest)

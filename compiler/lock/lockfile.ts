@@ -28,6 +28,8 @@ export interface LockInputs {
     config: Record<string, unknown>;
     files: string;
     sbomInImage: string;
+    /** The layering, when not the single layer (absent: one layer, so older locks keep their digest). */
+    layers?: string;
   };
   sourceDateEpoch: number;
 }
@@ -54,9 +56,19 @@ export interface LockPackage {
   contents: { files: number; bytes: number; digest: string };
 }
 
+export interface LockArchOutput {
+  rootfs: string;
+  manifest: string;
+  layers?: Array<{ diffId: string; digest: string }>;
+}
+
 export interface LockOutputs {
-  /** Per arch: sha256 of the uncompressed rootfs tar, and the OCI manifest digest. */
-  archs: Record<string, { rootfs: string; manifest: string }>;
+  /**
+   * Per arch: sha256 of the uncompressed rootfs tar (a layered image: the
+   * OCI ChainID of its layers), the OCI manifest digest, and for a layered
+   * image each layer's diff_id and digest, bottom first.
+   */
+  archs: Record<string, LockArchOutput>;
   /** The digest an OCI layout's index.json names (the manifest, or the index for several archs). */
   image: string;
 }
@@ -112,7 +124,11 @@ export function normalize(lock: Omit<Lockfile, 'integrity'>): Omit<Lockfile, 'in
       archs: Object.fromEntries(
         Object.keys(lock.outputs.archs)
           .sort()
-          .map((a) => [a, { rootfs: lock.outputs.archs[a]!.rootfs, manifest: lock.outputs.archs[a]!.manifest }]),
+          .map((a) => {
+            const o = lock.outputs.archs[a]!;
+            const layers = o.layers?.map((l) => ({ diffId: l.diffId, digest: l.digest }));
+            return [a, { rootfs: o.rootfs, manifest: o.manifest, ...(layers ? { layers } : {}) }];
+          }),
       ),
       image: lock.outputs.image,
     },

@@ -10,13 +10,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import type { ContentStore } from '../cache/store.js';
 import type { Tree } from '../tree/model.js';
 import { ociPlatform } from '../util/arch.js';
 import { ChiselError } from '../util/errors.js';
-import { compressor } from './compress.js';
+import { compressor, GZIP_LEVEL, ZSTD_LEVEL } from './compress.js';
 import type { OutputCompression } from './compression.js';
 import { hasher, tarStreamOf } from './tar.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
@@ -56,6 +57,14 @@ export interface PlatformTree {
   /** Debian architecture. */
   arch: string;
   tree: Tree;
+  /** The tree split into layers, bottom first (see layers.ts); one layer of the whole tree when absent. */
+  layers?: LayerTree[];
+}
+
+/** One layer of an image: its part of the tree, and what made it (the config history). */
+export interface LayerTree {
+  tree: Tree;
+  createdBy: string;
 }
 
 export interface ImageOptions {
@@ -63,8 +72,84 @@ export interface ImageOptions {
   config: ImageConfig;
   /** Seconds since the epoch for `created` and every mtime (the build's source date epoch). */
   epoch: number;
-  /** What produced the layer, for the config history. */
+  /** What produced the layer, for the config history (of a one-layer image). */
   createdBy?: string;
+  /** Called as each layer is made (or taken from the layer cache). */
+  onLayer?: (arch: string, layer: ImageLayer) => void;
+}
+
+/** containerd (and so Docker and Kubernetes nodes) refuses images of more layers than this. */
+export const MAX_LAYERS = 127;
+
+function checkLayerCount(n: number, arch: string): void {
+  if (n > MAX_LAYERS)
+    throw new ChiselError(`the ${arch} image would have ${n} layers; containerd accepts at most ${MAX_LAYERS}`, {
+      code: 'usage',
+      hint: 'choose a layering with fewer layers (--layers single, or --layers set with fewer sets)',
+    });
+}
+
+/** The layer cache's key of a compressed layer: its diff_id, the compression and its level. */
+function layerKey(diffId: string, compression: OutputCompression): string {
+  const level = compression === 'gzip' ? GZIP_LEVEL : compression === 'zstd' ? ZSTD_LEVEL : 0;
+  return `${diffId}-${compression}-${level}`;
+}
+
+interface CachedLayer {
+  sha256: string;
+  size: number;
+  diffSize: number;
+}
+
+/**
+ * The layer of `tree`, as a blob in `blobDir` named by its digest. Compressed
+ * layers go through the layer cache: the tar is hashed first (its diff_id),
+ * and a layer of that diff_id, compression and level already in the content
+ * store is copied (verified on the way) instead of compressed again. A miss
+ * compresses the tar (checking it hashes to the same diff_id) and keeps a copy.
+ */
+async function makeLayer(tree: Tree, store: ContentStore, blobDir: string, opts: ImageOptions): Promise<ImageLayer> {
+  const mediaType = MEDIA.layer[opts.compression];
+  const tarOf = () => tarStreamOf(tree, store, { mtime: opts.epoch });
+  const tmp = path.join(blobDir, `.layer-${randomBytes(4).toString('hex')}`);
+  let key: string | undefined;
+  let diff: { sha256: string; size: number } | undefined;
+  if (opts.compression !== 'none') {
+    const raw = hasher();
+    await pipeline(tarOf(), raw, new Writable({ write: (_c, _e, cb) => cb() }));
+    diff = raw.result();
+    key = layerKey(diff.sha256, opts.compression);
+    const hit = await store.getMeta<CachedLayer>('layer', key);
+    if (hit && hit.diffSize === diff.size && (await store.copyVerifiedTo(hit.sha256, tmp))) {
+      await fs.rename(tmp, path.join(blobDir, hit.sha256));
+      return {
+        desc: { mediaType, digest: `sha256:${hit.sha256}`, size: hit.size },
+        diffId: diff.sha256,
+        diffSize: diff.size,
+        cached: true,
+      };
+    }
+  }
+  const raw = hasher();
+  const packed = hasher();
+  await pipeline(tarOf(), raw, compressor(opts.compression), packed, createWriteStream(tmp));
+  const p = packed.result();
+  const r = raw.result();
+  if (diff && diff.sha256 !== r.sha256)
+    throw new ChiselError(`the layer tar changed between two writes (sha256 ${diff.sha256}, then ${r.sha256})`, {
+      code: 'output',
+      hint: 'the content cache changed during the build; build again',
+    });
+  const file = path.join(blobDir, p.sha256);
+  await fs.rename(tmp, file);
+  if (key) {
+    // a cache write: a failure only costs the next build a compression
+    await store
+      .putFileCopy(file, p.sha256)
+      .then(() => store.putMeta('layer', key, { sha256: p.sha256, size: p.size, diffSize: r.size } satisfies CachedLayer))
+      .catch(() => undefined);
+  }
+  return { desc: { mediaType, digest: `sha256:${p.sha256}`, size: p.size }, diffId: r.sha256, diffSize: r.size, cached: false };
 }
 
 export interface Descriptor {
@@ -75,12 +160,31 @@ export interface Descriptor {
   platform?: { architecture: string; os: string; variant?: string };
 }
 
+export interface ImageLayer {
+  /** The compressed blob. */
+  desc: Descriptor;
+  /** sha256 hex of the uncompressed tar (the OCI diff_id) and its size. */
+  diffId: string;
+  diffSize: number;
+  /** The layer was taken from the layer cache (nothing compressed). */
+  cached: boolean;
+}
+
 export interface PlatformImage {
   arch: string;
   manifest: Descriptor;
   config: Descriptor;
-  layer: Descriptor;
-  diffId: string;
+  /** Bottom first. */
+  layers: ImageLayer[];
+  /** The OCI ChainID of the layers (sha256 hex): the diff_id itself for one layer. What a lock records as the rootfs. */
+  chainId: string;
+}
+
+/** The OCI ChainID of diff_ids (hex): the first, then sha256("<chain> sha256:<next>") up the stack. */
+export function chainId(diffIds: string[]): string {
+  let chain = diffIds[0]!;
+  for (const d of diffIds.slice(1)) chain = createHash('sha256').update(`sha256:${chain} sha256:${d}`).digest('hex');
+  return chain;
 }
 
 export interface LayoutResult {
@@ -103,8 +207,6 @@ export interface OciImage {
   top: Descriptor;
   images: PlatformImage[];
   blobs: Map<string, OciBlob>;
-  /** Per arch: the uncompressed layer's size (the rootfs tar's). */
-  diffSizes: Map<string, number>;
   compression: OutputCompression;
 }
 
@@ -127,7 +229,12 @@ export function normalizePort(p: string): string {
   return `${m[1]}/${m[2] ?? 'tcp'}`;
 }
 
-export function configDocument(arch: string, cfg: ImageConfig, diffId: string, epoch: number, createdBy: string): Record<string, unknown> {
+export function configDocument(
+  arch: string,
+  cfg: ImageConfig,
+  layers: { diffId: string; createdBy: string }[],
+  epoch: number,
+): Record<string, unknown> {
   const created = new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
   const env = [...(cfg.env ?? [])];
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
@@ -148,8 +255,8 @@ export function configDocument(arch: string, cfg: ImageConfig, diffId: string, e
     ...(p.variant ? { variant: p.variant } : {}),
     os: 'linux',
     config: c,
-    rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
-    history: [{ created, created_by: createdBy }],
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${l.diffId}`) },
+    history: layers.map((l) => ({ created, created_by: l.createdBy })),
   };
 }
 
@@ -157,7 +264,6 @@ export function configDocument(arch: string, cfg: ImageConfig, diffId: string, e
 export async function makeImage(platforms: PlatformTree[], store: ContentStore, blobDir: string, opts: ImageOptions): Promise<OciImage> {
   if (platforms.length === 0) throw new ChiselError('no platform to build', { code: 'usage' });
   const blobs = new Map<string, OciBlob>();
-  const diffSizes = new Map<string, number>();
   const bytes = (data: Buffer, mediaType: string): Descriptor => {
     const hex = createHash('sha256').update(data).digest('hex');
     blobs.set(hex, { bytes: data });
@@ -166,28 +272,33 @@ export async function makeImage(platforms: PlatformTree[], store: ContentStore, 
   const { epoch } = opts;
   const images: PlatformImage[] = [];
   const annotations = sortedRecord(opts.config.annotations);
-  for (const { arch, tree } of platforms) {
-    const tmp = path.join(blobDir, `.layer-${randomBytes(4).toString('hex')}`);
-    const raw = hasher();
-    const packed = hasher();
-    await pipeline(tarStreamOf(tree, store, { mtime: epoch }), raw, compressor(opts.compression), packed, createWriteStream(tmp));
-    const p = packed.result();
-    const file = path.join(blobDir, p.sha256);
-    await fs.rename(tmp, file);
-    blobs.set(p.sha256, { file });
-    const layer: Descriptor = { mediaType: MEDIA.layer[opts.compression], digest: `sha256:${p.sha256}`, size: p.size };
-    const diffId = raw.result().sha256;
-    diffSizes.set(arch, raw.result().size);
-    const config = bytes(canonical(configDocument(arch, opts.config, diffId, epoch, opts.createdBy ?? 'chisel-ts')), MEDIA.config);
+  for (const { arch, tree, layers: parts } of platforms) {
+    const layerTrees = parts?.length ? parts : [{ tree, createdBy: opts.createdBy ?? 'chisel-ts' }];
+    checkLayerCount(layerTrees.length, arch);
+    const layers: ImageLayer[] = [];
+    for (const part of layerTrees) {
+      const l = await makeLayer(part.tree, store, blobDir, opts);
+      blobs.set(l.desc.digest.slice(7), { file: path.join(blobDir, l.desc.digest.slice(7)) });
+      opts.onLayer?.(arch, l);
+      layers.push(l);
+    }
+    const history = layers.map((l, i) => ({ diffId: l.diffId, createdBy: layerTrees[i]!.createdBy }));
+    const config = bytes(canonical(configDocument(arch, opts.config, history, epoch)), MEDIA.config);
     const manifestDoc = {
       schemaVersion: 2,
       mediaType: MEDIA.manifest,
       config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
+      layers: layers.map((l) => ({ mediaType: l.desc.mediaType, digest: l.desc.digest, size: l.desc.size })),
       ...(annotations ? { annotations } : {}),
     };
     const manifest = bytes(canonical(manifestDoc), MEDIA.manifest);
-    images.push({ arch, manifest: { ...manifest, platform: ociPlatform(arch) }, config, layer, diffId });
+    images.push({
+      arch,
+      manifest: { ...manifest, platform: ociPlatform(arch) },
+      config,
+      layers,
+      chainId: chainId(layers.map((l) => l.diffId)),
+    });
   }
   let top: Descriptor;
   if (images.length === 1) {
@@ -201,7 +312,7 @@ export async function makeImage(platforms: PlatformTree[], store: ContentStore, 
     };
     top = bytes(canonical(indexDoc), MEDIA.index);
   }
-  return { top, images, blobs, diffSizes, compression: opts.compression };
+  return { top, images, blobs, compression: opts.compression };
 }
 
 /** The image named by `tag` (and by its full name when known): what index.json holds. */
@@ -282,7 +393,7 @@ async function packImage(image: OciImage, tagged: LayoutResult, dest: string, re
   const docker = image.images.map((img, i) => ({
     Config: `blobs/sha256/${img.config.digest.slice(7)}`,
     RepoTags: i === 0 ? [repoTag] : [],
-    Layers: [`blobs/sha256/${img.layer.digest.slice(7)}`],
+    Layers: img.layers.map((l) => `blobs/sha256/${l.desc.digest.slice(7)}`),
   }));
   const mtime = new Date(epoch * 1000);
   const pack = tarStream.pack();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
-import type { ContentStore } from '../cache/store.js';
+import { SMALL_BLOB, type ContentStore } from '../cache/store.js';
 import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import { compressor } from './compress.js';
@@ -37,6 +37,19 @@ function header(e: TreeEntry, mtime: Date): tarStream.Header {
   }
 }
 
+function damaged(e: TreeEntry, got: string, n: number): ChiselError {
+  return new ChiselError(`cached content of ${e.path} is damaged (sha256 ${got}, ${n} bytes; expected ${e.sha256}, ${e.size} bytes)`, {
+    code: 'cache',
+    hint: 'cut again (the damaged content is checked and fetched again), or run `chisel-ts cache verify --repair`',
+  });
+}
+
+/** Fails unless `data` is the content of `e`. */
+function checkContent(e: TreeEntry, data: Buffer): void {
+  const got = createHash('sha256').update(data).digest('hex');
+  if (got !== e.sha256 || data.length !== e.size) throw damaged(e, got, data.length);
+}
+
 /** A verifying pass-through: fails unless the bytes hash to `sha256` with `size` bytes. */
 function verify(e: TreeEntry): Transform {
   const h = createHash('sha256');
@@ -49,13 +62,7 @@ function verify(e: TreeEntry): Transform {
     },
     flush(cb) {
       const got = h.digest('hex');
-      if (got !== e.sha256 || n !== e.size)
-        cb(
-          new ChiselError(`cached content of ${e.path} is damaged (sha256 ${got}, ${n} bytes; expected ${e.sha256}, ${e.size} bytes)`, {
-            code: 'cache',
-            hint: 'cut again (the damaged content is checked and fetched again), or run `chisel-ts cache verify --repair`',
-          }),
-        );
+      if (got !== e.sha256 || n !== e.size) cb(damaged(e, got, n));
       else cb();
     },
   });
@@ -66,19 +73,34 @@ export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions): 
   const mtime = new Date(opts.mtime * 1000);
   const pack = tarStream.pack();
   const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const reader = store.contentReader();
+  const add = (h: tarStream.Header, data?: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (data) pack.entry(h, data, done);
+      else pack.entry(h, done);
+    });
   (async () => {
     for (const e of tree.entries) {
-      if (e.type === 'file') {
+      if (e.type === 'file' && e.size <= SMALL_BLOB) {
+        // a small file is read whole, through descriptors kept open on its pack: opening a
+        // stream per file costs more than its bytes (a root is thousands of them)
+        const data = reader.read(e.sha256!);
+        if (!store.isVerified(e.sha256!)) checkContent(e, data);
+        await add(header(e, mtime), data);
+      } else if (e.type === 'file') {
         const entry = pack.entry(header(e, mtime));
         // content this process already hashed (the build checks every tree before writing) is not hashed again
         if (store.isVerified(e.sha256!)) await pipeline(store.contentStream(e.sha256!), entry);
         else await pipeline(store.contentStream(e.sha256!), verify(e), entry);
       } else {
-        await new Promise<void>((resolve, reject) => pack.entry(header(e, mtime), (err) => (err ? reject(err) : resolve())));
+        await add(header(e, mtime));
       }
     }
     pack.finalize();
-  })().catch((err: Error) => out.destroy(err));
+  })()
+    .catch((err: Error) => out.destroy(err))
+    .finally(() => reader.close());
   pack.on('error', (err) => out.destroy(err));
   return pack.pipe(out);
 }

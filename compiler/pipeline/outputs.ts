@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type ContentStore, sha256Hex } from '../cache/store.js';
 import { writeDir } from '../output/dir.js';
+import type { PushedBlobs } from '../registry/push.js';
 import type { OciImage } from '../output/oci.js';
 import type { WrittenBlob } from '../output/tar.js';
 import type { Attestation } from '../registry/signatures.js';
@@ -94,6 +96,7 @@ export async function writeOutputs(
         ...(spec.sign ? { sign: spec.sign } : {}),
         ...(spec.attest ? { attestations: await attestations(spec, archs, sbom) } : {}),
         created: new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+        pushedBlobs: pushedBlobs(spec.store),
         ...(spec.log ? { log: spec.log } : {}),
       });
     }
@@ -114,6 +117,18 @@ async function attestations(spec: BuildSpec, archs: ArchBuild[], sbom: string | 
   return out;
 }
 
+/** Where this cache pushed blobs before, per registry (meta/pushed-blob): the source of cross-repository mounts. */
+function pushedBlobs(store: ContentStore): PushedBlobs {
+  const key = (registry: string, digest: string) => sha256Hex(`${registry}\n${digest}`);
+  return {
+    repositoryOf: async (registry, digest) =>
+      (await store.getMeta<{ repository: string }>('pushed-blob', key(registry, digest)))?.repository,
+    record: async (registry, repository, digests) => {
+      for (const d of digests) await store.putMeta('pushed-blob', key(registry, d), { repository });
+    },
+  };
+}
+
 async function blobDirFor(output: string | undefined): Promise<string> {
   const parent = output ? path.dirname(path.resolve(output)) : undefined;
   const beside = parent && (await fs.stat(parent).catch(() => undefined))?.isDirectory();
@@ -125,13 +140,39 @@ async function blobDirFor(output: string | undefined): Promise<string> {
   return dir;
 }
 
-function makeImage(spec: BuildSpec, archs: ArchBuild[], config: BuildResult['config'], epoch: number, blobDir: string): Promise<OciImage> {
+async function makeImage(
+  spec: BuildSpec,
+  archs: ArchBuild[],
+  config: BuildResult['config'],
+  epoch: number,
+  blobDir: string,
+): Promise<OciImage> {
+  const { layersOf } = await import('../output/layers.js');
   return oci().then((m) =>
     m.makeImage(
-      archs.map((a) => ({ arch: a.arch, tree: a.tree })),
+      archs.map((a) => ({
+        arch: a.arch,
+        tree: a.tree,
+        layers: layersOf(spec.layers, {
+          release: spec.release,
+          arch: a.arch,
+          requested: spec.slices,
+          tree: a.tree,
+          packages: a.cut.packages,
+        }),
+      })),
       spec.store,
       blobDir,
-      { compression: spec.compression ?? 'gzip', config, epoch, createdBy: `chisel-ts cut ${spec.slices.join(' ')}` },
+      {
+        compression: spec.compression ?? 'gzip',
+        config,
+        epoch,
+        createdBy: `chisel-ts cut ${spec.slices.join(' ')}`,
+        onLayer: (arch, l) =>
+          spec.log?.(
+            `[${arch}] layer ${l.desc.digest} (diff_id sha256:${l.diffId}, ${l.desc.size} bytes): ${l.cached ? 'from the layer cache' : 'compressed'}`,
+          ),
+      },
     ),
   );
 }
@@ -139,14 +180,16 @@ function makeImage(spec: BuildSpec, archs: ArchBuild[], config: BuildResult['con
 /** --tar: the layer blob itself when the file's compression is the layer's (the same bytes), else written from the tree. */
 async function writeTar(spec: BuildSpec, one: ArchBuild, file: string, epoch: number, image: OciImage | undefined): Promise<WrittenBlob> {
   const compression = (await import('../output/compress.js')).compressionForFile(file);
-  const layer = image?.compression === compression ? image.images.find((i) => i.arch === one.arch) : undefined;
-  const blob = layer ? image!.blobs.get(layer.layer.digest.slice(7)) : undefined;
+  const img = image?.compression === compression ? image.images.find((i) => i.arch === one.arch) : undefined;
+  // a layered image's layers are parts of the tree: the tarball is then written from the tree
+  const layer = img?.layers.length === 1 ? img.layers[0]! : undefined;
+  const blob = layer ? image!.blobs.get(layer.desc.digest.slice(7)) : undefined;
   if (layer && blob && 'file' in blob) {
     return (await tar()).copyTarFile(blob.file, file, {
-      sha256: layer.layer.digest.slice(7),
-      size: layer.layer.size,
+      sha256: layer.desc.digest.slice(7),
+      size: layer.desc.size,
       diffId: layer.diffId,
-      diffSize: image!.diffSizes.get(one.arch)!,
+      diffSize: layer.diffSize,
     });
   }
   return (await tar()).writeTarFile(one.tree, spec.store, file, compression, { mtime: epoch });
@@ -162,6 +205,10 @@ async function writeSbomFile(spec: BuildSpec, file: string, archs: ArchBuild[], 
       name: spec.tag ?? 'rootfs',
       epoch,
       ...(digest ? { digest } : {}),
+      // a layered image: its layers (an SBOM inside the image cannot name them: it is part of them)
+      layers: (out.image?.images ?? [])
+        .filter((i) => i.layers.length > 1)
+        .flatMap((i) => i.layers.map((l) => ({ arch: i.arch, digest: l.desc.digest, diffId: `sha256:${l.diffId}` }))),
     }),
     spec.sbom!.format,
   );

@@ -6,6 +6,7 @@ import { lstatSync, type Stats } from 'node:fs';
 import type { UsedInRelease } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { OutputCompression } from '../output/compression.js';
+import type { LayerStrategy } from '../output/layers.js';
 import type { ImageConfig, LayoutResult } from '../output/oci.js';
 import type { PushResult } from '../registry/push.js';
 import type { WrittenBlob } from '../output/tar.js';
@@ -35,6 +36,8 @@ export interface BuildSpec {
   /** Image reference: "name:tag" or "tag" (default "latest"). */
   tag?: string;
   compression?: OutputCompression;
+  /** How the image is split into layers (default single). */
+  layers?: LayerStrategy;
   config?: ImageConfig;
   nonroot?: boolean;
   /** SBOM of the build: written to `file` (with the image digest), and/or put in the image. */

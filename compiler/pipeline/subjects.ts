@@ -24,6 +24,7 @@ export function lockSubject(spec: BuildSpec, selections: Selection[]): LockSubje
       config: effectiveConfig(spec),
       ...(spec.files ? { files: spec.files } : {}),
       sbomInImage: spec.sbom?.inImage ? spec.sbom.format : 'none',
+      ...(spec.layers ? { layers: spec.layers } : {}),
     },
     epoch: specEpoch(spec),
     store: spec.store,

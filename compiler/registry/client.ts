@@ -64,8 +64,13 @@ export class RegistryClient {
     if (ping.status !== 200) throw this.httpError('contacting the registry (GET /v2/)', ping);
   }
 
-  /** Uploads the blob unless the repository has it already. */
-  async pushBlob(desc: Descriptor, body: Body): Promise<'uploaded' | 'skipped'> {
+  /**
+   * Uploads the blob unless the repository has it already. With `from` (a
+   * repository of the same registry known to hold it) the blob is first
+   * mounted from there (POST ?mount=&from=): 201 is done, any other answer
+   * falls back to the upload.
+   */
+  async pushBlob(desc: Descriptor, body: Body, from?: string): Promise<'uploaded' | 'skipped' | 'mounted'> {
     const repo = this.target.repository;
     const head = await this.request({
       method: 'HEAD',
@@ -77,6 +82,7 @@ export class RegistryClient {
       return 'skipped';
     }
     if (head.status !== 404) throw this.httpError(`checking blob ${desc.digest}`, head);
+    if (from && from !== repo && (await this.mountBlob(desc.digest, from))) return 'mounted';
 
     const what = `uploading blob ${desc.digest}`;
     const outcome = await withRetries<UploadOutcome>(
@@ -119,6 +125,20 @@ export class RegistryClient {
   }
 
   /** POST an upload session; its URL with the digest to PUT to. */
+  /** Cross-repository mount of `digest` from `from`; false when the registry did not mount it (the blob is then uploaded). */
+  private async mountBlob(digest: string, from: string): Promise<boolean> {
+    const q = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+    const what = `mounting blob ${digest} from ${from}`;
+    const res = await this.request({ method: 'POST', url: this.url(`/v2/${this.target.repository}/blobs/uploads/${q}`), what });
+    if (res.status === 201) {
+      this.log(`blob ${digest} mounted from ${from}`);
+      return true;
+    }
+    // a 202 opened an upload session that is left to expire: the upload starts its own
+    this.log(`${what}: HTTP ${res.status}; uploading it`);
+    return false;
+  }
+
   private async startUpload(digest: string): Promise<URL> {
     const what = `starting upload of ${digest}`;
     const start = await this.request({ method: 'POST', url: this.url(`/v2/${this.target.repository}/blobs/uploads/`), what });

@@ -19,7 +19,7 @@ export function pushImage(image: OciImage, ref: string, opts: PushOptions = {}):
 export function imagePlan(image: OciImage): PushPlan {
   const blobs = new Map<string, PlannedBlob>();
   for (const img of image.images) {
-    for (const d of [img.config, img.layer]) {
+    for (const d of [img.config, ...img.layers.map((l) => l.desc)]) {
       if (!blobs.has(d.digest)) blobs.set(d.digest, { desc: descriptor(d), body: opener(blobOf(image, d), d.size) });
     }
   }

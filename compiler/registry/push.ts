@@ -47,6 +47,14 @@ export interface PushOptions {
   sign?: SigningKey;
   /** With `sign`: in-toto attestations of the top manifest (cosign's .att tag). */
   attestations?: Attestation[];
+  /** Where blobs were pushed before (for cross-repository mounts): a repository of `registry` that holds `digest`, and a record of a push. */
+  pushedBlobs?: PushedBlobs;
+}
+
+/** A record of the repositories blobs were pushed to, per registry. */
+export interface PushedBlobs {
+  repositoryOf(registry: string, digest: string): Promise<string | undefined>;
+  record(registry: string, repository: string, digests: string[]): Promise<void>;
 }
 
 export interface PushResult {
@@ -55,6 +63,8 @@ export interface PushResult {
   mediaType: string;
   uploadedBlobs: number;
   skippedBlobs: number;
+  /** Blobs mounted from another repository of the registry (not uploaded; counted among skippedBlobs too). */
+  mountedBlobs: number;
   referrers?: PushedReferrer[];
   signatures?: PushedSignature[];
   attestations?: Array<PushedSignature & { predicateType: string }>;
@@ -129,17 +139,29 @@ async function pushTo(plan: PushPlan, target: PushTarget, opts: PushOptions): Pr
     await client.ping();
     let uploaded = 0;
     let skipped = 0;
+    let mounted = 0;
     for (const desc of plan.foreign ?? []) {
       log(`blob ${desc.digest} is not in the layout and has external URLs; not uploading it`);
       skipped++;
     }
+    const known = opts.pushedBlobs;
     await forEachLimited(plan.blobs, UPLOAD_CONCURRENCY, async (b) => {
-      if ((await client.pushBlob(b.desc, b.body)) === 'uploaded') uploaded++;
+      const from = await known?.repositoryOf(registry, b.desc.digest).catch(() => undefined);
+      const r = await client.pushBlob(b.desc, b.body, from);
+      if (r === 'uploaded') uploaded++;
       else skipped++;
+      if (r === 'mounted') mounted++;
     });
     for (const m of plan.manifests) await client.pushManifest(m, m.digest);
     await client.pushManifest(plan.top, tag);
     log(`pushed ${reference}@${plan.top.digest}`);
+    await known
+      ?.record(
+        registry,
+        repository,
+        plan.blobs.map((b) => b.desc.digest),
+      )
+      .catch(() => undefined);
     const referrers = [];
     for (const a of opts.referrers ?? []) {
       const r = await pushReferrer(client, plan.top, a, opts.created);
@@ -166,6 +188,7 @@ async function pushTo(plan: PushPlan, target: PushTarget, opts: PushOptions): Pr
       mediaType: plan.top.mediaType,
       uploadedBlobs: uploaded,
       skippedBlobs: skipped,
+      mountedBlobs: mounted,
       ...(referrers.length ? { referrers } : {}),
       ...(signatures.length ? { signatures } : {}),
       ...(attestations.length ? { attestations } : {}),

@@ -3,7 +3,7 @@
 // purl. Deterministic: the serial number derives from the content, the
 // timestamp from SOURCE_DATE_EPOCH.
 
-import { contentDigest, isoTimestamp, parseMaintainer, sortedPackages, type SbomInput, type SbomPackage } from './model.js';
+import { contentDigest, isoTimestamp, layerLines, parseMaintainer, sortedPackages, type SbomInput, type SbomPackage } from './model.js';
 import { debPurl } from './purl.js';
 
 const IMAGE_REF = 'chisel-ts:image';
@@ -52,6 +52,7 @@ function imageComponent(input: SbomInput): object {
     properties: [
       { name: 'chisel-ts:distro', value: `${input.distro.id}-${input.distro.versionId}` },
       ...[...new Set(input.archs)].sort().map((a) => ({ name: 'chisel-ts:arch', value: a })),
+      ...layerLines(input.layers ?? []).map((value) => ({ name: 'chisel-ts:layer', value })),
     ],
   };
 }

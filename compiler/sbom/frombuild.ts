@@ -9,7 +9,7 @@ import { parseControlParagraph } from '../deb/index.js';
 import type { Tree } from '../tree/model.js';
 import { VERSION } from '../version.js';
 import { licenseFromCopyright } from './license.js';
-import type { SbomInput, SbomPackage } from './model.js';
+import type { SbomInput, SbomLayer, SbomPackage } from './model.js';
 
 function osRelease(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -58,6 +58,7 @@ export async function sbomInput(opts: {
   releaseDir: string;
   name: string;
   digest?: string;
+  layers?: SbomLayer[];
   epoch: number;
 }): Promise<SbomInput> {
   const packages: SbomPackage[] = [];
@@ -91,5 +92,6 @@ export async function sbomInput(opts: {
     epoch: opts.epoch,
     toolVersion: VERSION,
     packages,
+    ...(opts.layers?.length ? { layers: opts.layers } : {}),
   };
 }

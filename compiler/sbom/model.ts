@@ -29,6 +29,23 @@ export interface SbomInput {
   epoch: number; // SOURCE_DATE_EPOCH seconds; all timestamps from it
   toolVersion: string; // chisel-ts version
   packages: SbomPackage[];
+  /** A layered image: every arch's layers, bottom first (absent for one layer). */
+  layers?: SbomLayer[];
+}
+
+export interface SbomLayer {
+  arch: string;
+  /** sha256:... of the compressed blob and of the uncompressed tar. */
+  digest: string;
+  diffId: string;
+}
+
+/** One line per layer: "layer <arch> <n>/<count> <digest> diff_id <diffId>". */
+export function layerLines(layers: SbomLayer[]): string[] {
+  return layers.map((l) => {
+    const mine = layers.filter((x) => x.arch === l.arch);
+    return `layer ${l.arch} ${mine.indexOf(l) + 1}/${mine.length} ${l.digest} diff_id ${l.diffId}`;
+  });
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -2,7 +2,7 @@
 // image, one per Debian package it was cut from. Deterministic: the namespace
 // derives from the content, the timestamp from SOURCE_DATE_EPOCH.
 
-import { contentDigest, isoTimestamp, parseMaintainer, sortedPackages, type SbomInput, type SbomPackage } from './model.js';
+import { contentDigest, isoTimestamp, layerLines, parseMaintainer, sortedPackages, type SbomInput, type SbomPackage } from './model.js';
 import { debPurl } from './purl.js';
 
 const NOASSERTION = 'NOASSERTION';
@@ -65,6 +65,15 @@ function imagePackage(input: SbomInput): object {
     licenseDeclared: NOASSERTION,
     copyrightText: NOASSERTION,
     primaryPackagePurpose: 'CONTAINER',
+    // a layered image: each layer's digest and diff_id, bottom first
+    annotations: input.layers?.length
+      ? layerLines(input.layers).map((comment) => ({
+          annotationDate: isoTimestamp(input.epoch),
+          annotationType: 'OTHER',
+          annotator: `Tool: chisel-ts-${input.toolVersion}`,
+          comment,
+        }))
+      : undefined,
     comment: `${input.distro.id} ${input.distro.versionId}${input.distro.codename ? ` (${input.distro.codename})` : ''}; archs: ${[...new Set(input.archs)].sort().join(' ')}`,
   };
 }

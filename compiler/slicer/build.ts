@@ -56,6 +56,8 @@ export interface ShippedPath {
   sha256?: string;
   /** sha256 as extracted, when a mutate script may have changed it. */
   originalSha256?: string;
+  /** The slices (package_slice) that list it, sorted. */
+  slices: string[];
 }
 
 /** Package -> the paths it shipped (explicit nodes, in node order): computed once, for dpkg metadata, lockfiles and SBOMs. */
@@ -72,6 +74,7 @@ export function shippedPaths(built: BuiltTree): Map<string, ShippedPath[]> {
       size: e.size,
       ...(e.sha256 ? { sha256: e.sha256 } : {}),
       ...(n.originalSha256 ? { originalSha256: n.originalSha256 } : {}),
+      slices: [...n.slices].sort(),
     });
     out.set(n.package, list);
   }

@@ -4,12 +4,14 @@
 //   node dist/bench/run.js [--json] [--write FILE.md] [--sets base,python3,java]
 //                          [--cold-runs N] [--warm-runs N] [--validate-runs N] [--release debian-13] [--arch amd64]
 //                          [--chisel-runs N] [--chisel-dir DIR] [--only-chisel]
+//                          [--layer-runs N] [--only-layers] [--help]
 //
 // With the reference Chisel binary present and CHISEL_TS_ARCHIVE_URL_UBUNTU
 // set, warm cuts of every Ubuntu release of the corpus by both tools
 // (bench/chisel.ts), their roots and caches in --chisel-dir (default: the
 // work directory; /dev/shm measures the tools rather than the disk, which
-// both pay alike); --only-chisel runs just that section.
+// both pay alike); --only-chisel runs just that section. --only-layers runs
+// only the python-web rebuild with `layers: set` (bench/layers.ts).
 //
 // Every cut is a child process of the real CLI (wall time, peak RSS); the
 // output of every timed run is digested and compared with the cold run's.
@@ -24,6 +26,7 @@ import { benchMmdebstrap, type Baseline } from './baseline.js';
 import { benchChisel } from './chisel.js';
 import { benchCut, benchIndexReuse, OUTPUT_KINDS, type CutBench, type CutSpec, type IndexReuse } from './cuts.js';
 import { benchExtract, type ExtractBench } from './extract.js';
+import { benchLayerRebuild, type LayerRebuildBench } from './layers.js';
 import { ROOT } from './proc.js';
 import { benchRelease, type ReleaseBench } from './release.js';
 import { targets, renderMarkdown, type Results } from './report.js';
@@ -48,8 +51,20 @@ function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
 
+const USAGE = `usage: node dist/bench/run.js [--json] [--write FILE.md] [--sets base,python3,java]
+       [--cold-runs N] [--warm-runs N] [--validate-runs N] [--release debian-13] [--arch amd64]
+       [--chisel-runs N] [--chisel-dir DIR] [--only-chisel] [--layer-runs N] [--only-layers]
+  --only-chisel   only the warm cuts of the Ubuntu releases against the reference Chisel
+  --only-layers   only the python-web rebuild with layers: set after one app file changed
+                  against the warm --root cut of its slices (--layer-runs N, default 5)
+`;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const json = args.includes('--json');
   const write = args.includes('--write') ? opt(args, '--write', path.join(ROOT, 'bench', 'RESULTS.md')) : undefined;
   const sets = opt(args, '--sets', 'base,python3,java').split(',');
@@ -59,7 +74,9 @@ async function main(): Promise<void> {
   const validateRuns = Number(opt(args, '--validate-runs', '5'));
   const coldRuns = Number(opt(args, '--cold-runs', '3'));
   const chiselRuns = Number(opt(args, '--chisel-runs', '3'));
-  const only = args.includes('--only-chisel');
+  const layerRuns = Number(opt(args, '--layer-runs', '5'));
+  const onlyLayers = args.includes('--only-layers');
+  const only = args.includes('--only-chisel') || onlyLayers;
   const work = mkdtempSync(path.join(tmpdir(), 'chisel-ts-bench-'));
   const spec: CutSpec = { release, arch, work, coldRuns, warmRuns };
   const started = Date.now();
@@ -134,8 +151,11 @@ async function main(): Promise<void> {
     const chiselDir = args.includes('--chisel-dir')
       ? mkdtempSync(path.join(opt(args, '--chisel-dir', tmpdir()), 'chisel-ts-bench-'))
       : work;
-    const chiselBench = await benchChisel(chiselDir, chiselRuns, log);
+    const chiselBench = onlyLayers ? { rows: [], skipped: 'not run (--only-layers)' } : await benchChisel(chiselDir, chiselRuns, log);
     if (chiselDir !== work) await fs.rm(chiselDir, { recursive: true, force: true });
+
+    // 5. The python-web rebuild with layers: set after one app file changed (issue 22).
+    const layers: LayerRebuildBench | null = only && !onlyLayers ? null : await benchLayerRebuild(work, layerRuns, arch, log);
 
     const results: Results = {
       machine: machine(),
@@ -148,6 +168,7 @@ async function main(): Promise<void> {
       index: index ?? null,
       extract,
       chisel: chiselBench,
+      layers,
       cross,
       seconds: 0,
       targets: [],

@@ -3,7 +3,7 @@
 // hierarchy, in dependency order, the user's files on top), proved on the
 // hermetic test archive through the CLI, with umoci unpacking the result.
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore } from '../compiler/cache/store.js';
@@ -128,6 +128,58 @@ describe('the layer cache', () => {
     expect(existsSync(cached)).toBe(true);
     const again = await cut(['--oci', path.join(d, 'again'), 'app_bins'], cache);
     expect(layerLines(again.err)).toEqual([expect.stringMatching(/: from the layer cache$/)]);
+  });
+});
+
+describe('the layer cache under cache info and cache prune', () => {
+  it('counts the cached layers, stamps the one a build takes, and prunes the unused ones least recently used first', async () => {
+    const cache = tempDir('chisel-ts-layers-prune-');
+    const d = tempDir('chisel-ts-layers-');
+    const info = async () => JSON.parse((await cli(['cache', 'info', '--cache-dir', cache, '--json'], cache)).out);
+    const prune = async (...a: string[]) => {
+      const r = await cli(['cache', 'prune', '--cache-dir', cache, '--json', ...a], cache);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out);
+    };
+    const gz = await cut(['--oci', path.join(d, 'gz'), 'app_bins'], cache);
+    const zs = await cut(['--oci', path.join(d, 'zs'), '--compression', 'zstd', 'app_bins'], cache);
+    const gzLayer = gz.report.image.manifests[0].layer.slice(7);
+    const zsLayer = zs.report.image.manifests[0].layer.slice(7);
+    const blob = (h: string) => path.join(cache, 'blobs', 'sha256', h);
+    const i = await info();
+    expect(i.layers).toBe(2);
+    // the size counts the layer blobs (each once)
+    expect(i.size).toBeGreaterThan(statSync(blob(gzLayer)).size + statSync(blob(zsLayer)).size);
+
+    // everything unused for ten days; a warm gzip build then takes its layer (and stamps it)
+    const old = new Date(Date.now() - 10 * 86400e3);
+    for (const dir of ['meta', path.join('blobs', 'sha256')])
+      for (const f of readdirSync(path.join(cache, dir), { recursive: true, withFileTypes: true }))
+        if (f.isFile()) utimesSync(path.join(f.parentPath, f.name), old, old);
+    const warm = await cut(['--oci', path.join(d, 'warm'), 'app_bins'], cache);
+    expect(layerLines(warm.err)).toEqual([expect.stringMatching(/: from the layer cache$/)]);
+    const r = await prune('--older-than', '1d');
+    expect(r.removed).toBeGreaterThanOrEqual(1);
+    // the zstd layer (meta and blob) went; the gzip one the build used stayed
+    expect(existsSync(blob(zsLayer))).toBe(false);
+    expect(readdirSync(path.join(cache, 'meta', 'layer'))).toEqual([`${gz.report.image.manifests[0].diffId.slice(7)}-gzip-6.json`]);
+    expect(existsSync(blob(gzLayer))).toBe(true);
+    expect((await info()).layers).toBe(1);
+    expect(layerLines((await cut(['--oci', path.join(d, 'warm2'), 'app_bins'], cache)).err)).toEqual([
+      expect.stringMatching(/: from the layer cache$/),
+    ]);
+    expect(layerLines((await cut(['--oci', path.join(d, 'zs2'), '--compression', 'zstd', 'app_bins'], cache)).err)).toEqual([
+      expect.stringMatching(/: compressed$/),
+    ]);
+
+    // --max-size: least recently used first; 0 leaves no layer and no blob
+    await prune('--max-size', '0');
+    const empty = await info();
+    expect(empty.layers).toBe(0);
+    expect(empty.blobs).toBe(0);
+    const again = await cut(['--oci', path.join(d, 'again'), 'app_bins'], cache);
+    expect(layerLines(again.err)).toEqual([expect.stringMatching(/: compressed$/)]);
+    expect(again.report.image.digest).toBe(gz.report.image.digest);
   });
 });
 

@@ -1,9 +1,16 @@
 // The order of paths in a tree: every output (directory, tarball, layers,
 // manifests) is written in this order, so it must be byte-wise and stable.
+// And the tar headers of a tree's hard links (they carry their target's mode).
 
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { comparePaths } from '../compiler/tree/model.js';
+import { ContentStore } from '../compiler/cache/store.js';
+import { tarStreamOf } from '../compiler/output/tar.js';
+import { comparePaths, type Tree } from '../compiler/tree/model.js';
+import { tempDir } from './support/cutenv.js';
+import { tarEntries } from './support/oci.js';
 
 /** The definition: component by component, each compared as UTF-8 bytes. */
 function byComponents(a: string, b: string): number {
@@ -43,5 +50,36 @@ describe('comparePaths', () => {
       }),
       { numRuns: 20000 },
     );
+  });
+});
+
+describe('the tar of a tree', () => {
+  it("gives a hard link's header the mode of its primary file, not the mode of its own .deb entry", async () => {
+    const store = new ContentStore(tempDir('chisel-ts-tree-tar-'));
+    const data = Buffer.from('#!/bin/sh\necho hi\n');
+    const sha256 = await store.putBuffer(data);
+    const base = { uid: 0, gid: 0, size: 0 };
+    const tree: Tree = {
+      entries: [
+        { ...base, path: '/usr', type: 'dir', mode: 0o755 },
+        { ...base, path: '/usr/bin', type: 'dir', mode: 0o755 },
+        { ...base, path: '/usr/bin/tool', type: 'file', mode: 0o755, size: data.length, sha256 },
+        // the .deb gave the link entry 0644: the inode is the primary's, 0755
+        { ...base, path: '/usr/bin/tool2', type: 'hardlink', mode: 0o644, sha256, link: '/usr/bin/tool' },
+      ],
+    };
+    const chunks: Buffer[] = [];
+    await pipeline(
+      tarStreamOf(tree, store, { mtime: 0 }),
+      new Writable({
+        write: (c: Buffer, _e, cb) => {
+          chunks.push(c);
+          cb();
+        },
+      }),
+    );
+    const byName = new Map((await tarEntries(Buffer.concat(chunks))).map((e) => [e.name, e]));
+    expect(byName.get('usr/bin/tool2')).toMatchObject({ type: 'link', mode: 0o755 });
+    expect(byName.get('usr/bin/tool')).toMatchObject({ type: 'file', mode: 0o755 });
   });
 });

@@ -294,8 +294,13 @@ export class ContentStore {
    * used first). In the background; a failure only loses the stamp.
    */
   touchMeta(kind: string, key: string): void {
+    this.later(this.touchMetaNow(kind, key));
+  }
+
+  /** touchMeta, done when it resolves (for a use after the cut's settle(): a layer taken from the layer cache). */
+  async touchMetaNow(kind: string, key: string): Promise<void> {
     const now = new Date();
-    this.later(fs.utimes(this.metaPath(kind, key), now, now).catch(() => undefined));
+    await fs.utimes(this.metaPath(kind, key), now, now).catch(() => undefined);
   }
 
   private async tempFile(dir: string): Promise<string> {

@@ -1,4 +1,4 @@
-// chisel-ts cache: info (size, blobs, packages, indexes, oldest and newest
+// chisel-ts cache: info (size, blobs, packages, indexes, layers, oldest and newest
 // use), verify (re-hash everything; --repair removes what is bad) and prune
 // (--max-size, --older-than; least recently used first; waits for running
 // cuts). The work is in pipeline/cache.ts.
@@ -25,7 +25,7 @@ export function register(program: Command): void {
   const cache = program.command('cache').description('see, check and bound the content cache');
   const common = (c: Command) =>
     c.option('--cache-dir <dir>', 'content cache (default: $XDG_CACHE_HOME/chisel-ts)').option('--json', 'print a JSON document');
-  common(cache.command('info').description('size, blobs, packages, indexes, and the oldest and newest use')).action(
+  common(cache.command('info').description('size, blobs, packages, indexes, cached layers, and the oldest and newest use')).action(
     async (flags: CacheFlags) => {
       const root = flags.cacheDir ?? defaultCacheDir();
       const i = await cacheInfo(root);
@@ -38,6 +38,7 @@ export function register(program: Command): void {
           `blobs: ${i.blobs}`,
           `packages: ${i.packages}`,
           `indexes: ${i.indexes}`,
+          `layers: ${i.layers}`,
           ...(i.oldestUse ? [`oldest use: ${i.oldestUse}`, `newest use: ${i.newestUse}`] : []),
         ].join('\n'),
       );

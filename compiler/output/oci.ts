@@ -122,6 +122,8 @@ async function makeLayer(tree: Tree, store: ContentStore, blobDir: string, opts:
     const hit = await store.getMeta<CachedLayer>('layer', key);
     if (hit && hit.diffSize === diff.size && (await store.copyVerifiedTo(hit.sha256, tmp))) {
       await fs.rename(tmp, path.join(blobDir, hit.sha256));
+      // its last use, for `cache prune` (least recently used first)
+      await store.touchMetaNow('layer', key);
       return {
         desc: { mediaType, digest: `sha256:${hit.sha256}`, size: hit.size },
         diffId: diff.sha256,

@@ -22,9 +22,15 @@ export interface TarOptions {
   mtime: number;
 }
 
-function header(e: TreeEntry, mtime: Date): tarStream.Header {
+/**
+ * The tar header of `e`. A hard link's header carries the mode of its target
+ * (`linkMode`, the group's primary file): the entries of one inode have one
+ * mode, and podman applies a hard-link header's mode to the inode.
+ */
+function header(e: TreeEntry, mtime: Date, linkMode?: number): tarStream.Header {
   const name = e.path.slice(1) + (e.type === 'dir' ? '/' : '');
-  const base = { name, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, uname: '', gname: '', mtime, linkname: '', devmajor: 0, devminor: 0 };
+  const mode = (e.type === 'hardlink' && linkMode !== undefined ? linkMode : e.mode) & 0o7777;
+  const base = { name, mode, uid: e.uid, gid: e.gid, uname: '', gname: '', mtime, linkname: '', devmajor: 0, devminor: 0 };
   switch (e.type) {
     case 'dir':
       return { ...base, type: 'directory', size: 0 };
@@ -80,6 +86,10 @@ export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions): 
       if (data) pack.entry(h, data, done);
       else pack.entry(h, done);
     });
+  // the modes of the files hard links point to, made at the first hard link
+  let fileModes: Map<string, number> | undefined;
+  const linkMode = (e: TreeEntry) =>
+    (fileModes ??= new Map(tree.entries.filter((f) => f.type === 'file').map((f) => [f.path, f.mode]))).get(e.link!);
   (async () => {
     for (const e of tree.entries) {
       if (e.type === 'file' && e.size <= SMALL_BLOB) {
@@ -94,7 +104,7 @@ export function tarStreamOf(tree: Tree, store: ContentStore, opts: TarOptions): 
         if (store.isVerified(e.sha256!)) await pipeline(store.contentStream(e.sha256!), entry);
         else await pipeline(store.contentStream(e.sha256!), verify(e), entry);
       } else {
-        await add(header(e, mtime));
+        await add(header(e, mtime, e.type === 'hardlink' ? linkMode(e) : undefined));
       }
     }
     pack.finalize();

@@ -2,9 +2,11 @@
 // cache info | verify | prune`). An entry is a package (its .deb listing,
 // the .deb, and the blobs and packs the listing names), an index (a parsed
 // Packages table or an InRelease reference, with the blob it names), other
-// side data, or a loose blob nothing names. An entry's last use is its
-// meta file's mtime (a cut touches its packages' listings) or, for a loose
-// blob, the blob's. Pruning removes whole entries, least recently used
+// a compressed layer of the layer cache (meta/layer/<diff_id>-<compression>-
+// <level>, with the blob it names), other side data, or a loose blob nothing
+// names. An entry's last use is its meta file's mtime (a cut touches its
+// packages' listings and the cached layers it takes) or, for a loose blob,
+// the blob's. Pruning removes whole entries, least recently used
 // first, the meta file before its blobs, under the prune lock (no cut runs
 // meanwhile); a blob another kept entry names stays.
 
@@ -13,13 +15,13 @@ import path from 'node:path';
 import { lockForPrune } from '../cache/lock.js';
 import { sha256Hex, unsealJson } from '../cache/store.js';
 
-export type EntryKind = 'package' | 'index' | 'meta' | 'blob';
+export type EntryKind = 'package' | 'index' | 'layer' | 'meta' | 'blob';
 
 export interface CacheEntry {
   kind: EntryKind;
   /** The meta file (relative to the cache), or blobs/sha256/<hex> for a loose blob. */
   file: string;
-  /** Blob sha256s it names (a package: the .deb, its contents and packs). */
+  /** Blob sha256s it names (a package: the .deb, its contents and packs; a layer: its compressed blob). */
   blobs: string[];
   /** Last use, ms since the epoch. */
   used: number;
@@ -81,6 +83,7 @@ export async function scanCache(root: string): Promise<CacheScan> {
 }
 
 function entryKind(kind: string): EntryKind {
+  if (kind === 'layer') return 'layer';
   return kind === 'deb-listing' ? 'package' : kind === 'packages-table' || kind === 'inrelease-ref' ? 'index' : 'meta';
 }
 
@@ -94,7 +97,7 @@ function blobsNamed(kind: string, key: string, v: Record<string, unknown>): stri
     return [...out];
   }
   if (kind === 'packages-table') return [key];
-  if (kind === 'inrelease-ref' && typeof v.sha256 === 'string') return [v.sha256];
+  if ((kind === 'inrelease-ref' || kind === 'layer') && typeof v.sha256 === 'string') return [v.sha256];
   return [];
 }
 
@@ -105,6 +108,8 @@ export interface CacheInfo {
   blobs: number;
   packages: number;
   indexes: number;
+  /** Compressed layers of the layer cache (one per diff_id, compression and level). */
+  layers: number;
   /** ISO times of the least and most recent use, when the cache has entries. */
   oldestUse?: string;
   newestUse?: string;
@@ -119,6 +124,7 @@ export async function cacheInfo(root: string): Promise<CacheInfo> {
     blobs: scan.blobSizes.size,
     packages: scan.entries.filter((e) => e.kind === 'package').length,
     indexes: scan.entries.filter((e) => e.kind === 'index').length,
+    layers: scan.entries.filter((e) => e.kind === 'layer').length,
     ...(used.length ? { oldestUse: new Date(Math.min(...used)).toISOString(), newestUse: new Date(Math.max(...used)).toISOString() } : {}),
   };
 }

@@ -172,7 +172,7 @@ describe('progress on a terminal screen (tmux)', () => {
       { name: 'two', version: '2.0', arch, files: [{ path: '/etc/two', content: '2' }] },
     ]);
     slow = await TestArchive.create({ archs: ['amd64', 'arm64'], suites: { stable: { main: pkgs } } });
-    slow.debDelayMs = 1500;
+    slow.debDelayMs = 3500; // several ticks of the 1 s redraw while the rest of each .deb waits, even on a loaded machine
     slowRelease = writeRelease(slow, {
       one: 'package: one\nslices:\n  conf:\n    essential: [two_conf]\n    contents:\n      /etc/one:\n',
       two: 'package: two\nslices:\n  conf:\n    contents:\n      /etc/two:\n',

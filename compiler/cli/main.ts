@@ -32,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .description('Cut minimal root filesystems, tarballs and OCI images from Debian and Ubuntu packages.')
     .version(VERSION, '-V, --version', 'print the version')
+    // taken out of argv above (any command); declared here so --help lists it
+    .option('--debug', 'show JavaScript stacks with errors (also CHISEL_TS_DEBUG=1)')
     .exitOverride()
     .showHelpAfterError('(run "chisel-ts help <command>" for usage)');
   program

@@ -9,22 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { mkdirs } from './store.js';
+import { processAlive } from '../util/pid.js';
 
 const POLL_MS = 50;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The pid written in a lock file, when its process still runs; a stale lock is removed. */
 async function livePid(file: string): Promise<number | undefined> {
   const pid = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
-  if (Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || alive(pid))) return pid;
+  if (Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || processAlive(pid))) return pid;
   await fs.rm(file, { force: true });
   return undefined;
 }

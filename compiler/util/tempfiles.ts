@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
+import { processAlive } from './pid.js';
 
 const live = new Set<string>();
 const MARK = '.chisel-tmp-';
@@ -28,15 +29,6 @@ export function releaseTemp(p: string): void {
   live.delete(p);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Remove temporary siblings of `dest` left by processes that no longer run. */
 export async function sweepStale(dest: string): Promise<void> {
   const dir = path.dirname(dest);
@@ -50,7 +42,7 @@ export async function sweepStale(dest: string): Promise<void> {
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid))
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid))
       await fs.rm(path.join(dir, n), { recursive: true, force: true });
   }
 }

@@ -4,7 +4,7 @@
 // cut and run in a chroot.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archIndependent, categoryOf, collapse, COLLAPSE_AT, dependencyNames } from '../compiler/scaffold/propose.js';
@@ -197,6 +197,8 @@ describe('scaffold from the Debian 13 archive', () => {
   it('xz-utils: scaffolded next to our slices, it validates, cuts and xz runs in a chroot', async () => {
     const release = path.join(tempDir('chisel-ts-scaffold-d13-'), 'debian-13');
     cpSync(path.join(__dirname, '..', 'slices', 'debian-13'), release, { recursive: true });
+    // debian-13 ships xz-utils: scaffold a fresh one in its place
+    rmSync(path.join(release, 'slices', 'xz-utils.yaml'), { force: true });
     const cache = tempDir('chisel-ts-scaffold-real-cache-');
     const r = await cli([
       'scaffold',

@@ -8,6 +8,7 @@ import { openArchives } from '../archive/index.js';
 import { ContentStore, defaultCacheDir } from '../cache/store.js';
 import { parseControlParagraph } from '../deb/index.js';
 import { loadRelease, resolveReleaseDir } from '../release/index.js';
+import { type ArchListing, scaffoldBatch } from '../scaffold/batch.js';
 import { propose, scaffoldYaml } from '../scaffold/propose.js';
 import { unpackDeb } from '../slicer/unpack.js';
 import { hostArch } from '../util/arch.js';
@@ -23,6 +24,10 @@ interface ScaffoldFlags {
   output?: string;
   list?: boolean;
   json?: boolean;
+  outDir?: string;
+  deps?: boolean;
+  from?: string;
+  exclude?: string[];
 }
 
 export function register(program: Command): void {
@@ -30,8 +35,11 @@ export function register(program: Command): void {
     .description(
       'propose a slice file for a package: fetch it, list its files, sort them into bins, libs, config, data and copyright, and take essentials from its Depends where the release has slices',
     )
-    .argument('<package>', "a binary package of the release's archives")
-    .option('--arch <arch>', "Debian architecture (default: the host's)")
+    .argument('[packages...]', "binary packages of the release's archives")
+    .option(
+      '--arch <archs>',
+      "Debian architecture (default: the host's); with --out-dir, several (amd64,arm64) are merged, paths some lack get arch:",
+    )
     .option('--offline', 'use only the cache; never touch the network')
     .option('--archive-url <name=url>', 'base URL for an archive of the release (repeatable)', collect)
     .option(
@@ -40,10 +48,25 @@ export function register(program: Command): void {
     )
     .option('--list', "print the package's paths (type and path) instead of a proposal")
     .option('--json', 'print the paths and the proposal as JSON')
-    .action(async (name: string, flags: ScaffoldFlags) => {
+    .option(
+      '--out-dir <dir>',
+      'batch: write DIR/<package>.yaml for each package (in dependency order, so essentials name slices that exist); existing files are kept',
+    )
+    .option('--deps', "batch: also every runtime dependency (Depends, Pre-Depends) of the packages and of the release's packages")
+    .option('--exclude <names>', 'batch: never scaffold these packages (comma-separated; repeatable)', collect)
+    .option('--from <file>', 'batch: also the package names of FILE, one a line (# comments)')
+    .action(async (names: string[], flags: ScaffoldFlags) => {
       const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
-      const arch = flags.arch ?? hostArch();
       const store = new ContentStore(flags.cacheDir ?? defaultCacheDir());
+      if (flags.outDir) return batch(names, flags, release, store);
+      if (names.length !== 1 || flags.from || flags.deps)
+        throw new ChiselError('scaffold takes one package, or several with --out-dir', {
+          code: 'usage',
+          exitCode: ExitCode.USAGE,
+          hint: 'give --out-dir DIR to scaffold several packages (and --deps for their dependencies)',
+        });
+      const name = names[0]!;
+      const arch = flags.arch ?? hostArch();
       const archives = await openArchives(release, arch, {
         store,
         offline: Boolean(flags.offline),
@@ -96,4 +119,84 @@ export function register(program: Command): void {
         `wrote ${flags.output}: ${[...proposal.slices.keys()].map((c) => `${name}_${c}`).join(', ')}; check it with \`chisel-ts validate\`\n`,
       );
     });
+}
+
+type Loaded = Awaited<ReturnType<typeof loadRelease>>;
+
+async function batch(names: string[], flags: ScaffoldFlags, release: Loaded, store: ContentStore): Promise<void> {
+  const list = [...names];
+  if (flags.from) {
+    const text = await fs.readFile(flags.from, 'utf8');
+    for (const line of text.split('\n')) {
+      const n = line.replace(/#.*/, '').trim();
+      if (n) list.push(n);
+    }
+  }
+  if (list.length === 0)
+    throw new ChiselError('no packages to scaffold', {
+      code: 'usage',
+      exitCode: ExitCode.USAGE,
+      hint: 'name packages or give --from FILE',
+    });
+  const archs = (flags.arch ?? hostArch()).split(',').filter(Boolean);
+  const sets = new Map<string, Awaited<ReturnType<typeof openArchives>>>();
+  for (const a of archs)
+    sets.set(
+      a,
+      await openArchives(release, a, {
+        store,
+        offline: Boolean(flags.offline),
+        urlOverrides: parseArchiveUrls(flags.archiveUrl),
+        onNotice: (m) => process.stderr.write(`${m}\n`),
+      }),
+    );
+  const fetch = async (name: string, arch: string): Promise<ArchListing | undefined> => {
+    const archives = sets.get(arch)!;
+    let pkg: Awaited<ReturnType<typeof archives.resolve>>;
+    try {
+      pkg = await archives.resolve(name, release.packages.get(name)?.archive);
+    } catch (e) {
+      if (e instanceof ChiselError && e.code === 'package-not-found') return undefined;
+      throw e;
+    }
+    await archives.fetchDeb(pkg);
+    const listing = await unpackDeb(store, pkg.sha256, `package ${pkg.name} ${pkg.version}`);
+    const control = parseControlParagraph(listing.control, pkg.name);
+    return {
+      version: pkg.version,
+      depends: ['Pre-Depends', 'Depends'].map((f) => control.get(f)).filter((v): v is string => v !== undefined),
+      entries: listing.entries.map((e) => ({ path: e.path, type: e.type })),
+    };
+  };
+  const r = await scaffoldBatch(list, {
+    release,
+    archs,
+    fetch,
+    deps: Boolean(flags.deps),
+    exclude: new Set((flags.exclude ?? []).flatMap((x) => x.split(',')).filter(Boolean)),
+    onProgress: (m) => process.stderr.write(`${m}\n`),
+  });
+  const dir = path.resolve(flags.outDir!);
+  await fs.mkdir(dir, { recursive: true });
+  const wrote: string[] = [];
+  const kept: string[] = [];
+  for (const f of r.files) {
+    try {
+      await fs.writeFile(path.join(dir, `${f.name}.yaml`), f.yaml, { flag: 'wx' });
+      wrote.push(f.name);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      kept.push(f.name);
+    }
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ wrote, kept, missing: r.missing, existing: r.existing, empty: r.empty }, null, 2)}\n`);
+    return;
+  }
+  process.stderr.write(`wrote ${wrote.length} slice files to ${flags.outDir} (in dependency order: ${wrote.join(' ')})\n`);
+  if (kept.length) process.stderr.write(`kept ${kept.length} existing files: ${kept.join(' ')}\n`);
+  if (r.existing.length) process.stderr.write(`already in the release, left as they are: ${r.existing.join(' ')}\n`);
+  if (r.missing.length) process.stderr.write(`not in the archives for ${archs.join(', ')}: ${r.missing.join(' ')}\n`);
+  if (r.empty.length) process.stderr.write(`nothing to slice (documentation only): ${r.empty.join(' ')}\n`);
+  process.stderr.write('check them with `chisel-ts validate`\n');
 }

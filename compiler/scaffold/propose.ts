@@ -10,7 +10,12 @@ import type { Release } from '../release/model.js';
 export interface ScaffoldEntry {
   path: string;
   type: 'dir' | 'file' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+  /** The architectures whose package has this path (written as *-linux-*), when not all of those scaffolded. */
+  arch?: string[];
 }
+
+/** A dependency's slice names, or undefined when the release (or the batch) has none for it. */
+export type KnownSlices = (pkg: string) => readonly string[] | undefined;
 
 export interface ScaffoldInput {
   name: string;
@@ -19,6 +24,18 @@ export interface ScaffoldInput {
   depends: string[];
   entries: ScaffoldEntry[];
   release: Release;
+  /** Slices of other packages (default: the release's); a batch adds the packages it wrote before this one. */
+  known?: KnownSlices;
+  /** Directories (written as *-linux-*) where another package has paths too: never collapsed to `dir/**`, which would conflict. */
+  shared?: (dir: string) => boolean;
+  /** Paths another package already ships: left out of this one (two packages may not both ship a path). */
+  claimed?: (path: string) => boolean;
+  /** Dependencies to leave out (install-time only, or a loop back to a package that depends on this one), each with why. */
+  skip?: Map<string, string>;
+  /** Dependencies that hold on some architectures only. */
+  depArch?: Map<string, string[]>;
+  /** Lines for the file's header comment. */
+  notes?: string[];
 }
 
 export type Category = 'bins' | 'libs' | 'config' | 'data' | 'copyright';
@@ -37,7 +54,8 @@ const TRIPLET = /\/(?:[a-z0-9_]+-linux-gnu[a-z0-9]*|[a-z0-9_]+-linux-musl[a-z0-9
 
 /** The path with its multiarch directory written as *-linux-*. */
 export function archIndependent(p: string): string {
-  return p.replace(TRIPLET, '/*-linux-*');
+  // the JVM directory is named after the Debian architecture (java-21-openjdk-amd64)
+  return p.replace(TRIPLET, '/*-linux-*').replace(/^(\/usr\/lib\/jvm\/java-[0-9]+-openjdk)-[a-z0-9]+(?=\/|$)/, '$1-*');
 }
 
 export function categoryOf(pkg: string, p: string): Category | undefined {
@@ -50,7 +68,7 @@ export function categoryOf(pkg: string, p: string): Category | undefined {
 }
 
 /** Shipped paths (no directories) -> their globs: a directory deep enough with COLLAPSE_AT paths or more is one `dir/**`. */
-export function collapse(paths: string[]): string[] {
+export function collapse(paths: string[], shared: (dir: string) => boolean = () => false): string[] {
   // never collapse a top directory: at least /usr/share/X, /usr/lib/*-linux-*/X, /lib/*-linux-*/X or /etc/X
   const minDepth = (dir: string) => (dir.startsWith('/etc/') ? 2 : /^\/usr\/lib\/\*-linux-\*/.test(dir) ? 4 : 3);
   const counts = new Map<string, number>();
@@ -67,7 +85,7 @@ export function collapse(paths: string[]): string[] {
     let glob = p;
     for (let i = 2; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
-      if (i - 1 >= minDepth(dir) && (counts.get(dir) ?? 0) >= COLLAPSE_AT) {
+      if (i - 1 >= minDepth(dir) && (counts.get(dir) ?? 0) >= COLLAPSE_AT && !shared(dir)) {
         glob = `${dir}/**`;
         break;
       }
@@ -93,8 +111,16 @@ export function dependencyNames(fields: string[]): string[] {
 export interface Proposal {
   /** category -> globs */
   slices: Map<Category, string[]>;
+  /** Globs present on some of the scaffolded architectures only. */
+  arch: Map<string, string[]>;
   /** Essentials per slice (slice keys of this or other packages). */
   essentials: Map<Category, string[]>;
+  /** Essentials that hold on some architectures only. */
+  essentialArch: Map<string, string[]>;
+  /** Dependencies left out, with why (noted in the YAML). */
+  skipped: Array<[string, string]>;
+  /** Paths left out because another package ships them. */
+  claimed: string[];
   /** Dependencies the release has no slice for (noted in the YAML). */
   unsliced: string[];
   /** Dependencies with several slices, none obviously the one: their slice keys (noted in the YAML). */
@@ -103,17 +129,30 @@ export interface Proposal {
   leftOut: number;
 }
 
-/** The slice a dependency offers to ours: its libs, else its only slice besides copyright. */
-function sliceFor(release: Release, dep: string): string | undefined {
-  const p = release.packages.get(dep);
-  if (!p) return undefined;
-  if (p.slices.has('libs')) return `${dep}_libs`;
-  const others = [...p.slices.keys()].filter((s) => s !== 'copyright');
-  return others.length === 1 ? `${dep}_${others[0]}` : undefined;
+/** The slices a dependency offers to ours: its libs, else its only slice besides copyright; in a batch, else its bins, else all but copyright. */
+function slicesFor(known: KnownSlices, dep: string, batch: boolean): string[] {
+  const names = known(dep);
+  if (!names) return [];
+  if (names.includes('libs')) return [`${dep}_libs`];
+  const others = names.filter((s) => s !== 'copyright');
+  if (others.length === 1) return [`${dep}_${others[0]}`];
+  if (!batch) return [];
+  if (others.includes('bins')) return [`${dep}_bins`];
+  return others.map((s) => `${dep}_${s}`);
+}
+
+/** The release's slices as a KnownSlices. */
+export function releaseSlices(release: Release): KnownSlices {
+  return (pkg) => {
+    const p = release.packages.get(pkg);
+    return p ? [...p.slices.keys()] : undefined;
+  };
 }
 
 export function propose(input: ScaffoldInput): Proposal {
   const by = new Map<Category, string[]>();
+  const pathArch = new Map<string, string[] | undefined>();
+  const claimed: string[] = [];
   let leftOut = 0;
   for (const e of input.entries) {
     if (e.type === 'dir') continue;
@@ -122,27 +161,70 @@ export function propose(input: ScaffoldInput): Proposal {
       leftOut++;
       continue;
     }
-    by.set(c, [...(by.get(c) ?? []), archIndependent(e.path)]);
+    const p = archIndependent(e.path);
+    if (input.claimed?.(p)) {
+      claimed.push(p);
+      continue;
+    }
+    if (!pathArch.has(p)) {
+      by.set(c, [...(by.get(c) ?? []), p]);
+      pathArch.set(p, e.arch);
+      continue;
+    }
+    const prev = pathArch.get(p);
+    pathArch.set(p, prev === undefined || e.arch === undefined ? undefined : [...new Set([...prev, ...e.arch])].sort());
   }
   const slices = new Map<Category, string[]>();
-  for (const c of ORDER) if (by.has(c)) slices.set(c, c === 'copyright' ? by.get(c)! : collapse(by.get(c)!));
+  const arch = new Map<string, string[]>();
+  for (const c of ORDER) {
+    if (!by.has(c)) continue;
+    const paths = by.get(c)!;
+    const globs = c === 'copyright' ? paths : collapse(paths, input.shared);
+    slices.set(c, globs);
+    // a glob holds on the architectures of the paths it stands for
+    for (const g of globs) {
+      const covered = g.endsWith('/**') ? paths.filter((p) => p.startsWith(g.slice(0, -2))) : [g];
+      const archs = covered.map((p) => pathArch.get(p));
+      if (archs.some((a) => a === undefined)) continue;
+      arch.set(g, [...new Set(archs.flatMap((a) => a!))].sort());
+    }
+  }
 
-  const deps = dependencyNames(input.depends).filter((d) => d !== input.name);
-  const depSlices = deps.map((d) => sliceFor(input.release, d)).filter((s): s is string => s !== undefined);
-  const unsliced = deps.filter((d) => !input.release.packages.has(d));
+  const known = input.known ?? releaseSlices(input.release);
+  const batch = input.known !== undefined;
+  const skipped = [...(input.skip ?? new Map<string, string>())].sort();
+  const deps = dependencyNames(input.depends).filter((d) => d !== input.name && !input.skip?.has(d));
+  const depSlices = deps.flatMap((d) => slicesFor(known, d, batch));
+  const unsliced = deps.filter((d) => !known(d));
   const choose = deps
-    .filter((d) => input.release.packages.has(d) && !sliceFor(input.release, d))
-    .flatMap((d) => [...input.release.packages.get(d)!.slices.keys()].filter((s) => s !== 'copyright').map((s) => `${d}_${s}`));
+    .filter((d) => known(d) && slicesFor(known, d, batch).length === 0)
+    .flatMap((d) =>
+      known(d)!
+        .filter((s) => s !== 'copyright')
+        .map((s) => `${d}_${s}`),
+    );
+  const essentialArch = new Map<string, string[]>();
+  for (const d of deps) {
+    const a = input.depArch?.get(d);
+    if (a) for (const s of slicesFor(known, d, batch)) essentialArch.set(s, a);
+  }
   const essentials = new Map<Category, string[]>();
   const own = (c: Category) => (slices.has(c) ? [`${input.name}_${c}`] : []);
   if (slices.has('libs')) essentials.set('libs', [...own('config'), ...own('data'), ...depSlices]);
   if (slices.has('bins'))
     essentials.set('bins', [...own('libs'), ...own('config'), ...own('data'), ...(slices.has('libs') ? [] : depSlices)]);
-  return { slices, essentials, unsliced, choose, leftOut };
+  // a package of data or config only takes its dependencies on its first slice
+  if (!slices.has('libs') && !slices.has('bins') && depSlices.length) {
+    const first = ORDER.find((c) => c !== 'copyright' && slices.has(c));
+    if (first) essentials.set(first, [...(first === 'data' ? own('config') : []), ...depSlices]);
+  }
+  return { slices, arch, essentials, essentialArch, unsliced, choose, skipped, claimed, leftOut };
 }
 
 const PLAIN = /^[A-Za-z0-9/._+*@~-]+$/;
 const key = (s: string): string => (PLAIN.test(s) ? s : JSON.stringify(s));
+
+const archMap = (a: string[] | undefined): string => (a ? ` {arch: [${a.join(', ')}]}` : '');
 
 /** The proposal as a slice file in the v3 format (essentials as maps). */
 export function scaffoldYaml(input: ScaffoldInput, p: Proposal): string {
@@ -151,27 +233,32 @@ export function scaffoldYaml(input: ScaffoldInput, p: Proposal): string {
     '# Review it: split big slices, drop what your image does not need, add',
     '# mutate scripts or arch-specific paths where the package needs them.',
   ];
+  for (const n of input.notes ?? []) lines.push(`# ${n}`);
   if (p.leftOut) lines.push(`# ${p.leftOut} paths left out (documentation, man pages, init scripts and the like).`);
+  if (p.claimed.length) lines.push(`# left out, shipped by another package's slices: ${p.claimed.join(', ')}`);
   lines.push(`package: ${key(input.name)}`, '');
   if (p.slices.has('copyright')) lines.push('essential:', `  ${input.name}_copyright:`, '');
   lines.push('slices:');
   const cats = [...p.slices.keys()];
+  // the slice that takes the package's dependencies carries the notes about them
+  const depsOn = cats.includes('libs') ? 'libs' : cats.includes('bins') ? 'bins' : cats.find((c) => c !== 'copyright');
   for (const [i, c] of cats.entries()) {
     lines.push(`  ${c}:`);
     const ess = p.essentials.get(c) ?? [];
     if (ess.length) {
       lines.push('    essential:');
-      for (const e of ess) lines.push(`      ${key(e)}:`);
+      for (const e of ess) lines.push(`      ${key(e)}:${archMap(p.essentialArch.get(e))}`);
     }
-    if (c === 'libs' || (c === 'bins' && !p.slices.has('libs'))) {
+    if (c === depsOn) {
       if (p.choose.length) lines.push(`    # also depends on one or more of: ${p.choose.join(', ')}`);
       if (p.unsliced.length)
         lines.push(
           `    # depends on ${p.unsliced.join(', ')}: no slices for ${p.unsliced.length === 1 ? 'it' : 'them'} in this release yet`,
         );
+      for (const [d, why] of p.skipped) lines.push(`    # depends on ${d}: left out (${why})`);
     }
     lines.push('    contents:');
-    for (const g of p.slices.get(c)!) lines.push(`      ${key(g)}:`);
+    for (const g of p.slices.get(c)!) lines.push(`      ${key(g)}:${archMap(p.arch.get(g))}`);
     if (i < cats.length - 1) lines.push('');
   }
   return `${lines.join('\n')}\n`;

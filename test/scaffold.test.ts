@@ -193,6 +193,122 @@ slices:
   });
 });
 
+describe('scaffold many packages (--out-dir)', () => {
+  let archive: TestArchive;
+  const lib = (name: string, arch: string, depends: string) => ({
+    name,
+    version: '1.0',
+    arch,
+    control: { Depends: depends },
+    files: [
+      {
+        path: `/usr/lib/${arch === 'amd64' ? 'x86_64' : 'aarch64'}-linux-gnu/${name}.so.1`,
+        content: name,
+        mode: 0o644,
+      },
+    ],
+  });
+  const data = Array.from({ length: 9 }, (_, i) => ({ path: `/usr/share/tool/d${i}`, content: `d${i}`, mode: 0o644 }));
+  const tool = (arch: string) => ({
+    name: 'tool',
+    version: '2.0',
+    arch,
+    control: { Depends: 'libbase (>= 1), debconf | debconf-2.0' },
+    files: [
+      { path: '/usr/bin/tool', content: 'tool', mode: 0o755 },
+      ...(arch === 'amd64' ? [{ path: '/usr/lib64/tool-helper', content: 'x', mode: 0o644 }] : []),
+      ...data,
+    ],
+  });
+  beforeAll(async () => {
+    archive = await TestArchive.create({
+      archs: ['amd64', 'arm64'],
+      suites: {
+        stable: {
+          main: [
+            lib('libbase', 'amd64', 'libloop'),
+            lib('libbase', 'arm64', 'libloop'),
+            lib('libloop', 'amd64', 'libbase'),
+            lib('libloop', 'arm64', 'libbase'),
+            tool('amd64'),
+            tool('arm64'),
+            { name: 'tooldata', version: '1.0', arch: 'all', files: [{ path: '/usr/share/tool/extra', content: 'e', mode: 0o644 }] },
+          ],
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await archive?.close();
+  });
+
+  it('writes the dependency closure in order, merges archs, breaks the loop, and the files validate and cut on both archs', async () => {
+    const release = writeRelease(archive, {}, { format: 'v3' });
+    const cache = tempDir('chisel-ts-scaffold-batch-cache-');
+    const out = path.join(release, 'slices');
+    const r = await cli([
+      'scaffold',
+      '--release',
+      release,
+      '--arch',
+      'amd64,arm64',
+      '--cache-dir',
+      cache,
+      '--deps',
+      '--out-dir',
+      out,
+      'tool',
+      'tooldata',
+      'nosuch',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/wrote 4 slice files .*\(in dependency order: (libloop libbase|libbase libloop) tool tooldata\)/);
+    expect(r.err).toMatch(/not in the archives for amd64, arm64: nosuch/);
+    const read = (p: string) => readFileSync(path.join(out, `${p}.yaml`), 'utf8');
+    const t = read('tool');
+    expect(t).toMatch(/^ {4}essential:\n {6}tool_data:\n {6}libbase_libs:\n/m);
+    expect(t).toMatch(/^ {4}# depends on debconf: left out \(maintainer scripts only\)$/m);
+    expect(t).toMatch(/^ {6}\/usr\/lib64\/tool-helper: \{arch: \[amd64\]\}$/m);
+    // tooldata has a path in /usr/share/tool: no /usr/share/tool/** in tool
+    expect(t).not.toMatch(/\/usr\/share\/tool\/\*\*/);
+    expect(t).toMatch(/^ {6}\/usr\/share\/tool\/d8:$/m);
+    expect(read('libbase') + read('libloop')).toMatch(/# depends on lib(base|loop): left out \(a loop: /);
+    const v = await cli(['validate', '--release', release]);
+    expect(v.code, v.err).toBe(0);
+    for (const arch of ['amd64', 'arm64']) {
+      const root = path.join(tempDir('chisel-ts-scaffold-batch-root-'), 'root');
+      const c = await cli([
+        'cut',
+        '--release',
+        release,
+        '--arch',
+        arch,
+        '--cache-dir',
+        cache,
+        '--root',
+        root,
+        'tool_bins',
+        'tooldata_data',
+      ]);
+      expect(c.code, c.err).toBe(0);
+      const triplet = arch === 'amd64' ? 'x86_64' : 'aarch64';
+      for (const p of [
+        'usr/bin/tool',
+        `usr/lib/${triplet}-linux-gnu/libbase.so.1`,
+        `usr/lib/${triplet}-linux-gnu/libloop.so.1`,
+        'usr/share/tool/d0',
+        'usr/share/tool/extra',
+      ])
+        expect(existsSync(path.join(root, p)), `${arch} ${p}`).toBe(true);
+      expect(existsSync(path.join(root, 'usr/lib64/tool-helper'))).toBe(arch === 'amd64');
+    }
+    // a second run keeps the files it finds
+    const again = await cli(['scaffold', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--out-dir', out, 'tool']);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toMatch(/already in the release, left as they are: tool/);
+  });
+});
+
 describe('scaffold from the Debian 13 archive', () => {
   it('xz-utils: scaffolded next to our slices, it validates, cuts and xz runs in a chroot', async () => {
     const release = path.join(tempDir('chisel-ts-scaffold-d13-'), 'debian-13');

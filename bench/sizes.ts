@@ -13,7 +13,7 @@ import { loadRelease, resolveReleaseDir } from '../compiler/release/index.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'chisel-ts.js');
 
-export const LIMITS_MIB: Record<string, number> = { static: 2.5, base: 20, cc: 24, python3: 40, java: 200 };
+export const LIMITS_MIB: Record<string, number> = { static: 2.5, base: 20, cc: 24, python3: 40, java: 200, java17: 200 };
 
 export interface SetSize {
   release: string;

@@ -71,6 +71,18 @@ export interface SliceDef {
   /** Ordered as in the file. Keys are the YAML paths (dirs end in '/'). */
   contents: Map<string, PathInfo>;
   mutate?: string;
+  /** chisel-ts extension: Java trust stores built after the mutate scripts. */
+  keystores?: KeystoreDef[];
+  pos?: SourcePos;
+}
+
+/** chisel-ts extension: a JKS trust store written at `path` (a mutable path of the slice) from PEM bundles. */
+export interface KeystoreDef {
+  path: string;
+  /** Absolute paths of PEM bundles in the cut tree. */
+  certificates: string[];
+  /** The store's integrity password (Java's default: changeit). */
+  password: string;
   pos?: SourcePos;
 }
 

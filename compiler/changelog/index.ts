@@ -19,7 +19,7 @@ export interface VersionChange {
 }
 
 export interface ChangeNotes extends VersionChange {
-  /** The changelog entries newer than `from` and not newer than `to`, newest first. */
+  /** The changelog entries newer than `from` and not newer than `to`, in the changelog's order. */
   entries: ChangelogEntry[];
   /** The highest urgency of the entries (none when there are no entries). */
   urgency?: string;

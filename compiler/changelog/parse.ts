@@ -85,11 +85,13 @@ export function cveIds(text: string): string[] {
   return [...seen.entries()].sort((a, b) => a[1][0] - b[1][0] || a[1][1] - b[1][1]).map(([id]) => id);
 }
 
-/** The entries newer than `from` and not newer than `to` (dpkg ordering), newest first. */
+/**
+ * The entries newer than `from` and not newer than `to` (dpkg ordering), in
+ * the changelog's order (newest upload first: an experimental upload of a
+ * higher version can come before an unstable one of a lower version).
+ */
 export function entriesBetween(entries: ChangelogEntry[], from: string, to: string): ChangelogEntry[] {
-  return entries
-    .filter((e) => compareVersions(e.version, from) > 0 && compareVersions(e.version, to) <= 0)
-    .sort((a, b) => compareVersions(b.version, a.version));
+  return entries.filter((e) => compareVersions(e.version, from) > 0 && compareVersions(e.version, to) <= 0);
 }
 
 const URGENCY_ORDER = ['low', 'medium', 'high', 'emergency', 'critical'];

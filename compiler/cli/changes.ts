@@ -116,13 +116,7 @@ export function annotate(changed: ChangedPackage[], notes: ChangeNotes[]): void 
   changed.forEach((c, i) => {
     const n = notes[i]!;
     c.changelog = n.changelog;
-    c.entries = n.entries.map((e) => ({
-      version: e.version,
-      distributions: e.distributions,
-      urgency: e.urgency,
-      cves: e.cves,
-      date: e.date,
-    }));
+    c.entries = n.entries;
     if (n.urgency) c.urgency = n.urgency;
     c.cves = n.cves;
   });

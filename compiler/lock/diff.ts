@@ -16,7 +16,7 @@ export interface ChangedPackage {
   bytes: [number, number];
   /** Filled in from the new package's changelog: the package it was read from, or "none". */
   changelog?: string;
-  entries?: Array<Pick<ChangelogEntry, 'version' | 'urgency' | 'cves' | 'distributions' | 'date'>>;
+  entries?: ChangelogEntry[];
   urgency?: string;
   cves?: string[];
 }

@@ -12,7 +12,7 @@ import type { Tree } from '../tree/model.js';
 import { LOCKFILE_VERSION, sha256Of, type LockArchive, type LockInputs, type Lockfile, type LockPackage } from './lockfile.js';
 
 export * from './lockfile.js';
-export { diffLocks, formatLockDiff, type LockDiff } from './diff.js';
+export { diffLocks, formatLockDiff, markdownLockDiff, type ChangedPackage, type LockDiff } from './diff.js';
 
 function sortedObject(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortedObject);

@@ -9,7 +9,9 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveArchiveUrl } from '../compiler/archive/sources.js';
 import { sha256Hex } from '../compiler/cache/store.js';
+import { loadRelease } from '../compiler/release/index.js';
 import { cacheIsVerified } from './support/cache.js';
 import { cutTo, tempDir, writeRelease } from './support/cutenv.js';
 import { runCli } from './support/proc.js';
@@ -80,6 +82,21 @@ async function cut(apt: string, cacheDir: string, names = ['hello_bins']) {
   });
   return { ...r, log };
 }
+
+describe('the mirrors an archive may turn to', () => {
+  it("after its URL: the APT sources naming one of its suites, then the others (another archive's last)", async () => {
+    const dir = tempDir();
+    const list = path.join(dir, 'sources.list');
+    writeFileSync(
+      list,
+      `deb ${old.url} stable main\ndeb http://127.0.0.1:9/security stable-security main\ndeb ${fresh.url}/ stable main\n`,
+    );
+    const def = (await loadRelease(release)).archives.get('test')!;
+    const keys = [...(await loadRelease(release)).publicKeys.values()];
+    const r = await resolveArchiveUrl(def, keys, { sourcesFiles: [list], env: {} });
+    expect(r).toMatchObject({ url: old.url, from: 'sources', alternatives: [fresh.url, 'http://127.0.0.1:9/security'] });
+  });
+});
 
 describe('a failing first mirror: the cut uses the second, whole', () => {
   // `warm`: a first cut found the first mirror (the discovery is cached, so the archive, not the probe, meets the fault)

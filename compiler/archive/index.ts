@@ -371,8 +371,11 @@ class Archive {
 
   private loadIndexes(snap: Snapshot): Promise<Index[]> {
     snap.indexes ??= (async () => {
-      const all = await Promise.all(snap.infos.flatMap(([s, info]) => this.def.components.map((c) => this.index(snap, s, info, c))));
-      return all.filter((i): i is Index => i !== undefined);
+      // every load ends before a failure is reported: a failover never shares a load still running on the mirror it leaves
+      const all = await Promise.allSettled(snap.infos.flatMap(([s, info]) => this.def.components.map((c) => this.index(snap, s, info, c))));
+      const failed = all.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return all.map((r) => (r as PromiseFulfilledResult<Index | undefined>).value).filter((i): i is Index => i !== undefined);
     })();
     return snap.indexes;
   }

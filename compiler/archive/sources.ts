@@ -133,12 +133,13 @@ export async function readAptSources(files?: string[]): Promise<AptSource[]> {
   return out;
 }
 
-/** Enabled binary (`deb`) http(s) mirror URIs, in order, without duplicates or trailing slashes. */
-export function mirrorCandidates(sources: AptSource[]): string[] {
+/** Enabled binary (`deb`) http(s) mirror URIs, in order, without duplicates or trailing slashes; with `suites`, only sources that name one of them. */
+export function mirrorCandidates(sources: AptSource[], suites?: string[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const s of sources) {
     if (!s.enabled || !s.types.includes('deb')) continue;
+    if (suites && !s.suites.some((x) => suites.includes(x))) continue;
     for (const u of s.uris) {
       if (!/^https?:\/\//.test(u)) continue;
       const norm = u.replace(/\/+$/, '');
@@ -149,6 +150,17 @@ export function mirrorCandidates(sources: AptSource[]): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The mirrors an archive may turn to when its URL fails, in order: first
+ * those whose APT source names one of its suites, then the others (a
+ * bookworm host's mirror serves trixie too; a mirror of another archive, such
+ * as debian-security, fails at its InRelease and is passed).
+ */
+function alternativesFor(archive: ArchiveDef, sources: AptSource[]): string[] {
+  const named = mirrorCandidates(sources, archive.suites);
+  return [...named, ...mirrorCandidates(sources).filter((u) => !named.includes(u))];
 }
 
 export function archiveEnvVar(name: string): string {
@@ -237,7 +249,7 @@ export async function resolveArchiveUrl(
     const hit = await opts.store.getMeta<{ v: 1; url: string }>('archive-url', key);
     if (hit?.v === 1 && hit.url) {
       const others =
-        archive.pro === undefined ? mirrorCandidates(await readAptSources(opts.sourcesFiles)).filter((u) => u !== hit.url) : [];
+        archive.pro === undefined ? alternativesFor(archive, await readAptSources(opts.sourcesFiles)).filter((u) => u !== hit.url) : [];
       return withCredentials({ url: hit.url, from: 'cache', ...(others.length ? { alternatives: others } : {}) });
     }
   }
@@ -273,8 +285,9 @@ export async function resolveArchiveUrl(
         opts.onProbe?.(base, 'ok');
         if (opts.store) await opts.store.putMeta('archive-url', key, { v: 1, url: base });
         // a pro archive keeps to the mirror its credentials name
-        const at = candidates.findIndex((c) => c.base === base);
-        const others = credentials ? [] : [...candidates.slice(at + 1), ...candidates.slice(0, at)].map((c) => c.base);
+        const named = alternativesFor(archive, sources);
+        const at = named.indexOf(base);
+        const others = credentials ? [] : [...named.slice(at + 1), ...named.slice(0, Math.max(at, 0))].filter((u) => u !== base);
         return {
           url: base,
           from: 'sources',

@@ -50,14 +50,14 @@ export function checkNotOlder(info: InReleaseInfo, pinned: PinnedInRelease | und
   );
 }
 
-/** Every mirror failed: one error naming each and why (the last one's code and hint). */
+/** Every mirror failed: one error naming each and why (the code and hint of the first: the archive's own URL; the others are fallbacks). */
 export function allMirrorsFailed(archive: string, failures: Array<{ url: string; error: ChiselError }>): ChiselError {
-  const last = failures[failures.length - 1]!.error;
-  if (failures.length === 1) return last;
+  const first = failures[0]!.error;
+  if (failures.length === 1) return first;
   return new ChiselError(`archive ${archive}: every mirror failed: ${failures.map((f) => `${f.url}: ${f.error.message}`).join('; ')}`, {
-    code: last.code,
-    exitCode: last.exitCode,
-    ...(last.hint ? { hint: last.hint } : {}),
-    cause: last,
+    code: first.code,
+    exitCode: first.exitCode,
+    ...(first.hint ? { hint: first.hint } : {}),
+    cause: first,
   });
 }

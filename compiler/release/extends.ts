@@ -108,10 +108,11 @@ export function readChiselChain(file: string, text: string, errors: ChiselError[
   }
   checkFormats(layers, errors);
   const merged: Raw = {};
-  for (const key of ['format', 'maintenance']) {
-    const owner = layers.find((l) => Object.hasOwn(l.raw, key));
-    if (owner) merged[key] = owner.raw[key];
-  }
+  // The format is the bottom release's (an overlay's own must agree, checked above); maintenance the topmost given.
+  const format = [...layers].reverse().find((l) => Object.hasOwn(l.raw, 'format'));
+  if (format) merged.format = format.raw.format;
+  const maintenance = layers.find((l) => Object.hasOwn(l.raw, 'maintenance'));
+  if (maintenance) merged.maintenance = maintenance.raw.maintenance;
   for (const key of MERGED_MAPS) {
     const having = layers.filter((l) => Object.hasOwn(l.raw, key) && l.raw[key] !== null);
     if (having.length) merged[key] = Object.assign({}, ...having.reverse().map((l) => l.raw[key] as Raw));
@@ -166,7 +167,7 @@ class LayeredDoc implements YamlDoc {
         const m = l.raw[key];
         return Boolean(m) && typeof m === 'object' && Object.hasOwn(m as object, String(name));
       };
-      const found = this.layers.find(has);
+      const found = (key === 'format' ? [...this.layers].reverse() : this.layers).find(has);
       if (found) return found.y;
     }
     return this.layers[0]!.y;

@@ -16,10 +16,7 @@ export function releaseLayers(release: Release): ReleaseLayer[] {
  * The same on every machine that has the same release.
  */
 export function releaseFileName(release: Release, file: string): string {
-  // The deepest layer directory that holds the file (a base may sit inside the overlay's directory).
-  const layer = releaseLayers(release)
-    .filter((l) => isInside(l.dir, file))
-    .sort((a, b) => b.dir.length - a.dir.length)[0];
+  const layer = layerOf(release, file);
   if (!layer) return path.relative(release.dir, file).split(path.sep).join('/');
   const rel = path.relative(layer.dir, file).split(path.sep).join('/');
   return layer.label ? `${layer.label}/${rel}` : rel;
@@ -37,7 +34,19 @@ export function releaseInputFiles(release: Release, packages: Iterable<string>):
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** Whether a release file is in the layer of the release's own directory (not in a base's). */
+export function isOwnFile(release: Release, file: string): boolean {
+  return layerOf(release, file)?.dir === release.dir;
+}
+
+/** The layer a file belongs to: the deepest layer directory that holds it (a base may sit inside the overlay's directory). */
+function layerOf(release: Release, file: string): ReleaseLayer | undefined {
+  return releaseLayers(release)
+    .filter((l) => isInside(l.dir, file))
+    .sort((a, b) => b.dir.length - a.dir.length)[0];
+}
+
 function isInside(dir: string, file: string): boolean {
   const rel = path.relative(dir, file);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }

@@ -9,7 +9,7 @@ import { parseSliceKey, sliceKey } from './model.js';
 import { SLICE_NAME } from './chisel.js';
 import { schemaErrors } from '../yaml/schema.js';
 import { NeedsFullParse, fastYaml } from '../yaml/fast.js';
-import { YamlFile, type YamlDoc } from '../yaml/file.js';
+import { readYamlDoc, type YamlDoc } from '../yaml/file.js';
 
 export const PACKAGE_NAME = /^[a-z0-9](?:-?[.a-z0-9+]){1,}$/;
 
@@ -70,21 +70,8 @@ export function parseSliceFast(file: string, text: string, format: Format): Pack
 
 /** The full parser: every problem of the file, with its position, is added to `errors` (or `warnings`). */
 export const parseSliceFull: SliceParser = (file, text, format, errors, warnings = []) => {
-  const y = new YamlFile(file, text);
-  const syntax = y.syntaxErrors();
-  if (syntax.length) {
-    errors.push(...syntax);
-    return undefined;
-  }
-  warnings.push(...y.syntaxWarnings());
-  let raw: RawSDF;
-  try {
-    raw = y.toJS() as RawSDF;
-  } catch (e) {
-    errors.push(e as ChiselError);
-    return undefined;
-  }
-  return readSliceFile(y, raw, format, errors, warnings);
+  const doc = readYamlDoc(file, text, errors, warnings);
+  return doc && readSliceFile(doc.y, doc.raw as RawSDF, format, errors, warnings);
 };
 
 /** The package a loaded slice definition file defines; errors are added to `errors`, warnings to `warnings`. */

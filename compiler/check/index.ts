@@ -12,6 +12,7 @@ import { openArchives, type ArchiveOptions, type ArchiveSet } from '../archive/i
 import type { ContentReader, ContentStore } from '../cache/store.js';
 import { writeDir } from '../output/dir.js';
 import { choosePackages, type ArchiveSource } from '../pipeline/plan.js';
+import { globMatch, isGlob } from '../release/glob.js';
 import { sliceKey, type Release, type SmokeTest } from '../release/model.js';
 import { checkMaintenance, cut, type Ignore, type ResolvedPackage } from '../slicer/cut.js';
 import { select } from '../slicer/selection.js';
@@ -144,8 +145,9 @@ async function checkOne(name: string, opts: CheckOptions, source: ArchiveSource)
   const view = new RootView(tree);
   const runnable: SmokeTest[] = [];
   for (const t of tests) {
-    if (view.fileAt(t.run[0]!)) runnable.push(t);
-    else smoke.push({ run: t.run, result: 'fail', reason: `${t.run[0]} is not in the root` });
+    const prog = programOf(view, t.run[0]!);
+    if (typeof prog === 'string') runnable.push({ ...t, run: [prog, ...t.run.slice(1)] });
+    else smoke.push({ run: t.run, result: 'fail', reason: prog.why });
   }
   const why = runnable.length ? cannotRun(opts.arch) : undefined;
   if (why) smoke.push(...runnable.map((t): SmokeResult => ({ run: t.run, result: 'skipped', reason: why })));
@@ -161,6 +163,16 @@ async function checkOne(name: string, opts: CheckOptions, source: ArchiveSource)
   }
   for (const s of smoke) if (s.result === 'fail') problems.push(`check ${s.run.join(' ')}: ${s.reason}`);
   return done({ size: root.size, files: root.files, elfs: root.elfs, problems, notes: root.notes, smoke });
+}
+
+/** The program a smoke test names: its path, or the one file its glob matches (java-21-openjdk-* for the arch's JVM directory). */
+function programOf(view: RootView, prog: string): string | { why: string } {
+  if (!isGlob(prog)) return view.fileAt(prog) ? prog : { why: `${prog} is not in the root` };
+  const found = view.tree.entries.filter((e) => e.type !== 'dir' && globMatch(prog, e.path) && view.fileAt(e.path)).map((e) => e.path);
+  if (found.length === 1) return found[0]!;
+  return {
+    why: found.length ? `${prog} matches ${found.length} files (${found.join(', ')}): name one` : `nothing in the root matches ${prog}`,
+  };
 }
 
 /** The smoke tests of a slice, or of every slice of a set. */

@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   info: () => import('./info.js'),
   find: () => import('./find.js'),
   cut: () => import('./cut.js'),
+  check: () => import('./check.js'),
   build: () => import('./build.js'),
   lock: () => import('./lock.js'),
   scaffold: () => import('./scaffold.js'),

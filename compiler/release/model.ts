@@ -63,6 +63,15 @@ export interface EssentialRef {
   arch?: string[];
 }
 
+/** chisel-ts extension: a smoke test of a slice (`checks:`), run by `chisel-ts check` in the cut root. */
+export interface SmokeTest {
+  /** The program (absolute path inside the root) and its arguments. */
+  run: string[];
+  /** A substring its output (stdout and stderr) must hold; it must also exit 0. */
+  expect?: string;
+  pos?: SourcePos;
+}
+
 export interface SliceDef {
   package: string;
   name: string;
@@ -73,6 +82,8 @@ export interface SliceDef {
   mutate?: string;
   /** chisel-ts extension: Java trust stores built after the mutate scripts. */
   keystores?: KeystoreDef[];
+  /** chisel-ts extension: smoke tests (Chisel ignores the key). */
+  checks?: SmokeTest[];
   pos?: SourcePos;
 }
 

@@ -14,8 +14,8 @@ import type { ChiselConfig } from './chisel.js';
 import type { SourcePos } from '../yaml/file.js';
 import type { PackageDef, PathInfo, SliceDef } from './model.js';
 
-/** 3: merge keys applied, warnings (files with one are not cached); 4: overlays (the config's layers); 5: keystores. */
-const FORMAT = 5;
+/** 3: merge keys applied, warnings (files with one are not cached); 4: overlays (the config's layers); 5: keystores; 6: slices' checks. */
+const FORMAT = 6;
 
 /** A position; `file` is left out when it is the package's own file (thousands of times the same path otherwise). */
 interface CachedPos {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ChiselError } from '../util/errors.js';
 import { KNOWN_ARCHS as ARCHS } from '../util/arch.js';
 import { isGlob } from './glob.js';
-import type { EssentialRef, Format, KeystoreDef, PackageDef, PathInfo, PathKind, SliceDef } from './model.js';
+import type { EssentialRef, Format, KeystoreDef, PackageDef, PathInfo, PathKind, SliceDef, SmokeTest } from './model.js';
 import { parseSliceKey, sliceKey } from './model.js';
 import { SLICE_NAME } from './chisel.js';
 import { schemaErrors } from '../yaml/schema.js';
@@ -35,6 +35,7 @@ interface RawSlice {
   contents?: Record<string, RawPath> | null;
   mutate?: string;
   keystores?: Record<string, { certificates?: string[]; password?: string } | null> | null;
+  checks?: Array<{ run: string[]; expect?: string }>;
 }
 interface RawSDF {
   package: string;
@@ -193,6 +194,7 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
       slice.hint = s.hint;
     }
     if (s.mutate !== undefined) slice.mutate = s.mutate;
+    if (s.checks !== undefined) slice.checks = readChecks(y, [...at, 'checks'], key, s.checks, errors);
     slice.essential = readEssentials(at, s.essential, s['v3-essential'], `slice ${key}`);
     for (const e of slice.essential) {
       if (e.slice === key) errors.push(y.error([...at, 'essential'], `slice ${key} cannot list itself as essential`, 'essential'));
@@ -236,6 +238,28 @@ function readKeystores(
     out.push({ path: p, certificates, password: r?.password ?? 'changeit', pos: y.pos(where, true) });
   }
   return out;
+}
+
+/** `checks:` (chisel-ts extension): each a program given by its absolute path inside the root, with arguments. */
+function readChecks(
+  y: YamlDoc,
+  at: Array<string | number>,
+  key: string,
+  raw: NonNullable<RawSlice['checks']>,
+  errors: ChiselError[],
+): SmokeTest[] {
+  return raw.map((c, i) => {
+    const prog = c.run[0]!;
+    if (!prog.startsWith('/') || cleanPathError(prog))
+      errors.push(
+        y.error(
+          [...at, i, 'run', 0],
+          `slice ${key}: check ${i + 1} runs "${prog}": give the program's absolute, clean path inside the root (as /usr/bin/x)`,
+          'checks',
+        ),
+      );
+    return { run: [...c.run], ...(c.expect !== undefined ? { expect: c.expect } : {}), pos: y.pos([...at, i]) };
+  });
 }
 
 function readArch(r: NonNullable<RawPath>, info: PathInfo, err: (msg: string, sub?: string) => void): void {

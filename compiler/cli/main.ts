@@ -14,11 +14,13 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   info: () => import('./info.js'),
   find: () => import('./find.js'),
   cut: () => import('./cut.js'),
+  check: () => import('./check.js'),
   build: () => import('./build.js'),
   lock: () => import('./lock.js'),
   scaffold: () => import('./scaffold.js'),
   cache: () => import('./cache.js'),
   keygen: () => import('./keygen.js'),
+  outdated: () => import('./outdated.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

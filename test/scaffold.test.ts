@@ -40,6 +40,14 @@ describe("sorting a package's paths", () => {
     expect(categoryOf('tool', p)).toBe(want);
   });
 
+  it('sorts programs and plugins of a package directory under /usr/lib by mode and name', () => {
+    expect(categoryOf('git', '/usr/lib/git-core/git-daemon', 0o755, 'file')).toBe('bins');
+    expect(categoryOf('git', '/usr/lib/git-core/git-sh-setup', 0o644, 'file')).toBe('data');
+    expect(categoryOf('apache2-bin', '/usr/lib/apache2/modules/mod_ssl.so', 0o644, 'file')).toBe('libs');
+    expect(categoryOf('nginx', '/usr/lib/nginx/modules', 0o777, 'symlink')).toBe('data');
+    expect(categoryOf('tool', '/usr/share/tool/run', 0o755, 'file')).toBe('data');
+  });
+
   it.each([
     ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/*-linux-*/libc.so.6'],
     ['/lib/arm-linux-gnueabihf/ld-linux-armhf.so.3', '/lib/*-linux-*/ld-linux-armhf.so.3'],

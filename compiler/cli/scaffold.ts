@@ -172,7 +172,12 @@ async function batch(names: string[], flags: ScaffoldFlags, release: Loaded, sto
     return {
       version: pkg.version,
       depends: ['Pre-Depends', 'Depends'].map((f) => control.get(f)).filter((v): v is string => v !== undefined),
-      entries: listing.entries.map((e) => ({ path: e.path, type: e.type })),
+      entries: listing.entries.map((e) => ({
+        path: e.path,
+        type: e.type,
+        mode: e.mode,
+        ...(e.link !== undefined ? { link: e.link } : {}),
+      })),
     };
   };
   const r = await scaffoldBatch(list, {

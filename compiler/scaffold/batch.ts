@@ -12,7 +12,7 @@ export interface ArchListing {
   version: string;
   /** Depends and Pre-Depends, as in the control paragraph. */
   depends: string[];
-  entries: Array<{ path: string; type: ScaffoldEntry['type'] }>;
+  entries: Array<{ path: string; type: ScaffoldEntry['type']; mode?: number; link?: string }>;
 }
 
 /** Fetches a package for an architecture; undefined when that archive has no such package. */
@@ -258,7 +258,7 @@ export async function scaffoldBatch(names: string[], opts: BatchOptions): Promis
   }
   for (const n of order)
     for (const l of got.get(n)!.perArch.values())
-      for (const e of l.entries) if (e.type !== 'dir' && categoryOf(n, e.path)) addAncestors(archIndependent(e.path), n);
+      for (const e of l.entries) if (e.type !== 'dir' && categoryOf(n, e.path, e.mode, e.type)) addAncestors(archIndependent(e.path), n);
 
   const written = new Map<string, string[]>();
   const base = releaseSlices(release);
@@ -271,17 +271,24 @@ export async function scaffoldBatch(names: string[], opts: BatchOptions): Promis
   for (const n of order) {
     const p = got.get(n)!;
     // the listings of all architectures, a path marked with those that have it
-    const where = new Map<string, { type: ScaffoldEntry['type']; arch: string[] }>();
+    const where = new Map<string, { type: ScaffoldEntry['type']; arch: string[]; mode?: number; link?: string }>();
     for (const [a, l] of p.perArch)
       for (const e of l.entries) {
         const k = archIndependent(e.path);
-        const w = where.get(k) ?? { type: e.type, arch: [] };
+        const w = where.get(k) ?? {
+          type: e.type,
+          arch: [],
+          ...(e.mode !== undefined ? { mode: e.mode } : {}),
+          ...(e.link !== undefined ? { link: e.link } : {}),
+        };
         w.arch.push(a);
         where.set(k, w);
       }
     const entries: ScaffoldEntry[] = [...where].map(([path, w]) => ({
       path,
       type: w.type,
+      ...(w.mode !== undefined ? { mode: w.mode } : {}),
+      ...(w.link !== undefined ? { link: w.link } : {}),
       ...(w.arch.length < p.perArch.size ? { arch: w.arch.sort() } : {}),
     }));
     const deps = depsOf.get(n)!;

@@ -12,6 +12,10 @@ export interface ScaffoldEntry {
   type: 'dir' | 'file' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
   /** The architectures whose package has this path (written as *-linux-*), when not all of those scaffolded. */
   arch?: string[];
+  /** Permission bits, when known: a program under /usr/lib is sorted into bins. */
+  mode?: number;
+  /** A symlink's target: the slice it is in needs the slice of the target. */
+  link?: string;
 }
 
 /** A dependency's slice names, or undefined when the release (or the batch) has none for it. */
@@ -58,13 +62,30 @@ export function archIndependent(p: string): string {
   return p.replace(TRIPLET, '/*-linux-*').replace(/^(\/usr\/lib\/jvm\/java-[0-9]+-openjdk)-[a-z0-9]+(?=\/|$)/, '$1-*');
 }
 
-export function categoryOf(pkg: string, p: string): Category | undefined {
+export function categoryOf(pkg: string, p: string, mode?: number, type?: ScaffoldEntry['type']): Category | undefined {
   if (p === `/usr/share/doc/${pkg}/copyright`) return 'copyright';
   if (LEFT_OUT.some((r) => r.test(p))) return undefined;
   if (/^\/(usr\/)?s?bin\//.test(p) || /^\/usr\/libexec\//.test(p)) return 'bins';
   if (p.startsWith('/etc/')) return 'config';
   if (/^\/(usr\/)?lib(32|64|x32)?\/[^/]*-linux-[^/]*\//.test(p) || /^\/(usr\/)?lib\/[^/]+\.so(\.[0-9.]+)?$/.test(p)) return 'libs';
+  // plugins and helper programs in a package's own directory under /usr/lib need the package's dependencies too
+  if (p.startsWith('/usr/lib/') && (type === undefined || type === 'file' || type === 'hardlink')) {
+    if (/\.so(\.[0-9.]+)?$/.test(p)) return 'libs';
+    if (mode !== undefined && (mode & 0o111) !== 0) return 'bins';
+  }
   return 'data';
+}
+
+/** A symlink's target as an absolute clean path. */
+function linkTarget(p: string, link: string): string {
+  const parts = (link.startsWith('/') ? link : `${p.slice(0, p.lastIndexOf('/'))}/${link}`).split('/');
+  const out: string[] = [];
+  for (const x of parts) {
+    if (x === '' || x === '.') continue;
+    if (x === '..') out.pop();
+    else out.push(x);
+  }
+  return `/${out.join('/')}`;
 }
 
 /** Shipped paths (no directories) -> their globs: a directory deep enough with COLLAPSE_AT paths or more is one `dir/**`. */
@@ -133,12 +154,16 @@ export interface Proposal {
 function slicesFor(known: KnownSlices, dep: string, batch: boolean): string[] {
   const names = known(dep);
   if (!names) return [];
-  if (names.includes('libs')) return [`${dep}_libs`];
   const others = names.filter((s) => s !== 'copyright');
+  if (batch) {
+    // a library's libs; a program package's bins (which take its libs); else all but copyright
+    if (names.includes('libs') && (dep.startsWith('lib') || !names.includes('bins'))) return [`${dep}_libs`];
+    if (names.includes('bins')) return [`${dep}_bins`];
+    return others.map((s) => `${dep}_${s}`);
+  }
+  if (names.includes('libs')) return [`${dep}_libs`];
   if (others.length === 1) return [`${dep}_${others[0]}`];
-  if (!batch) return [];
-  if (others.includes('bins')) return [`${dep}_bins`];
-  return others.map((s) => `${dep}_${s}`);
+  return [];
 }
 
 /** The release's slices as a KnownSlices. */
@@ -156,7 +181,7 @@ export function propose(input: ScaffoldInput): Proposal {
   let leftOut = 0;
   for (const e of input.entries) {
     if (e.type === 'dir') continue;
-    const c = categoryOf(input.name, e.path);
+    const c = categoryOf(input.name, e.path, e.mode, e.type);
     if (!c) {
       leftOut++;
       continue;
@@ -174,12 +199,34 @@ export function propose(input: ScaffoldInput): Proposal {
     const prev = pathArch.get(p);
     pathArch.set(p, prev === undefined || e.arch === undefined ? undefined : [...new Set([...prev, ...e.arch])].sort());
   }
+  // which of our categories each symlink needs (its target's), for essentials between our own slices
+  const catOf = new Map<string, Category>();
+  for (const [c, ps] of by) for (const x of ps) catOf.set(x, c);
+  const linkNeeds = new Map<Category, Set<Category>>();
+  for (const e of input.entries) {
+    if (e.type !== 'symlink' || !e.link) continue;
+    const from = catOf.get(archIndependent(e.path));
+    if (!from) continue;
+    const t = archIndependent(linkTarget(e.path, e.link));
+    let to = catOf.get(t);
+    if (!to)
+      for (const [x, c] of catOf)
+        if (x.startsWith(`${t}/`)) {
+          to = c;
+          break;
+        }
+    if (to && to !== from && to !== 'copyright' && from !== 'copyright') linkNeeds.set(from, new Set([...(linkNeeds.get(from) ?? []), to]));
+  }
   const slices = new Map<Category, string[]>();
   const arch = new Map<string, string[]>();
   for (const c of ORDER) {
     if (!by.has(c)) continue;
     const paths = by.get(c)!;
-    const globs = c === 'copyright' ? paths : collapse(paths, input.shared);
+    // a directory that also holds paths of our other slices stays a list (a dir/** would take them too)
+    const elsewhere = new Set<string>();
+    for (const [o, ps] of by)
+      if (o !== c) for (const x of ps) for (let i = x.indexOf('/', 1); i > 0; i = x.indexOf('/', i + 1)) elsewhere.add(x.slice(0, i));
+    const globs = c === 'copyright' ? paths : collapse(paths, (dir) => elsewhere.has(dir) || (input.shared?.(dir) ?? false));
     slices.set(c, globs);
     // a glob holds on the architectures of the paths it stands for
     for (const g of globs) {
@@ -218,6 +265,20 @@ export function propose(input: ScaffoldInput): Proposal {
     const first = ORDER.find((c) => c !== 'copyright' && slices.has(c));
     if (first) essentials.set(first, [...(first === 'data' ? own('config') : []), ...depSlices]);
   }
+  // a symlink into another of our slices: that slice too, unless it would close a loop
+  const needs = (from: Category, to: Category, seen = new Set<Category>()): boolean => {
+    if (from === to) return true;
+    seen.add(from);
+    for (const e of essentials.get(from) ?? []) {
+      const c = e.startsWith(`${input.name}_`) ? (e.slice(input.name.length + 1) as Category) : undefined;
+      if (c && slices.has(c) && !seen.has(c) && needs(c, to, seen)) return true;
+    }
+    return false;
+  };
+  for (const [from, tos] of linkNeeds)
+    for (const to of [...tos].sort())
+      if (slices.has(from) && slices.has(to) && !needs(from, to) && !needs(to, from))
+        essentials.set(from, [...(essentials.get(from) ?? []), `${input.name}_${to}`]);
   return { slices, arch, essentials, essentialArch, unsliced, choose, skipped, claimed, leftOut };
 }
 

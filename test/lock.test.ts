@@ -115,13 +115,13 @@ describe('lockfile', () => {
       const numstat = spawnSync('git', ['diff', '--no-index', '--numstat', old, lockfile], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
       expect(Number(numstat[0])).toBeLessThanOrEqual(12);
       expect(Number(numstat[1])).toBeLessThanOrEqual(12);
-      const diff = await cli(['lock', '--diff', old, lockfile]);
+      const diff = await cli(['lock', '--diff', '--release', release, '--cache-dir', cache, old, lockfile]);
       expect(diff.code).toBe(0);
-      expect(diff.out).toMatch(/^~ hello \(amd64\) 1\.0 -> 1\.1$/m);
+      expect(diff.out).toMatch(/^~ hello \(amd64\) 1\.0 -> 1\.1\n {4}\(no changelog in the package\)$/m);
       expect(diff.out).toMatch(/contents of hello \(amd64\) changed/);
       expect(diff.out).toMatch(/amd64 rootfs: [0-9a-f]{12} -> [0-9a-f]{12}/);
-      const json = JSON.parse((await cli(['lock', '--diff', old, lockfile, '--json'])).out);
-      expect(json.packages.changed).toEqual([{ name: 'hello', arch: 'amd64', from: '1.0', to: '1.1' }]);
+      const json = JSON.parse((await cli(['lock', '--diff', '--no-changelogs', old, lockfile, '--json'])).out);
+      expect(json.packages.changed).toEqual([{ name: 'hello', arch: 'amd64', from: '1.0', to: '1.1', bytes: [25, 25] }]);
       expect((await cli(['lock', ...common(lockfile, cache), '--check', 'hello_bins'])).code).toBe(0);
     } finally {
       await archive.publish('stable', 'main', hello('1.0'), { dropOld: true });

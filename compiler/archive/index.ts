@@ -15,9 +15,11 @@ import type { IndexCompression } from './packages.js';
 import { AUTH_DIR_ENV, basicAuthorization } from './credentials.js';
 import { isSkipped, resolveArchiveUrl, type ResolvedUrl, type ResolveUrlOptions, type SkippedArchive } from './sources.js';
 import { compareVersions } from './version.js';
+import { allMirrorsFailed, checkNotOlder, isMirrorFault, mirrorHttp, type Access, type PinnedInRelease } from './mirrors.js';
 
 export { compareVersions } from './version.js';
 export { resolveArchiveUrl, archiveEnvVar } from './sources.js';
+export type { PinnedInRelease } from './mirrors.js';
 
 /** A package chosen for a cut: from an archive's index, or pinned by a lockfile (which records no suite). */
 export interface ResolvedPackage {
@@ -52,13 +54,17 @@ export interface ArchiveOptions {
   onEvent?: (ev: ArchiveEvent) => void;
   /** One line for the user, printed without --verbose (a pro archive ignored). */
   onNotice?: (msg: string) => void;
+  /** The InRelease dates a lockfile pins (--locked): a mirror serving an older one is left for the next. */
+  pinnedInReleases?: PinnedInRelease[];
 }
 
 export type ArchiveEvent =
   | { kind: 'url'; archive: string; url: string; from: string }
   | { kind: 'inrelease'; archive: string; suite: string; cached: boolean }
   | { kind: 'index'; archive: string; suite: string; component: string; cached: boolean }
-  | { kind: 'download'; package: string; bytes: number };
+  | { kind: 'download'; package: string; bytes: number }
+  /** A mirror failed: the archive reads the next one's snapshot (or, for a .deb, its copy). */
+  | { kind: 'mirror'; archive: string; from: string; to: string; why: string };
 
 export interface UsedInRelease {
   archive: string;
@@ -84,12 +90,6 @@ function urlOptions(opts: UrlOptions): ResolveUrlOptions {
     ...(opts.http ? { http: opts.http } : {}),
     ...(opts.authDir ? { authDir: opts.authDir } : {}),
   };
-}
-
-/** Where an archive is and how to ask it: its base URL and the HTTP options (with a pro archive's Basic auth). */
-interface Access {
-  url: string;
-  http: HttpOptions;
 }
 
 function accessOf(r: ResolvedUrl, http: HttpOptions = {}): Access {
@@ -135,13 +135,27 @@ export async function prefetchInReleases(
   ).catch(() => undefined); // a URL that cannot be resolved now fails again, with its message, when the archive opens
 }
 
+/** One mirror's InRelease files: every suite of the archive, from that mirror only, and the indexes they name. */
+interface Snapshot {
+  /** Which of the archive's mirrors (-1: the cache, --offline). */
+  mirror: number;
+  /** Counts the snapshots the archive opened: a failover replaces only the snapshot that failed. */
+  gen: number;
+  access?: Access;
+  infos: Array<readonly [string, InReleaseInfo]>;
+  indexes?: Promise<Index[]>;
+  /** Key of the answers of find() (see resolveKey). */
+  key: string;
+}
+
 class Archive {
-  private where?: Promise<Access | SkippedArchive>;
+  private where?: Promise<Access[] | SkippedArchive>;
   private skip?: Promise<string | undefined>;
-  private indexes?: Promise<Index[]>;
-  private infos?: Promise<Array<readonly [string, InReleaseInfo]>>;
-  private lookupKey?: Promise<string>;
-  readonly used: UsedInRelease[] = [];
+  private snap?: Promise<Snapshot>;
+  private gen = 0;
+  private current?: Snapshot;
+  /** The snapshot keys find() answered from (a failover to another snapshot makes earlier answers stale). */
+  private readonly answered = new Set<string>();
   constructor(
     readonly def: ArchiveDef,
     readonly keys: PublicKeyDef[],
@@ -150,17 +164,22 @@ class Archive {
     private readonly host: IndexHost,
   ) {}
 
-  private resolveAccess(): Promise<Access | SkippedArchive> {
+  /** The InRelease files of the snapshot in use (for lockfiles). */
+  get used(): UsedInRelease[] {
+    return (this.current?.infos ?? []).map(([suite, info]) => ({ archive: this.def.name, suite, date: info.date, sha256: info.sha256 }));
+  }
+
+  private resolveAccess(): Promise<Access[] | SkippedArchive> {
     this.where ??= resolveArchiveUrl(this.def, this.keys, urlOptions(this.opts)).then((r) => {
       if (isSkipped(r)) return r;
       this.opts.onEvent?.({ kind: 'url', archive: this.def.name, url: r.url, from: r.from });
-      return accessOf(r, this.opts.http);
+      return [accessOf(r, this.opts.http), ...(r.alternatives ?? []).map((url) => ({ url, http: this.opts.http ?? {} }))];
     });
     return this.where;
   }
 
-  /** The base URL and HTTP options (online); a skipped archive is never asked (see skipped()). */
-  async access(): Promise<Access> {
+  /** The mirrors, the resolved URL first (online); a skipped archive is never asked (see skipped()). */
+  async mirrors(): Promise<Access[]> {
     const r = await this.resolveAccess();
     if (isSkipped(r)) throw skippedError(this.def.name, r.skipped);
     return r;
@@ -192,11 +211,12 @@ class Archive {
     return inReleaseRef(this.def.name, suite);
   }
 
-  private async inRelease(suite: string): Promise<InReleaseInfo> {
+  /** The InRelease of `suite` from `where` (undefined: the cache, --offline), verified; the caller records it once the whole snapshot is good. */
+  private async inRelease(suite: string, where: Access | undefined): Promise<{ info: InReleaseInfo; bytes: Buffer }> {
     const ctx = { archive: this.def.name, suite };
     const { store } = this.opts;
     let bytes: Buffer | undefined;
-    if (this.opts.offline) {
+    if (!where) {
       const ref = await store.getMeta<{ sha256: string }>('inrelease-ref', this.refKey(suite));
       bytes = ref ? await store.readVerified(ref.sha256) : undefined;
       if (!bytes) {
@@ -207,7 +227,6 @@ class Archive {
         });
       }
     } else {
-      const where = await this.access();
       const url = `${where.url}/dists/${suite}/InRelease`;
       const started = early.get(url);
       early.delete(url);
@@ -218,13 +237,77 @@ class Archive {
     }
     const info = await verifyInRelease(bytes, this.keys, ctx, store);
     checkValidUntil(info, this.opts.now ?? new Date(), ctx);
-    if (!this.opts.offline) {
-      await store.putBuffer(bytes);
-      await store.putMeta('inrelease-ref', this.refKey(suite), { sha256: info.sha256 });
+    if (where)
+      checkNotOlder(
+        info,
+        this.opts.pinnedInReleases?.find((p) => p.archive === this.def.name && p.suite === suite),
+        ctx,
+      );
+    return { info, bytes };
+  }
+
+  /** The snapshot in use: opened on first use, from the first mirror that serves one. */
+  private snapshot(): Promise<Snapshot> {
+    this.snap ??= this.openSnapshot(0);
+    return this.snap;
+  }
+
+  private async openSnapshot(from: number): Promise<Snapshot> {
+    const gen = ++this.gen;
+    const suites = this.def.suites;
+    if (this.opts.offline) {
+      const got = await Promise.all(suites.map((s) => this.inRelease(s, undefined)));
+      return this.opened({ mirror: -1, gen, infos: got.map((g, i) => [suites[i]!, g.info] as const), key: '' });
     }
-    this.opts.onEvent?.({ kind: 'inrelease', archive: this.def.name, suite, cached: Boolean(this.opts.offline) });
-    this.used.push({ archive: this.def.name, suite, date: info.date, sha256: info.sha256 });
-    return info;
+    const mirrors = await this.mirrors();
+    const failures: Array<{ url: string; error: ChiselError }> = [];
+    for (let i = from; i < mirrors.length; i++) {
+      const access = { url: mirrors[i]!.url, http: mirrorHttp(mirrors, i) };
+      const got = await Promise.allSettled(suites.map((s) => this.inRelease(s, access)));
+      const failed = got.find((g): g is PromiseRejectedResult => g.status === 'rejected');
+      if (!failed) {
+        const { store } = this.opts;
+        const ok = got.map((g) => (g as PromiseFulfilledResult<{ info: InReleaseInfo; bytes: Buffer }>).value);
+        // the cache's InRelease of each suite: all from this one mirror
+        for (const [k, { info, bytes }] of ok.entries()) {
+          await store.putBuffer(bytes);
+          await store.putMeta('inrelease-ref', this.refKey(suites[k]!), { sha256: info.sha256 });
+          this.opts.onEvent?.({ kind: 'inrelease', archive: this.def.name, suite: suites[k]!, cached: false });
+        }
+        return this.opened({ mirror: i, gen, access, infos: ok.map((g, k) => [suites[k]!, g.info] as const), key: '' });
+      }
+      if (!isMirrorFault(failed.reason)) throw failed.reason;
+      failures.push({ url: access.url, error: failed.reason as ChiselError });
+      if (i + 1 < mirrors.length) this.leaving(access.url, mirrors[i + 1]!.url, failed.reason as Error);
+    }
+    throw allMirrorsFailed(this.def.name, failures);
+  }
+
+  private opened(snap: Snapshot): Snapshot {
+    if (this.opts.offline)
+      for (const [suite] of snap.infos) this.opts.onEvent?.({ kind: 'inrelease', archive: this.def.name, suite, cached: true });
+    snap.key = this.resolveKey(snap);
+    this.current = snap;
+    return snap;
+  }
+
+  private leaving(from: string, to: string, why: Error): void {
+    this.opts.onEvent?.({ kind: 'mirror', archive: this.def.name, from, to, why: why.message });
+  }
+
+  /**
+   * After `e` on `snap`: when it is a fault of the mirror and another mirror
+   * follows, the next mirror's snapshot replaces it (once, however many
+   * lookups saw the fault); else `e` is thrown.
+   */
+  private async failover(snap: Snapshot, e: unknown): Promise<void> {
+    if (snap.mirror < 0 || !isMirrorFault(e)) throw e;
+    const mirrors = await this.mirrors();
+    if (snap.mirror + 1 >= mirrors.length) throw e;
+    if (snap.gen === this.gen) {
+      this.leaving(snap.access!.url, mirrors[snap.mirror + 1]!.url, e as Error);
+      this.snap = this.openSnapshot(snap.mirror + 1);
+    }
   }
 
   /** The Packages index of suite/component: file name, compression and signed sha256 (undefined when the suite has none). */
@@ -239,13 +322,13 @@ class Archive {
     return pick ? { file: pick[0], comp: pick[1], sha256: info.files.get(pick[0])!.sha256 } : undefined;
   }
 
-  private async index(suite: string, info: InReleaseInfo, component: string): Promise<Index | undefined> {
+  private async index(snap: Snapshot, suite: string, info: InReleaseInfo, component: string): Promise<Index | undefined> {
     const pick = this.indexFile(info, component);
     if (!pick) return undefined;
     const { file, comp, sha256 } = pick;
     const dir = file.slice(0, file.lastIndexOf('/'));
     const rel = info.acquireByHash ? `${dir}/by-hash/SHA256/${sha256}` : file;
-    const where = this.opts.offline ? undefined : await this.access();
+    const where = snap.access;
     const what = `archive ${this.def.name} ${suite}/${file}`;
     const { cached } = await this.host.load({
       sha256,
@@ -257,9 +340,14 @@ class Archive {
     return { suite, component, sha256 };
   }
 
-  /** Download `filename` (relative to the base URL) into the store, verified. */
+  /**
+   * Download `filename` (relative to the base URL) into the store, verified:
+   * from the mirror of the snapshot in use, else from the mirrors after it
+   * (the .deb's sha256 is known, so any mirror's copy is the same file).
+   */
   async download(filename: string, sha256: string, what: string, onBytes?: (bytes: number) => void): Promise<void> {
-    const where = await this.access();
+    const snap = await this.snapshot();
+    const mirrors = await this.mirrors();
     const tap = onBytes
       ? () => {
           let n = 0;
@@ -267,23 +355,29 @@ class Archive {
           return (chunk: Uint8Array) => onBytes((n += chunk.length));
         }
       : undefined;
-    return downloadVerified(this.opts.store, `${where.url}/${filename}`, sha256, what, where.http, tap);
+    const failures: Array<{ url: string; error: ChiselError }> = [];
+    for (let i = Math.max(snap.mirror, 0); i < mirrors.length; i++) {
+      const m = mirrors[i]!;
+      try {
+        return await downloadVerified(this.opts.store, `${m.url}/${filename}`, sha256, what, mirrorHttp(mirrors, i), tap);
+      } catch (e) {
+        if (!isMirrorFault(e)) throw e;
+        failures.push({ url: m.url, error: e as ChiselError });
+        if (i + 1 < mirrors.length) this.leaving(m.url, mirrors[i + 1]!.url, e as Error);
+      }
+    }
+    throw allMirrorsFailed(this.def.name, failures);
   }
 
-  private inReleases(): Promise<Array<readonly [string, InReleaseInfo]>> {
-    this.infos ??= Promise.all(this.def.suites.map(async (s) => [s, await this.inRelease(s)] as const));
-    return this.infos;
-  }
-
-  loadIndexes(): Promise<Index[]> {
-    this.indexes ??= (async () => {
-      const out: Index[] = [];
-      const infos = await this.inReleases();
-      const all = await Promise.all(infos.flatMap(([s, info]) => this.def.components.map((c) => this.index(s, info, c))));
-      for (const i of all) if (i) out.push(i);
-      return out;
+  private loadIndexes(snap: Snapshot): Promise<Index[]> {
+    snap.indexes ??= (async () => {
+      // every load ends before a failure is reported: a failover never shares a load still running on the mirror it leaves
+      const all = await Promise.allSettled(snap.infos.flatMap(([s, info]) => this.def.components.map((c) => this.index(snap, s, info, c))));
+      const failed = all.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return all.map((r) => (r as PromiseFulfilledResult<Index | undefined>).value).filter((i): i is Index => i !== undefined);
     })();
-    return this.indexes;
+    return snap.indexes;
   }
 
   /**
@@ -292,27 +386,49 @@ class Archive {
    * a warm cut then reads one small file per package instead of the parsed
    * indexes (tens of MB).
    */
-  private resolveKey(): Promise<string> {
-    this.lookupKey ??= this.inReleases().then((infos) => {
-      const files = infos.flatMap(([s, info]) => this.def.components.map((c) => `${s}/${c}:${this.indexFile(info, c)?.sha256 ?? '-'}`));
-      return sha256Hex(JSON.stringify([1, this.def.name, this.arch, files]));
-    });
-    return this.lookupKey;
+  private resolveKey(snap: Snapshot): string {
+    const files = snap.infos.flatMap(([s, info]) => this.def.components.map((c) => `${s}/${c}:${this.indexFile(info, c)?.sha256 ?? '-'}`));
+    return sha256Hex(JSON.stringify([1, this.def.name, this.arch, files]));
+  }
+
+  /** The InRelease files read so far (waiting for a snapshot being opened). */
+  async settled(): Promise<void> {
+    await this.snap?.catch(() => undefined);
+  }
+
+  /** Whether find() answered from a snapshot other than the one in use (a failover moved to another snapshot); forgets the answers. */
+  superseded(): boolean {
+    const stale = [...this.answered].some((k) => k !== this.current?.key);
+    this.answered.clear();
+    return stale;
   }
 
   async find(name: string): Promise<PackageInfo | undefined> {
     if (await this.skipped()) return undefined;
-    const key = sha256Hex(`${await this.resolveKey()}\n${name}`);
+    for (;;) {
+      const snap = await this.snapshot();
+      try {
+        const found = await this.findIn(snap, name);
+        this.answered.add(snap.key);
+        return found;
+      } catch (e) {
+        await this.failover(snap, e);
+      }
+    }
+  }
+
+  private async findIn(snap: Snapshot, name: string): Promise<PackageInfo | undefined> {
+    const key = sha256Hex(`${snap.key}\n${name}`);
     const hit = await this.opts.store.getMeta<{ v: 1; name: string; found: PackageInfo | null }>('package-lookup', key);
     if (hit?.v === 1 && hit.name === name) return hit.found ?? undefined;
-    const found = await this.findInIndexes(name);
+    const found = await this.findInIndexes(snap, name);
     this.opts.store.putMetaLater('package-lookup', key, { v: 1, name, found: found ?? null });
     return found;
   }
 
-  private async findInIndexes(name: string): Promise<PackageInfo | undefined> {
+  private async findInIndexes(snap: Snapshot, name: string): Promise<PackageInfo | undefined> {
     let best: PackageInfo | undefined;
-    for (const ix of await this.loadIndexes()) {
+    for (const ix of await this.loadIndexes(snap)) {
       for (const r of await this.host.lookup(ix.sha256, name)) {
         if (r.arch !== this.arch && r.arch !== 'all') continue;
         if (best && compareVersions(r.version, best.version) <= 0) continue;
@@ -428,7 +544,17 @@ export class ArchiveSet {
   /** The InRelease files read (for lockfiles), sorted, once every lookup started has ended. */
   async inReleasesRead(): Promise<UsedInRelease[]> {
     await Promise.allSettled(this.lookups.splice(0));
+    await Promise.all(this.archives.map((a) => a.settled()));
     return this.inReleases();
+  }
+
+  /**
+   * Whether a lookup was answered from a snapshot a failover then left for
+   * another mirror's (its answers may not be the new snapshot's): the plan
+   * asks every lookup again. Forgets what was answered.
+   */
+  superseded(): boolean {
+    return this.archives.map((a) => a.superseded()).some(Boolean);
   }
 
   /** The InRelease files read so far (for lockfiles), sorted. */

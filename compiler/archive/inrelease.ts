@@ -56,6 +56,13 @@ export function cleartextBody(text: string): string {
     .join('\n');
 }
 
+/** A Release file's date ("Sat, 01 Nov 2026 09:12:01 UTC"); undefined when it is not one. */
+export function parseReleaseDate(s: string | undefined): Date | undefined {
+  if (!s) return undefined;
+  const d = new Date(s.replace(/\s+UTC$/, ' GMT'));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
 /** Parse the fields of a Release file (the signed body of InRelease). */
 export function parseReleaseFields(body: string): Omit<InReleaseInfo, 'sha256' | 'signers'> {
   const fields = new Map<string, string>();
@@ -77,13 +84,8 @@ export function parseReleaseFields(body: string): Omit<InReleaseInfo, 'sha256' |
     if (m) files.set(m[3]!, { sha256: m[1]!.toLowerCase(), size: Number(m[2]) });
   }
   const date = fields.get('Date') ?? '';
-  const parseDate = (s: string | undefined): Date | undefined => {
-    if (!s) return undefined;
-    const d = new Date(s.replace(/\s+UTC$/, ' GMT'));
-    return Number.isNaN(d.getTime()) ? undefined : d;
-  };
-  const vu = parseDate(fields.get('Valid-Until'));
-  const dp = parseDate(date);
+  const vu = parseReleaseDate(fields.get('Valid-Until'));
+  const dp = parseReleaseDate(date);
   const suite = fields.get('Suite');
   const codename = fields.get('Codename');
   return {

@@ -104,9 +104,11 @@ export function parseDeb822Sources(text: string, file = 'x.sources'): AptSource[
 }
 
 export const DEFAULT_SOURCES_DIR = '/etc/apt';
+/** A directory read instead of /etc/apt (as APT's Dir::Etc): its sources.list and sources.list.d/. */
+export const SOURCES_DIR_ENV = 'CHISEL_TS_APT_DIR';
 
-/** /etc/apt/sources.list, then sources.list.d/*.list and *.sources in name order. */
-export async function defaultSourcesFiles(dir = DEFAULT_SOURCES_DIR): Promise<string[]> {
+/** /etc/apt/sources.list (or $CHISEL_TS_APT_DIR's), then sources.list.d/*.list and *.sources in name order. */
+export async function defaultSourcesFiles(dir = process.env[SOURCES_DIR_ENV] || DEFAULT_SOURCES_DIR): Promise<string[]> {
   const files = [path.join(dir, 'sources.list')];
   try {
     const names = (await fs.readdir(path.join(dir, 'sources.list.d'))).filter((n) => n.endsWith('.list') || n.endsWith('.sources')).sort();
@@ -131,12 +133,13 @@ export async function readAptSources(files?: string[]): Promise<AptSource[]> {
   return out;
 }
 
-/** Enabled binary (`deb`) http(s) mirror URIs, in order, without duplicates or trailing slashes. */
-export function mirrorCandidates(sources: AptSource[]): string[] {
+/** Enabled binary (`deb`) http(s) mirror URIs, in order, without duplicates or trailing slashes; with `suites`, only sources that name one of them. */
+export function mirrorCandidates(sources: AptSource[], suites?: string[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const s of sources) {
     if (!s.enabled || !s.types.includes('deb')) continue;
+    if (suites && !s.suites.some((x) => suites.includes(x))) continue;
     for (const u of s.uris) {
       if (!/^https?:\/\//.test(u)) continue;
       const norm = u.replace(/\/+$/, '');
@@ -147,6 +150,17 @@ export function mirrorCandidates(sources: AptSource[]): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The mirrors an archive may turn to when its URL fails, in order: first
+ * those whose APT source names one of its suites, then the others (a
+ * bookworm host's mirror serves trixie too; a mirror of another archive, such
+ * as debian-security, fails at its InRelease and is passed).
+ */
+function alternativesFor(archive: ArchiveDef, sources: AptSource[]): string[] {
+  const named = mirrorCandidates(sources, archive.suites);
+  return [...named, ...mirrorCandidates(sources).filter((u) => !named.includes(u))];
 }
 
 export function archiveEnvVar(name: string): string {
@@ -173,6 +187,8 @@ export interface ResolvedUrl {
   probed?: { suite: string; bytes: Buffer; info: InReleaseInfo };
   /** A pro archive's credentials for `url`. */
   credentials?: ArchiveCredentials;
+  /** The other APT mirrors of the machine, in order: where the archive turns when `url` fails (mirrors.ts). */
+  alternatives?: string[];
 }
 
 /** A pro archive without credentials: not used, as in Chisel. */
@@ -231,7 +247,11 @@ export async function resolveArchiveUrl(
   const key = discoveryKey(archive, keys);
   if (opts.store && !opts.noCache) {
     const hit = await opts.store.getMeta<{ v: 1; url: string }>('archive-url', key);
-    if (hit?.v === 1 && hit.url) return withCredentials({ url: hit.url, from: 'cache' });
+    if (hit?.v === 1 && hit.url) {
+      const others =
+        archive.pro === undefined ? alternativesFor(archive, await readAptSources(opts.sourcesFiles)).filter((u) => u !== hit.url) : [];
+      return withCredentials({ url: hit.url, from: 'cache', ...(others.length ? { alternatives: others } : {}) });
+    }
   }
   const suite = archive.suites[0];
   const sources = await readAptSources(opts.sourcesFiles);
@@ -264,7 +284,17 @@ export async function resolveArchiveUrl(
         const info = await verifyInRelease(bytes, keys, { archive: archive.name, suite }, opts.store);
         opts.onProbe?.(base, 'ok');
         if (opts.store) await opts.store.putMeta('archive-url', key, { v: 1, url: base });
-        return { url: base, from: 'sources', probed: { suite, bytes, info }, ...(credentials ? { credentials } : {}) };
+        // a pro archive keeps to the mirror its credentials name
+        const named = alternativesFor(archive, sources);
+        const at = named.indexOf(base);
+        const others = credentials ? [] : [...named.slice(at + 1), ...named.slice(0, Math.max(at, 0))].filter((u) => u !== base);
+        return {
+          url: base,
+          from: 'sources',
+          probed: { suite, bytes, info },
+          ...(credentials ? { credentials } : {}),
+          ...(others.length ? { alternatives: others } : {}),
+        };
       } catch (e) {
         tried.push(`${base} (InRelease not signed by the archive's keys)`);
         opts.onProbe?.(base, (e as Error).message);

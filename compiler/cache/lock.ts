@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { mkdirs } from './store.js';
 import { processAlive } from '../util/pid.js';
+import { markWriter, sweepDeadWriters } from './writers.js';
 
 const POLL_MS = 50;
 
@@ -42,6 +43,10 @@ export async function lockForUse(root: string, onWait?: (pid: number) => void): 
     told = true;
     await sleep(POLL_MS);
   }
+  // this process writes to the cache (its main thread removes the marker at exit); temporaries of
+  // cuts that were killed are removed (no prune runs now: a prune waits for this lock)
+  markWriter(root);
+  await sweepDeadWriters(root);
   return { release: () => fs.rm(mine, { force: true }) };
 }
 

@@ -12,6 +12,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { markWriter } from './writers.js';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
@@ -304,6 +305,7 @@ export class ContentStore {
   }
 
   private async tempFile(dir: string): Promise<string> {
+    markWriter(this.root);
     await mkdirs(dir).catch((e: unknown) => {
       throw cacheWriteError(e, dir);
     });
@@ -396,6 +398,7 @@ export class ContentStore {
       this.dirMade.set(dir, made);
     }
     await made;
+    markWriter(this.root);
     await writeThenRename(path.join(dir, `${this.tmpPrefix}${this.tmpCount++}`), dest, data);
   }
 

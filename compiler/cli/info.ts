@@ -59,6 +59,10 @@ function sliceDoc(s: SliceDef): Record<string, unknown> {
     doc.contents = contents;
   }
   if (s.mutate) doc.mutate = s.mutate;
+  if (s.keystores?.length)
+    doc.keystores = Object.fromEntries(
+      s.keystores.map((k) => [k.path, { certificates: k.certificates, ...(k.password !== 'changeit' ? { password: k.password } : {}) }]),
+    );
   return doc;
 }
 

@@ -11,12 +11,14 @@ import {
   formatLockDiff,
   lockFromBuild,
   lockInputs,
+  markdownLockDiff,
   parseLockfile,
   readLockfile,
   serialize,
   writeLockfile,
 } from '../lock/index.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
+import { Archives, annotate, lockRelease, notesOf, outputFormat, type DebRef } from './changes.js';
 import { addReleaseOption, Reporter } from './common.js';
 import { addAccessOptions, addImageOptions } from './imageflags.js';
 import { specFromImageFile, specFromSlices, type SpecFlags } from './specs.js';
@@ -24,6 +26,8 @@ import { specFromImageFile, specFromSlices, type SpecFlags } from './specs.js';
 interface LockFlags extends SpecFlags {
   check?: boolean;
   diff?: boolean;
+  format?: string;
+  changelogs?: boolean;
 }
 
 export function register(program: Command): void {
@@ -34,7 +38,12 @@ export function register(program: Command): void {
     .option('--lockfile <file>', 'lockfile to write or check (default: chisel-ts.lock.json, or IMAGE.lock.json next to an image file)')
     .option('--context <dir>', "an image file's build context (as for build)")
     .option('--check', 'do not write: exit 1 and say why when the lockfile is out of date for the current inputs and archive')
-    .option('--diff', 'compare two lockfiles (OLD NEW): packages, slices, contents, sizes, outputs');
+    .option(
+      '--diff',
+      "compare two lockfiles (OLD NEW): packages (with each upgrade's changelog entries, urgency and CVEs), slices, contents, sizes, outputs",
+    )
+    .option('--format <f>', 'with --diff: text (default), markdown (a pull-request comment) or json')
+    .option('--no-changelogs', 'with --diff: do not read the changelogs of upgraded packages (no archive access)');
   addAccessOptions(addImageOptions(cmd)).action(async (targets: string[], flags: LockFlags) => {
     if (flags.diff) return diffCommand(targets, flags);
     const report = new Reporter(flags);
@@ -84,8 +93,20 @@ export function register(program: Command): void {
 
 async function diffCommand(files: string[], flags: LockFlags): Promise<void> {
   if (files.length !== 2) throw new ChiselError('lock --diff takes two lockfiles: OLD NEW', { code: 'usage', exitCode: ExitCode.USAGE });
-  const d = diffLocks(await readLockfile(files[0]!), await readLockfile(files[1]!));
-  process.stdout.write(flags.json ? `${JSON.stringify(d, null, 2)}\n` : formatLockDiff(d));
+  const format = outputFormat(flags);
+  const next = await readLockfile(files[1]!);
+  const d = diffLocks(await readLockfile(files[0]!), next);
+  if (flags.changelogs !== false && d.packages.changed.length) {
+    // the new .debs, by hash (the cache, else the archive that served them): their changelogs say why each moved
+    const archives = new Archives(await lockRelease(flags, next.inputs.release.name), flags, new Reporter(flags));
+    const pkgs = new Map<string, DebRef>(next.packages.map((p) => [`${p.name}:${p.arch}`, p]));
+    const newSide = (name: string, arch: string) =>
+      pkgs.get(`${name}:${arch}`) ?? pkgs.get(`${name}:all`) ?? next.packages.find((p) => p.name === name);
+    annotate(d.packages.changed, await notesOf(d.packages.changed, archives, next.inputs.archs[0]!, newSide));
+  }
+  process.stdout.write(
+    format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : format === 'markdown' ? markdownLockDiff(d) : formatLockDiff(d),
+  );
 }
 
 function indent(text: string): string {

@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
   scaffold: () => import('./scaffold.js'),
   cache: () => import('./cache.js'),
   keygen: () => import('./keygen.js'),
+  outdated: () => import('./outdated.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

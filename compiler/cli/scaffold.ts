@@ -1,13 +1,14 @@
 // chisel-ts scaffold: fetch a package from the release's archives, list its
 // files and propose a slice file for it.
 
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openArchives } from '../archive/index.js';
 import { ContentStore, defaultCacheDir } from '../cache/store.js';
 import { parseControlParagraph } from '../deb/index.js';
 import { loadRelease, resolveReleaseDir } from '../release/index.js';
+import { isOwnFile } from '../release/layers.js';
 import { propose, scaffoldYaml } from '../scaffold/propose.js';
 import { unpackDeb } from '../slicer/unpack.js';
 import { hostArch } from '../util/arch.js';
@@ -35,8 +36,8 @@ export function register(program: Command): void {
     .option('--offline', 'use only the cache; never touch the network')
     .option('--archive-url <name=url>', 'base URL for an archive of the release (repeatable)', collect)
     .option(
-      '-o, --output <file>',
-      'write the proposal to FILE (e.g. slices/<package>.yaml of your release) instead of stdout; refuses to overwrite',
+      '-o, --output <file|dir>',
+      "write the proposal to FILE instead of stdout, or into a release directory DIR (its slices/<package>.yaml; in an overlay that file replaces the base's); refuses to overwrite",
     )
     .option('--list', "print the package's paths (type and path) instead of a proposal")
     .option('--json', 'print the paths and the proposal as JSON')
@@ -63,8 +64,12 @@ export function register(program: Command): void {
       };
       const proposal = propose(input);
       const yaml = scaffoldYaml(input, proposal);
-      if (release.packages.has(name))
-        process.stderr.write(`note: ${name} already has slices in ${release.dir}; this is a fresh proposal, not a merge\n`);
+      const def = release.packages.get(name);
+      if (def && !isOwnFile(release, def.file))
+        process.stderr.write(
+          `note: ${name} has slices in ${def.file}, a base of ${release.dir}; a slices/${name}.yaml written into ${release.dir} replaces that file\n`,
+        );
+      else if (def) process.stderr.write(`note: ${name} already has slices in ${release.dir}; this is a fresh proposal, not a merge\n`);
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify({ package: pkg.name, version: pkg.version, arch: pkg.arch, archive: pkg.archive, entries: input.entries, slices: Object.fromEntries(proposal.slices), essentials: Object.fromEntries(proposal.essentials), unsliced: proposal.unsliced, choose: proposal.choose, yaml }, null, 2)}\n`,
@@ -79,13 +84,15 @@ export function register(program: Command): void {
         process.stdout.write(yaml);
         return;
       }
-      const out = path.resolve(flags.output);
+      const out = outputFile(flags.output, name);
+      const rel = path.relative(process.cwd(), out);
+      const shown = rel.startsWith('..') ? out : rel;
       await fs.mkdir(path.dirname(out), { recursive: true });
       try {
         await fs.writeFile(out, yaml, { flag: 'wx' });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-          throw new ChiselError(`${flags.output} exists; not overwriting it`, {
+          throw new ChiselError(`${shown} exists; not overwriting it`, {
             code: 'usage',
             exitCode: ExitCode.USAGE,
             hint: 'remove it first, or print the proposal to stdout and merge by hand',
@@ -93,7 +100,14 @@ export function register(program: Command): void {
         throw e;
       }
       process.stderr.write(
-        `wrote ${flags.output}: ${[...proposal.slices.keys()].map((c) => `${name}_${c}`).join(', ')}; check it with \`chisel-ts validate\`\n`,
+        `wrote ${shown}: ${[...proposal.slices.keys()].map((c) => `${name}_${c}`).join(', ')}; check it with \`chisel-ts validate\`\n`,
       );
     });
+}
+
+/** Where `-o` writes: a file, or `slices/<package>.yaml` of a release directory (`<package>.yaml` of another directory). */
+function outputFile(output: string, pkg: string): string {
+  const p = path.resolve(output);
+  if (!existsSync(p) || !statSync(p).isDirectory()) return p;
+  return existsSync(path.join(p, 'chisel.yaml')) ? path.join(p, 'slices', `${pkg}.yaml`) : path.join(p, `${pkg}.yaml`);
 }

@@ -145,6 +145,7 @@ export async function applyLock(cs: CommandSpec): Promise<{ lock: Lockfile; sele
     });
   }
   cs.spec.pinned = pinnedFromLock(lock);
+  cs.spec.pinnedInReleases = lock.archives.map((a) => ({ archive: a.name, suite: a.suite, date: a.date }));
   cs.spec.lockfile = cs.lockfile;
   cs.spec.verify = (r: BuildResult) => {
     const diff = outputChanges(lock, r.image!);

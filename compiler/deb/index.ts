@@ -70,6 +70,11 @@ async function* findMember(
 }
 
 async function readSmall(body: Readable, max: number, label: string, what: string): Promise<string> {
+  return (await readBody(body, max, label, what)).toString('utf8');
+}
+
+/** A member's or an entry's whole body, refused beyond `max` bytes. */
+export async function readBody(body: Readable, max: number, label: string, what: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const c of body as AsyncIterable<Buffer>) {
@@ -77,7 +82,7 @@ async function readSmall(body: Readable, max: number, label: string, what: strin
     if (n > max) throw new ChiselError(`${label}: ${what} is larger than ${max} bytes`, { code: 'deb-too-large' });
     parts.push(c);
   }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
 }
 
 /**

@@ -1,14 +1,32 @@
 // What changed between two lockfiles, for a pull-request review: packages
-// added / removed / upgraded, slices, per-package contents, sizes, outputs.
+// added / removed / upgraded (with, once compiler/changelog has read them,
+// the changelog entries, urgency and CVEs of each upgrade), slices,
+// per-package contents, sizes, outputs; as text, a markdown table or JSON.
 
+import type { ChangelogEntry } from '../changelog/index.js';
 import type { Lockfile, LockPackage } from './lockfile.js';
+
+/** A package whose version or .deb changed. */
+export interface ChangedPackage {
+  name: string;
+  arch: string;
+  from: string;
+  to: string;
+  /** What it puts in the root, old and new (bytes of files). */
+  bytes: [number, number];
+  /** Filled in from the new package's changelog: the package it was read from, or "none". */
+  changelog?: string;
+  entries?: ChangelogEntry[];
+  urgency?: string;
+  cves?: string[];
+}
 
 export interface LockDiff {
   inputs: string[];
   packages: {
     added: Array<{ name: string; arch: string; version: string }>;
     removed: Array<{ name: string; arch: string; version: string }>;
-    changed: Array<{ name: string; arch: string; from: string; to: string }>;
+    changed: ChangedPackage[];
   };
   slices: { added: string[]; removed: string[] };
   /** Packages whose contents differ (files, bytes). */
@@ -43,7 +61,13 @@ export function diffLocks(a: Lockfile, b: Lockfile): LockDiff {
     const old = pa.get(k);
     if (!old) d.packages.added.push({ name: p.name, arch: p.arch, version: p.version });
     else if (old.version !== p.version || old.sha256 !== p.sha256)
-      d.packages.changed.push({ name: p.name, arch: p.arch, from: old.version, to: p.version });
+      d.packages.changed.push({
+        name: p.name,
+        arch: p.arch,
+        from: old.version,
+        to: p.version,
+        bytes: [old.contents.bytes, p.contents.bytes],
+      });
     if (old && old.contents.digest !== p.contents.digest)
       d.contents.push({
         name: p.name,
@@ -93,7 +117,12 @@ export function formatLockDiff(d: LockDiff): string {
   if (d.same) return 'no changes\n';
   const out: string[] = [];
   for (const i of d.inputs) out.push(`input: ${i}`);
-  for (const p of d.packages.changed) out.push(`~ ${p.name} (${p.arch}) ${p.from} -> ${p.to}`);
+  for (const p of d.packages.changed) {
+    out.push(`~ ${p.name} (${p.arch}) ${p.from} -> ${p.to}${p.urgency ? ` [urgency ${p.urgency}]` : ''}`);
+    if (p.changelog === 'none') out.push('    (no changelog in the package)');
+    for (const e of p.entries ?? [])
+      out.push(`    ${e.version} ${e.distributions.join(' ')}; urgency=${e.urgency}${e.cves.length ? `: ${e.cves.join(' ')}` : ''}`);
+  }
   for (const p of d.packages.added) out.push(`+ ${p.name} (${p.arch}) ${p.version}`);
   for (const p of d.packages.removed) out.push(`- ${p.name} (${p.arch}) ${p.version}`);
   for (const s of d.slices.added) out.push(`+ slice ${s}`);
@@ -110,5 +139,39 @@ export function formatLockDiff(d: LockDiff): string {
     if (e.manifest) out.push(`${arch} manifest: ${short(e.manifest[0])} -> ${short(e.manifest[1])}`);
   }
   if (d.outputs.image) out.push(`image: ${d.outputs.image[0]} -> ${d.outputs.image[1]}`);
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * The diff as a pull-request comment: a table of the changed packages
+ * (package, old -> new, urgency, CVEs, size change), then the added and
+ * removed ones, the total size and the image digest.
+ */
+export function markdownLockDiff(d: LockDiff): string {
+  if (d.same) return 'No changes to the lockfile.\n';
+  const out: string[] = [];
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  if (d.packages.changed.length) {
+    const cves = new Set(d.packages.changed.flatMap((p) => p.cves ?? []));
+    out.push(
+      `**${d.packages.changed.length} package${d.packages.changed.length === 1 ? '' : 's'} updated${cves.size ? `, fixing ${cves.size} CVE${cves.size === 1 ? '' : 's'}` : ''}**`,
+      '',
+      '| package | old → new | urgency | CVEs | size change |',
+      '| --- | --- | --- | --- | ---: |',
+    );
+    for (const p of d.packages.changed) {
+      const urgency = p.changelog === 'none' ? 'no changelog' : (p.urgency ?? '-');
+      out.push(
+        `| ${cell(p.name)} (${p.arch}) | ${cell(p.from)} → ${cell(p.to)} | ${urgency} | ${p.cves?.length ? p.cves.join(', ') : '-'} | ${size(p.bytes[1] - p.bytes[0])} |`,
+      );
+    }
+    out.push('');
+  }
+  for (const p of d.packages.added) out.push(`* added: ${p.name} (${p.arch}) ${p.version}`);
+  for (const p of d.packages.removed) out.push(`* removed: ${p.name} (${p.arch}) ${p.version}`);
+  for (const i of d.inputs) out.push(`* input: ${i}`);
+  if (d.packages.added.length || d.packages.removed.length || d.inputs.length) out.push('');
+  out.push(`Size: ${(d.bytes[0] / 1048576).toFixed(1)} MiB → ${(d.bytes[1] / 1048576).toFixed(1)} MiB (${size(d.bytes[1] - d.bytes[0])})`);
+  if (d.outputs.image) out.push('', `Image: \`${d.outputs.image[0]}\` → \`${d.outputs.image[1]}\``);
   return `${out.join('\n')}\n`;
 }

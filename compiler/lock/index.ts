@@ -7,12 +7,13 @@ import path from 'node:path';
 import type { ResolvedPackage } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { Release } from '../release/model.js';
+import { releaseInputFiles } from '../release/layers.js';
 import { addFiles, type AddFiles } from '../context/addfiles.js';
 import type { Tree } from '../tree/model.js';
 import { LOCKFILE_VERSION, sha256Of, type LockArchive, type LockInputs, type Lockfile, type LockPackage } from './lockfile.js';
 
 export * from './lockfile.js';
-export { diffLocks, formatLockDiff, type LockDiff } from './diff.js';
+export { diffLocks, formatLockDiff, markdownLockDiff, type ChangedPackage, type LockDiff } from './diff.js';
 
 function sortedObject(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortedObject);
@@ -57,16 +58,16 @@ export interface LockSubject {
   store: ContentStore;
 }
 
-/** Digests of everything that decides the result. The release counts only by the files the selection uses. */
+/** Digests of everything that decides the result. The release counts only by the files the selection uses (and every layer's chisel.yaml). */
 export async function lockInputs(subject: LockSubject): Promise<LockInputs> {
   const { release } = subject;
-  const files = new Set<string>([path.join(release.dir, 'chisel.yaml')]);
-  for (const name of subject.packages) files.add(release.packages.get(name)!.file);
+  // An overlay's digest covers every layer's chisel.yaml and the package files used, whichever layer has them.
+  const files = releaseInputFiles(release, subject.packages);
   const lines: string[] = [];
-  for (const f of [...files].sort()) lines.push(`${path.relative(release.dir, f)} ${sha256Of(await fs.readFile(f))}\n`);
+  for (const f of files) lines.push(`${f.name} ${sha256Of(await fs.readFile(f.file))}\n`);
   const { files: added, config, ...image } = subject.image;
   const core = {
-    release: { name: releaseName(release), digest: sha256Of(lines.join('')), files: files.size },
+    release: { name: releaseName(release), digest: sha256Of(lines.join('')), files: files.length },
     slices: [...subject.slices],
     archs: [...subject.archs],
     image: {

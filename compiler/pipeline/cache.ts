@@ -13,6 +13,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { lockForPrune } from '../cache/lock.js';
+import { removeTemps, sweepDeadWriters } from '../cache/writers.js';
 import { sha256Hex, unsealJson } from '../cache/store.js';
 
 export type EntryKind = 'package' | 'index' | 'layer' | 'meta' | 'blob';
@@ -216,19 +217,12 @@ export async function pruneCache(
       if (e.kind !== 'blob') await fs.rm(path.join(root, e.file), { force: true });
       for (const b of e.blobs) if (!stillNamed.has(b)) await fs.rm(path.join(root, 'blobs', 'sha256', b), { force: true });
     }
-    await sweepTemps(root);
+    await sweepDeadWriters(root);
+    await removeTemps(root);
     const size = totalSize(scan, kept);
     return { removed: drop.length, freed: before - size, size };
   } finally {
     await lock.release();
-  }
-}
-
-/** Temporary files of the cache (of processes that died mid-write): no cut runs under the prune lock. */
-async function sweepTemps(root: string): Promise<void> {
-  for (const dir of [path.join(root, 'tmp'), path.join(root, 'blobs', 'sha256')]) {
-    for (const n of await fs.readdir(dir).catch(() => [] as string[]))
-      if (n.startsWith('.tmp-')) await fs.rm(path.join(dir, n), { force: true });
   }
 }
 

@@ -12,6 +12,7 @@ import { addFiles } from '../context/addfiles.js';
 import { ensureDir, withEntries } from '../tree/edit.js';
 import type { TreeEntry } from '../tree/model.js';
 import { failingAt } from '../util/errors.js';
+import { releaseLayers } from '../release/layers.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import { writeOutputs } from './outputs.js';
 import { checkOutputs, effectiveConfig, NONROOT, specEpoch, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
@@ -84,7 +85,7 @@ async function addSbomToTrees(spec: BuildSpec, format: SbomFormat, archs: ArchBu
         await (await import('../sbom/frombuild.js')).sbomInput({
           archs: [sbomArch(a)],
           store: spec.store,
-          releaseDir: spec.release.dir,
+          releaseDir: releaseLayers(spec.release)[0]!.dir, // an overlay's distribution is its bottom base's
           name: spec.tag ?? 'rootfs',
           epoch,
         }),

@@ -17,6 +17,7 @@ import type { OciImage } from '../output/oci.js';
 import type { WrittenBlob } from '../output/tar.js';
 import type { Attestation } from '../registry/signatures.js';
 import type { SbomFormat } from '../sbom/index.js';
+import { releaseLayers } from '../release/layers.js';
 import { releaseTemp, sweepStale, tempSibling, trackTemp, writeFileAtomic } from '../util/tempfiles.js';
 import { normalizedImageName, splitTag } from '../registry/reference.js';
 import { failingAt } from '../util/errors.js';
@@ -201,7 +202,7 @@ async function writeSbomFile(spec: BuildSpec, file: string, archs: ArchBuild[], 
     await (await import('../sbom/frombuild.js')).sbomInput({
       archs: archs.map(sbomArch),
       store: spec.store,
-      releaseDir: spec.release.dir,
+      releaseDir: releaseLayers(spec.release)[0]!.dir,
       name: spec.tag ?? 'rootfs',
       epoch,
       ...(digest ? { digest } : {}),

@@ -4,7 +4,7 @@
 // plain data; the archive sources it read stay beside it for the cut's
 // downloads.
 
-import { openArchives, type ArchiveOptions, type UsedInRelease } from '../archive/index.js';
+import { openArchives, type ArchiveOptions, type PinnedInRelease, type UsedInRelease } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { Release } from '../release/model.js';
 import { checkMaintenance, type CutEvent, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
@@ -29,6 +29,8 @@ export interface BuildPlan {
 export interface ArchiveSource extends PackageSource {
   /** The InRelease files read, once every lookup started has ended. */
   inReleasesRead(): Promise<UsedInRelease[]>;
+  /** A lookup was answered from a snapshot of a mirror that a failover then left: ask again (one snapshot per cut). */
+  superseded?(): boolean;
 }
 
 type SelectSpec = Pick<BuildSpec, 'release' | 'slices' | 'archs' | 'ignore'> & {
@@ -64,14 +66,20 @@ export async function choosePackages(
   opts: { pinned?: Map<string, ResolvedPackage>; onEvent?: (ev: CutEvent) => void },
 ): Promise<ArchPlan> {
   const { release } = selection;
-  const settled = await Promise.allSettled(
-    selectedPackages(selection).map(async (name) => {
-      const pkg = opts.pinned?.get(name) ?? (await source.resolve(name, release.packages.get(name)?.archive));
-      opts.onEvent?.({ kind: 'resolved', package: pkg });
-      return pkg;
-    }),
-  );
-  const archives = await source.inReleasesRead();
+  const ask = () =>
+    Promise.allSettled(
+      selectedPackages(selection).map(
+        async (name) => opts.pinned?.get(name) ?? (await source.resolve(name, release.packages.get(name)?.archive)),
+      ),
+    );
+  let settled = await ask();
+  let archives = await source.inReleasesRead();
+  // a failover to another mirror's snapshot midway: every answer again from the one snapshot now in use
+  for (let again = 0; again < 3 && source.superseded?.(); again++) {
+    settled = await ask();
+    archives = await source.inReleasesRead();
+  }
+  for (const r of settled) if (r.status === 'fulfilled') opts.onEvent?.({ kind: 'resolved', package: r.value });
   // The first failure in package order (not in time order), once nothing is left running.
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
@@ -88,7 +96,7 @@ export interface PlannedBuild {
 /** The plan of a build: selections (or those already made, e.g. to check a lockfile's inputs) and package choice. */
 export async function planBuild(
   spec: SelectSpec &
-    Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'pinned' | 'notice'> &
+    Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'pinned' | 'pinnedInReleases' | 'notice' | 'log'> &
     Pick<ArchiveOptions, 'http' | 'sourcesFiles' | 'authDir'>,
   selections: Selection[] = selectArchs(spec),
 ): Promise<PlannedBuild> {
@@ -104,16 +112,21 @@ export async function planBuild(
       ...(spec.sourcesFiles ? { sourcesFiles: spec.sourcesFiles } : {}),
       ...(spec.authDir ? { authDir: spec.authDir } : {}),
       ...(spec.notice ? { onNotice: spec.notice } : {}),
+      ...(spec.pinnedInReleases ? { pinnedInReleases: spec.pinnedInReleases } : {}),
+      onEvent: (ev) => {
+        if (ev.kind === 'mirror')
+          spec.log?.(`[${arch}] archive ${ev.archive}: mirror ${ev.from} failed (${ev.why}); using mirror ${ev.to}`);
+      },
     });
     const pinned = spec.pinned?.get(arch);
     archs.push(await choosePackages(selection, archives, { ...(pinned ? { pinned } : {}), onEvent: (ev) => spec.onEvent?.(arch, ev) }));
-    sources.set(arch, pinned ? pinnedSource(archives, spec.store) : archives);
+    sources.set(arch, pinned ? pinnedSource(archives, spec.store, spec.pinnedInReleases ?? []) : archives);
   }
   return { plan: { archs }, sources };
 }
 
 /** A package source for pinned packages: a download failure names the package and every place looked. */
-function pinnedSource(source: PackageSource, store: ContentStore): PackageSource {
+function pinnedSource(source: PackageSource, store: ContentStore, locked: PinnedInRelease[]): PackageSource {
   return {
     resolve: (name, archive) => source.resolve(name, archive),
     async fetchDeb(p, onBytes) {
@@ -122,7 +135,7 @@ function pinnedSource(source: PackageSource, store: ContentStore): PackageSource
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         throw new ChiselError(
-          `pinned package ${p.name} ${p.version} (${p.arch}, sha256 ${p.sha256.slice(0, 12)}) is not available: not in the cache ${store.root}, and archive ${p.archive} (${p.filename}) failed: ${why}`,
+          `pinned package ${p.name} ${p.version} (${p.arch}, sha256 ${p.sha256.slice(0, 12)}) is not available: not in the cache ${store.root}, and archive ${p.archive} (${p.filename}) failed: ${why}${lockedWhen(locked, p.archive)}`,
           {
             code: 'locked-missing',
             exitCode: ExitCode.ARCHIVE,
@@ -132,4 +145,11 @@ function pinnedSource(source: PackageSource, store: ContentStore): PackageSource
       }
     },
   };
+}
+
+/** "; the lockfile was made from archive debian as of trixie Sat, 01 Nov 2026 ... (InRelease Date)", when it records the archive. */
+function lockedWhen(locked: PinnedInRelease[], archive: string): string {
+  const of = locked.filter((l) => l.archive === archive);
+  if (of.length === 0) return '';
+  return `; the lockfile was made from archive ${archive} as of ${of.map((l) => `${l.suite} ${l.date}`).join(', ')} (InRelease Date)`;
 }

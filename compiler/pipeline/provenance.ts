@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../cache/store.js';
 import { VERSION } from '../version.js';
+import { releaseInputFiles } from '../release/layers.js';
 import type { ArchBuild, BuildSpec } from './spec.js';
 
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
@@ -23,15 +24,12 @@ interface ResourceDescriptor {
 
 export async function provenancePredicate(spec: BuildSpec, archs: ArchBuild[]): Promise<Record<string, unknown>> {
   const release = spec.release;
-  const files = new Set<string>([path.join(release.dir, 'chisel.yaml')]);
-  for (const a of archs)
-    for (const p of a.cut.packages) {
-      const def = release.packages.get(p.name);
-      if (def) files.add(def.file);
-    }
+  const files = releaseInputFiles(
+    release,
+    archs.flatMap((a) => a.cut.packages.map((p) => p.name)),
+  );
   const deps: ResourceDescriptor[] = [];
-  for (const f of [...files].sort())
-    deps.push({ name: `release/${path.relative(release.dir, f)}`, digest: { sha256: sha256Hex(await fs.readFile(f)) } });
+  for (const f of files) deps.push({ name: `release/${f.name}`, digest: { sha256: sha256Hex(await fs.readFile(f.file)) } });
   if (spec.lockfile)
     deps.push({ name: `lockfile/${path.basename(spec.lockfile)}`, digest: { sha256: sha256Hex(await fs.readFile(spec.lockfile)) } });
   const debs = new Map<string, ResourceDescriptor>();

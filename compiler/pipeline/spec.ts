@@ -3,7 +3,7 @@
 // configuration with the non-root defaults, the source date epoch.
 
 import { lstatSync, type Stats } from 'node:fs';
-import type { UsedInRelease } from '../archive/index.js';
+import type { PinnedInRelease, UsedInRelease } from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { OutputCompression } from '../output/compression.js';
 import type { LayerStrategy } from '../output/layers.js';
@@ -63,6 +63,8 @@ export interface BuildSpec {
   lockfile?: string;
   /** Packages pinned per arch (lockfile): arch -> name -> package. */
   pinned?: Map<string, Map<string, ResolvedPackage>>;
+  /** The InRelease dates the lockfile records: a mirror older than them is not used, and a pinned package missing names them. */
+  pinnedInReleases?: PinnedInRelease[];
   /** Compute the image digests (result.image) even without an image output. */
   digests?: boolean;
   /** Called with the result before any output is written; throw to write nothing. */

@@ -386,14 +386,14 @@ function checkEssentials(release: Release, errors: ChiselError[]): void {
 function checkSets(release: Release, errors: ChiselError[]): void {
   const sets = release.sets ?? new Map();
   for (const [name, members] of sets) {
-    for (const m of members) {
+    for (const [i, m] of members.entries()) {
       const ref = parseSliceKey(m);
       const ok = ref ? release.packages.get(ref.package)?.slices.has(ref.slice) : sets.has(m);
       if (!ok)
         errors.push(
           new ChiselError(`set ${name} refers to unknown ${ref ? 'slice' : 'set'} ${m}`, {
             code: 'sets',
-            location: { file: `${release.dir}/chisel.yaml`, subject: name },
+            location: release.setPos?.get(name)?.[i] ?? { file: `${release.dir}/chisel.yaml`, subject: name },
           }),
         );
     }
@@ -406,7 +406,7 @@ function checkSets(release: Release, errors: ChiselError[]): void {
       errors.push(
         new ChiselError(`set loop: ${[...path, n].join(' -> ')}`, {
           code: 'sets',
-          location: { file: `${release.dir}/chisel.yaml`, subject: n },
+          location: release.setPos?.get(n)?.[0] ?? { file: `${release.dir}/chisel.yaml`, subject: n },
         }),
       );
       return;

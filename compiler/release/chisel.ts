@@ -1,10 +1,9 @@
-// chisel.yaml -> format, archives, public keys, maintenance, sets.
+// chisel.yaml (merged with its bases' when it extends one) -> format, archives, public keys, maintenance, sets.
 
-import type { ArchiveDef, Format, Maintenance, PublicKeyDef } from './model.js';
+import type { ArchiveDef, Format, Maintenance, PublicKeyDef, ReleaseLayer } from './model.js';
+import { readChiselChain } from './extends.js';
 import type { ChiselError } from '../util/errors.js';
 import { armoredKeyIds } from './keys.js';
-import { schemaErrors } from '../yaml/schema.js';
-import { YamlFile } from '../yaml/file.js';
 
 export const PRO_VALUES = ['fips', 'fips-updates', 'esm-apps', 'esm-infra'];
 export const SLICE_NAME = /^[a-z](?:-?[a-z0-9]){2,}$/;
@@ -20,6 +19,8 @@ export interface ChiselConfig {
   sets: Map<string, string[]>;
   /** Positions of set members, for errors found later. */
   setPos: Map<string, Array<{ file: string; line: number; col: number }>>;
+  /** An overlay's layers, bottom first (see extends.ts); absent for a release that extends none. */
+  layers?: ReleaseLayer[];
 }
 
 interface RawArchive {
@@ -64,29 +65,21 @@ export function readChiselYaml(
   text: string,
   errors: ChiselError[],
   warnings: ChiselError[] = [],
-): { cfg: ChiselConfig; keysChecked: Promise<void> } | undefined {
-  const y = new YamlFile(file, text);
-  const syntax = y.syntaxErrors();
-  if (syntax.length) {
-    errors.push(...syntax);
-    return undefined;
-  }
-  warnings.push(...y.syntaxWarnings());
-  let raw: RawChisel;
-  try {
-    raw = y.toJS() as RawChisel;
-  } catch (e) {
-    errors.push(e as ChiselError);
-    return undefined;
-  }
-  // Dates in YAML 1.2 core are strings; version and the like are read from source.
-  const schema = schemaErrors(y, raw, 'chisel.schema.json');
-  if (schema.length) {
-    errors.push(...schema);
-    return undefined;
-  }
+): { cfg: ChiselConfig; keysChecked: Promise<void>; texts: string[] } | undefined {
+  // An overlay (`extends:`) is read with its bases, merged (extends.ts); the checks below see the merged file.
+  const chain = readChiselChain(file, text, errors, warnings);
+  if (!chain) return undefined;
+  const y = chain.doc;
+  const raw = chain.raw as unknown as RawChisel;
   const format = raw.format;
-  const cfg: ChiselConfig = { format, archives: new Map(), publicKeys: new Map(), sets: new Map(), setPos: new Map() };
+  const cfg: ChiselConfig = {
+    format,
+    archives: new Map(),
+    publicKeys: new Map(),
+    sets: new Map(),
+    setPos: new Map(),
+    ...(chain.layers.length > 1 ? { layers: chain.layers } : {}),
+  };
 
   if (raw.maintenance) {
     const m = raw.maintenance;
@@ -231,5 +224,5 @@ export function readChiselYaml(
       members.map((_, i) => y.pos(['sets', name, i])),
     );
   }
-  return { cfg, keysChecked };
+  return { cfg, keysChecked, texts: chain.texts };
 }

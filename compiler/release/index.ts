@@ -7,7 +7,7 @@ import { ChiselError, ChiselErrors, ExitCode } from '../util/errors.js';
 import { packageRoot } from '../util/pkgroot.js';
 import type { ChiselConfig } from './chisel.js';
 import { checkRelease } from './checks.js';
-import type { PackageDef, Release } from './model.js';
+import type { PackageDef, Release, ReleaseLayer } from './model.js';
 import { ParseCache, sha256 } from './parsecache.js';
 import { capErrors, MAX_ERRORS_PER_FILE, readYamlText, readYamlTextSync } from '../yaml/text.js';
 
@@ -95,19 +95,55 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
     if ((e as ChiselError).code === 'yaml' && (e as ChiselError).message.startsWith('cannot read')) throw e;
     throw new ChiselErrors([e as ChiselError]);
   }
+  const cache = await ParseCache.open(opts.cacheDir, dir);
+  // The parsers (and yaml, ajv, openpgp behind them) are loaded only when some file is not cached.
+  let chiselSha = '';
+  let cfg: ChiselConfig | undefined;
+  const cached = cachedChain(cache, chiselText);
+  if (cached) ({ sha: chiselSha, cfg } = cached);
+  // The keys of a chisel.yaml not in the cache are checked once openpgp has loaded.
+  let keysChecked: (() => Promise<void>) | undefined;
+  if (!cfg) {
+    const { readChiselYaml } = await import('./chisel.js');
+    const before = errors.length;
+    const read = readChiselYaml(chiselFile, chiselText, errors, warnings);
+    capFileErrors(errors, before);
+    if (!read) throw new ChiselErrors(sortErrors(errors));
+    const parsed = read.cfg;
+    cfg = parsed;
+    chiselSha = chainSha(read.texts);
+    const sha = chiselSha;
+    const chiselFiles = new Set(layersOf(dir, parsed).map((l) => path.join(l.dir, 'chisel.yaml')));
+    keysChecked = async () => {
+      await read.keysChecked;
+      const chiselProblems = [...errors, ...warnings].filter((e) => chiselFiles.has(e.location?.file ?? '')).length;
+      if (chiselProblems === 0) cache.putConfig(sha, parsed);
+    };
+  }
+  opts.onConfig?.(cfg);
+  // Slice files, from the top layer down: a layer's file replaces a lower layer's file of the same package name.
+  const found: string[] = [];
+  const above = new Set<string>();
+  const layers = layersOf(dir, cfg);
+  for (const [i, layer] of [...layers].reverse().entries()) {
+    const slicesDir = path.join(layer.dir, 'slices');
+    // A release needs slices/; an overlay may leave it out (it then changes chisel.yaml only).
+    if (i === layers.length - 1 && (!existsSync(slicesDir) || !statSync(slicesDir).isDirectory()))
+      throw new ChiselErrors([
+        new ChiselError(
+          `cannot read the slices/ directory of release ${layer.dir}: it does not exist; slice definitions go in slices/<package>.yaml`,
+          {
+            code: 'release',
+            location: { file: slicesDir },
+          },
+        ),
+      ]);
+    const own = sliceFiles(slicesDir);
+    found.push(...own.filter((f) => !above.has(path.basename(f))));
+    for (const f of own) above.add(path.basename(f));
+  }
   // Files that cannot be read (too large, not UTF-8, not a regular file) are
   // reported and left out; the others are still checked.
-  if (!existsSync(path.join(dir, 'slices')) || !statSync(path.join(dir, 'slices')).isDirectory())
-    throw new ChiselErrors([
-      new ChiselError(
-        `cannot read the slices/ directory of release ${dir}: it does not exist; slice definitions go in slices/<package>.yaml`,
-        {
-          code: 'release',
-          location: { file: path.join(dir, 'slices') },
-        },
-      ),
-    ]);
-  const found = sliceFiles(path.join(dir, 'slices'));
   const read = found.map((f) => {
     try {
       return readYamlTextSync(f);
@@ -124,27 +160,6 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
       texts.push(r);
     }
   });
-  const cache = await ParseCache.open(opts.cacheDir, dir);
-  // The parsers (and yaml, ajv, openpgp behind them) are loaded only when some file is not cached.
-  const chiselSha = sha256(chiselText);
-  let cfg: ChiselConfig | undefined = cache.getConfig(chiselSha);
-  // The keys of a chisel.yaml not in the cache are checked once openpgp has loaded.
-  let keysChecked: (() => Promise<void>) | undefined;
-  if (!cfg) {
-    const { readChiselYaml } = await import('./chisel.js');
-    const before = errors.length;
-    const read = readChiselYaml(chiselFile, chiselText, errors, warnings);
-    capFileErrors(errors, before);
-    if (!read) throw new ChiselErrors(errors);
-    const parsed = read.cfg;
-    cfg = parsed;
-    keysChecked = async () => {
-      await read.keysChecked;
-      const chiselProblems = [...errors, ...warnings].filter((e) => e.location?.file === chiselFile).length;
-      if (chiselProblems === 0) cache.putConfig(chiselSha, parsed);
-    };
-  }
-  opts.onConfig?.(cfg);
   const format = cfg.format;
   const parsed = new Map<number, PackageDef | undefined>();
   const misses: number[] = [];
@@ -187,11 +202,13 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   if (keysChecked) await keysChecked();
   const release: Release = {
     dir,
+    ...(cfg.layers ? { layers: cfg.layers } : {}),
     format: cfg.format,
     archives: cfg.archives,
     publicKeys: cfg.publicKeys,
     packages,
     sets: cfg.sets,
+    setPos: cfg.setPos,
     ...(cfg.maintenance ? { maintenance: cfg.maintenance } : {}),
   };
   // The release-wide checks are a function of the parsed files: a set of
@@ -205,6 +222,35 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   if (errors.length) throw new ChiselErrors(sortErrors(errors));
   if (warnings.length) release.warnings = sortErrors(warnings);
   return release;
+}
+
+/** The layers of a release whose chisel.yaml (merged) is `cfg`: one for a release that extends none. */
+function layersOf(dir: string, cfg: ChiselConfig): ReleaseLayer[] {
+  return cfg.layers ?? [{ dir, label: '' }];
+}
+
+/** The digest of a chain of chisel.yaml texts (bottom first): a lone file's is its sha256, as before overlays. */
+function chainSha(texts: string[]): string {
+  return texts.length === 1 ? sha256(texts[0]!) : sha256(texts.map(sha256).join('\n'));
+}
+
+/**
+ * The cached config of this chisel.yaml when neither it nor any chisel.yaml
+ * of the bases it extended when cached has changed since.
+ */
+function cachedChain(cache: ParseCache, topText: string): { sha: string; cfg: ChiselConfig } | undefined {
+  const texts: string[] = [];
+  for (const l of cache.configLayers()?.slice(0, -1) ?? []) {
+    try {
+      texts.push(readYamlTextSync(path.join(l.dir, 'chisel.yaml')));
+    } catch {
+      return undefined;
+    }
+  }
+  texts.push(topText);
+  const sha = chainSha(texts);
+  const cfg = cache.getConfig(sha);
+  return cfg && { sha, cfg };
 }
 
 /** At most MAX_ERRORS_PER_FILE + 1 of the errors one file added (from index `from` on). */

@@ -80,8 +80,20 @@ export interface SliceDef {
   /** Ordered as in the file. Keys are the YAML paths (dirs end in '/'). */
   contents: Map<string, PathInfo>;
   mutate?: string;
+  /** chisel-ts extension: Java trust stores built after the mutate scripts. */
+  keystores?: KeystoreDef[];
   /** chisel-ts extension: smoke tests (Chisel ignores the key). */
   checks?: SmokeTest[];
+  pos?: SourcePos;
+}
+
+/** chisel-ts extension: a JKS trust store written at `path` (a mutable path of the slice) from PEM bundles. */
+export interface KeystoreDef {
+  path: string;
+  /** Absolute paths of PEM bundles in the cut tree. */
+  certificates: string[];
+  /** The store's integrity password (Java's default: changeit). */
+  password: string;
   pos?: SourcePos;
 }
 
@@ -96,9 +108,23 @@ export interface PackageDef {
   file: string;
 }
 
-export interface Release {
-  /** Absolute path of the release directory. */
+/** One directory of a release that extends another (`extends:` in chisel.yaml). */
+export interface ReleaseLayer {
+  /** Absolute path of the layer's directory (it holds chisel.yaml and, maybe, slices/). */
   dir: string;
+  /**
+   * How the lock and the provenance name the layer's files: "" for the
+   * release's own directory, the release's name for a shipped one
+   * (`extends: debian-13`), else the path from the release's directory.
+   */
+  label: string;
+}
+
+export interface Release {
+  /** Absolute path of the release directory (an overlay's own directory, not its base's). */
+  dir: string;
+  /** An overlay's layers, the bottom base first and `dir` last; absent for a release that extends none. */
+  layers?: ReleaseLayer[];
   format: Format;
   maintenance?: Maintenance;
   archives: Map<string, ArchiveDef>;
@@ -106,6 +132,8 @@ export interface Release {
   packages: Map<string, PackageDef>;
   /** chisel-ts extension: named groups of slices (`sets:` in chisel.yaml), members are "pkg_slice" or other set names. */
   sets?: Map<string, string[]>;
+  /** Where each set's members are written (for errors), by set name. */
+  setPos?: Map<string, SourcePos[]>;
   /** Problems Chisel accepts (printed by `validate`, never failing), sorted by position. */
   warnings?: ChiselError[];
 }

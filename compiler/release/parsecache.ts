@@ -14,8 +14,8 @@ import type { ChiselConfig } from './chisel.js';
 import type { SourcePos } from '../yaml/file.js';
 import type { PackageDef, PathInfo, SliceDef } from './model.js';
 
-/** 3: merge keys applied, warnings (files with one are not cached); 4: slices' checks. */
-const FORMAT = 4;
+/** 3: merge keys applied, warnings (files with one are not cached); 4: overlays (the config's layers); 5: keystores; 6: slices' checks. */
+const FORMAT = 6;
 
 /** A position; `file` is left out when it is the package's own file (thousands of times the same path otherwise). */
 interface CachedPos {
@@ -85,6 +85,12 @@ export class ParseCache {
     return new ParseCache(file, empty);
   }
 
+  /** The layers of the cached config (an overlay's, bottom first), to check their chisel.yaml files before getConfig. */
+  configLayers(): ChiselConfig['layers'] {
+    return this.doc.chisel?.cfg.layers;
+  }
+
+  /** The cached config, when its chisel.yaml files (the chain of an overlay) have digest `sha`. */
   getConfig(sha: string): ChiselConfig | undefined {
     const c = this.doc.chisel;
     if (!c || c.sha !== sha) return undefined;

@@ -4,12 +4,12 @@ import path from 'node:path';
 import type { ChiselError } from '../util/errors.js';
 import { KNOWN_ARCHS as ARCHS } from '../util/arch.js';
 import { isGlob } from './glob.js';
-import type { EssentialRef, Format, PackageDef, PathInfo, PathKind, SliceDef, SmokeTest } from './model.js';
+import type { EssentialRef, Format, KeystoreDef, PackageDef, PathInfo, PathKind, SliceDef, SmokeTest } from './model.js';
 import { parseSliceKey, sliceKey } from './model.js';
 import { SLICE_NAME } from './chisel.js';
 import { schemaErrors } from '../yaml/schema.js';
 import { NeedsFullParse, fastYaml } from '../yaml/fast.js';
-import { YamlFile, type YamlDoc } from '../yaml/file.js';
+import { readYamlDoc, type YamlDoc } from '../yaml/file.js';
 
 export const PACKAGE_NAME = /^[a-z0-9](?:-?[.a-z0-9+]){1,}$/;
 
@@ -34,6 +34,7 @@ interface RawSlice {
   'v3-essential'?: null | Record<string, null | { arch?: string | string[] }>;
   contents?: Record<string, RawPath> | null;
   mutate?: string;
+  keystores?: Record<string, { certificates?: string[]; password?: string } | null> | null;
   checks?: Array<{ run: string[]; expect?: string }>;
 }
 interface RawSDF {
@@ -70,21 +71,8 @@ export function parseSliceFast(file: string, text: string, format: Format): Pack
 
 /** The full parser: every problem of the file, with its position, is added to `errors` (or `warnings`). */
 export const parseSliceFull: SliceParser = (file, text, format, errors, warnings = []) => {
-  const y = new YamlFile(file, text);
-  const syntax = y.syntaxErrors();
-  if (syntax.length) {
-    errors.push(...syntax);
-    return undefined;
-  }
-  warnings.push(...y.syntaxWarnings());
-  let raw: RawSDF;
-  try {
-    raw = y.toJS() as RawSDF;
-  } catch (e) {
-    errors.push(e as ChiselError);
-    return undefined;
-  }
-  return readSliceFile(y, raw, format, errors, warnings);
+  const doc = readYamlDoc(file, text, errors, warnings);
+  return doc && readSliceFile(doc.y, doc.raw as RawSDF, format, errors, warnings);
 };
 
 /** The package a loaded slice definition file defines; errors are added to `errors`, warnings to `warnings`. */
@@ -217,9 +205,39 @@ function readSliceFile(y: YamlDoc, raw: RawSDF, format: Format, errors: ChiselEr
       const pi = parsePath(y, [...at, 'contents', p], key, pkgName, p, info, errors, warnings);
       if (pi) slice.contents.set(p, pi);
     }
+    if (s.keystores) slice.keystores = readKeystores(y, at, slice, s.keystores, errors);
     pkg.slices.set(name, slice);
   }
   return pkg;
+}
+
+/** The `keystores:` of a slice: each path must be a plain mutable path of the same slice, fed from absolute bundles. */
+function readKeystores(
+  y: YamlDoc,
+  at: Array<string | number>,
+  slice: SliceDef,
+  raw: NonNullable<RawSlice['keystores']>,
+  errors: ChiselError[],
+): KeystoreDef[] {
+  const key = sliceKey(slice.package, slice.name);
+  const out: KeystoreDef[] = [];
+  for (const [p, r] of Object.entries(raw)) {
+    const where = [...at, 'keystores', p];
+    const err = (msg: string, sub?: string) =>
+      errors.push(y.error(sub ? [...where, sub] : where, `slice ${key}: keystore ${p}: ${msg}`, 'keystore', !sub));
+    const info = slice.contents.get(p);
+    if (!info) err('is not a path of this slice; list it under contents with {text: "", mutable: true}');
+    else if (info.kind === 'glob' || info.kind === 'dir' || p.endsWith('/')) err('must be a single file path, not a glob or a directory');
+    else if (!info.mutable) err('must be mutable (mark it {mutable: true} in contents)');
+    const certificates = r?.certificates ?? [];
+    if (certificates.length === 0)
+      err('lists no certificates; give the PEM bundles it is built from', r?.certificates ? 'certificates' : undefined);
+    for (const c of certificates)
+      if (!c.startsWith('/') || isGlob(c))
+        err(`certificates: ${JSON.stringify(c)} must be an absolute path with no wildcards`, 'certificates');
+    out.push({ path: p, certificates, password: r?.password ?? 'changeit', pos: y.pos(where, true) });
+  }
+  return out;
 }
 
 /** `checks:` (chisel-ts extension): each a program given by its absolute path inside the root, with arguments. */

@@ -12,6 +12,7 @@ import { addPackageMetadata } from './dpkgmeta.js';
 import { collectClaims, wantedContent, type Claim } from './claims.js';
 import { generateManifests } from './manifest.js';
 import { removeUntilMutate, runMutateScripts } from './mutate.js';
+import { writeKeystores } from './keystores.js';
 import type { Selection } from './selection.js';
 import { cachedListing, unpackDeb, type DebListing } from './unpack.js';
 
@@ -118,6 +119,7 @@ export async function cut(req: CutRequest): Promise<CutResult> {
   const bad = await store.checkContents(treeContents(built));
   if (bad.length > 0) await healContent(req, listings, built, bad);
   await runMutateScripts(selection, built, store);
+  await writeKeystores(selection, built, store);
   removeUntilMutate(built);
   await generateManifests(
     selection,

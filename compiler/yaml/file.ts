@@ -370,3 +370,28 @@ function countTokens(text: string, max: number): number {
 function firstLine(s: string): string {
   return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
+
+/**
+ * A file's YAML and its value: syntax errors (and a value that cannot be
+ * built) are added to `errors` and give undefined; syntax warnings go to `warnings`.
+ */
+export function readYamlDoc(
+  file: string,
+  text: string,
+  errors: ChiselError[],
+  warnings: ChiselError[],
+): { y: YamlFile; raw: unknown } | undefined {
+  const y = new YamlFile(file, text);
+  const syntax = y.syntaxErrors();
+  if (syntax.length) {
+    errors.push(...syntax);
+    return undefined;
+  }
+  warnings.push(...y.syntaxWarnings());
+  try {
+    return { y, raw: y.toJS() };
+  } catch (e) {
+    errors.push(e as ChiselError);
+    return undefined;
+  }
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { planBuild } from '../../compiler/pipeline/plan.js';
 import { sourceDateEpoch } from '../../compiler/pipeline/spec.js';
-import type { ArchiveOptions } from '../../compiler/archive/index.js';
+import type { ArchiveOptions, UsedInRelease } from '../../compiler/archive/index.js';
 import { ContentStore } from '../../compiler/cache/store.js';
 import { writeDir } from '../../compiler/output/dir.js';
 import { loadRelease } from '../../compiler/release/index.js';
@@ -45,7 +45,7 @@ export function indent(text: string, n: number): string {
 export function writeRelease(
   archive: TestArchive,
   slices: Record<string, string>,
-  opts: { format?: string; extra?: string; suites?: string[] } = {},
+  opts: { format?: string; extra?: string; suites?: string[] /** false: no url (the APT sources name the mirrors) */; url?: boolean } = {},
 ): string {
   const dir = tempDir('chisel-ts-release-');
   mkdirSync(path.join(dir, 'slices'));
@@ -61,8 +61,7 @@ archives:
     suites: [${(opts.suites ?? ['stable']).join(', ')}]
     components: [main]
     public-keys: [test-key]
-    url: ${archive.url}
-public-keys:
+${opts.url === false ? '' : `    url: ${archive.url}\n`}public-keys:
   test-key:
     id: "${archive.keyId}"
     armor: |
@@ -87,9 +86,12 @@ export interface CutOpts {
   keepSetId?: boolean;
   /** Archive options of the cut (URL overrides, APT sources, credentials directory, notices). */
   archives?: Pick<ArchiveOptions, 'urlOverrides' | 'sourcesFiles' | 'authDir' | 'onNotice'>;
+  /** --verbose lines of the plan (a mirror failover). */
+  log?: (line: string) => void;
 }
 
-export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutResult; cacheDir: string }> {
+/** A cut into a directory; `archives`: the InRelease files the package choice read. */
+export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutResult; cacheDir: string; archives: UsedInRelease[] }> {
   const release = await loadRelease(opts.releaseDir);
   const cacheDir = opts.cacheDir ?? tempDir('chisel-ts-cache-');
   const store = new ContentStore(cacheDir);
@@ -105,6 +107,7 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
     ...(opts.archives?.sourcesFiles ? { sourcesFiles: opts.archives.sourcesFiles } : {}),
     ...(opts.archives?.authDir ? { authDir: opts.archives.authDir } : {}),
     ...(opts.archives?.onNotice ? { notice: opts.archives.onNotice } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
   const [p] = plan.archs;
   const result = await cut({
@@ -117,5 +120,5 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
   });
   const root = opts.root ?? path.join(tempDir('chisel-ts-root-'), 'root');
   await writeDir(result.tree, store, root, { mtime: sourceDateEpoch() });
-  return { root, result, cacheDir };
+  return { root, result, cacheDir, archives: p!.archives };
 }

@@ -21,8 +21,8 @@ export interface TestPackage {
   rawNames?: boolean;
 }
 
-/** 'redirect': a 302 to /moved/<path>, which serves the file. */
-export type Fault = '404' | '401' | '500-once' | 'reset' | 'stall' | 'truncate' | 'tamper' | 'redirect';
+/** 'redirect': a 302 to /moved/<path>, which serves the file; '500': every time, '500-once': the first time only. */
+export type Fault = '404' | '401' | '500' | '500-once' | 'reset' | 'stall' | 'truncate' | 'tamper' | 'redirect';
 
 interface Key {
   armoredPublicKey: string;
@@ -53,6 +53,8 @@ export class TestArchive {
   /** Sign with this key instead (an unknown key, for failure tests). */
   signingKey?: Key;
   validUntil?: Date;
+  /** The InRelease Date field (default 2026-01-01). */
+  date = new Date(Date.UTC(2026, 0, 1));
   /** The InRelease Label field, when set (Chisel reads only a section labelled "Ubuntu"). */
   label?: string;
   byHash = true;
@@ -159,7 +161,7 @@ export class TestArchive {
         ...(this.label ? [`Label: ${this.label}`] : []),
         `Suite: ${suite}`,
         `Codename: ${suite}`,
-        `Date: ${new Date(Date.UTC(2026, 0, 1)).toUTCString()}`,
+        `Date: ${this.date.toUTCString()}`,
         ...(this.validUntil ? [`Valid-Until: ${this.validUntil.toUTCString()}`] : []),
         `Architectures: ${this.archs.join(' ')}`,
         `Components: ${[...comps.keys()].join(' ')}`,
@@ -200,6 +202,7 @@ export class TestArchive {
           case '401':
             res.writeHead(401).end('unauthorized');
             return;
+          case '500':
           case '500-once':
             res.writeHead(500).end('boom');
             return;

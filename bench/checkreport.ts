@@ -69,7 +69,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url
   process.stdout.write(
     checkMarkdown(doc, {
       release: release!,
-      date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+      date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
       commit: commit!,
       seconds: Number(seconds),
     }),

@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveArchiveUrl } from '../compiler/archive/sources.js';
-import { sha256Hex } from '../compiler/cache/store.js';
+import { ContentStore, sha256Hex } from '../compiler/cache/store.js';
+import { planBuild } from '../compiler/pipeline/plan.js';
 import { loadRelease } from '../compiler/release/index.js';
 import { cacheIsVerified } from './support/cache.js';
 import { cutTo, tempDir, writeRelease } from './support/cutenv.js';
@@ -229,6 +230,59 @@ describe('--locked and mirrors', () => {
       expect(readFileSync(lockfile).equals(before)).toBe(true);
     } finally {
       await moving.close();
+    }
+  });
+});
+
+describe('one snapshot for every arch of a build', () => {
+  it('a failover while arm64 is planned makes amd64 ask again: both archs from the second mirror', async () => {
+    const key = await generateKey();
+    const both = { arch: 'amd64', archs: ['amd64', 'arm64'], key };
+    // other (arm64 only) makes the two archs' indexes differ
+    const a = await TestArchive.create({
+      ...both,
+      suites: {
+        stable: {
+          main: [
+            { ...hello('1.0'), arch: 'all' },
+            { ...other('1.0'), arch: 'arm64' },
+          ],
+        },
+      },
+    });
+    const b = await TestArchive.create({ ...both, suites: {} });
+    try {
+      b.date = new Date(Date.UTC(2026, 1, 1));
+      await b.publish('stable', 'main', { ...hello('1.1'), arch: 'all' });
+      await b.publish('stable', 'main', { ...other('1.1'), arch: 'arm64' });
+      const rel = writeRelease(a, slices, { url: false });
+      // only the first mirror's arm64 index is broken (a sync half done)
+      a.fault(/binary-arm64/, 'tamper');
+      const apt = aptDir(a, b);
+      const log: string[] = [];
+      const { plan } = await planBuild({
+        release: await loadRelease(rel),
+        slices: ['hello_bins'],
+        archs: ['amd64', 'arm64'],
+        store: new ContentStore(tempDir()),
+        http: { retries: 1, backoffMs: 10, timeoutMs: 2000 },
+        sourcesFiles: [path.join(apt, 'sources.list')],
+        log: (l) => log.push(l),
+      });
+      expect(log.join('\n')).toMatch(/\[arm64\] archive test: mirror \S+ failed \(.*sha256 mismatch/);
+      for (const p of plan.archs) {
+        expect(
+          p.packages.map((x) => `${x.name} ${x.version}`),
+          p.arch,
+        ).toEqual(['hello 1.1']);
+        expect(
+          p.archives.map((x) => x.sha256),
+          p.arch,
+        ).toEqual([inRelease(b)]);
+      }
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });

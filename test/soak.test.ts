@@ -228,6 +228,8 @@ describe('soak: SIGKILL at random moments, then the same runs again', () => {
     expect(verify.code, verify.err + verify.out).toBe(0);
     expect(cacheIsVerified(cache)).toBe(true);
     expect(readdirSync(path.join(d, 'out')).sort()).toEqual(Object.values(FILE).sort());
+    // no lock or writer marker of a killed run is left either
+    expect(readdirSync(path.join(cache, 'locks'))).toEqual([]);
     for (const k of killed) expect(processAlive(k.pid), `process ${k.pid} (${k.kind})`).toBe(false);
     expect(soakProcesses(release)).toEqual([]);
   }, 180_000);

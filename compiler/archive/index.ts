@@ -54,6 +54,8 @@ export interface ArchiveOptions {
   onEvent?: (ev: ArchiveEvent) => void;
   /** One line for the user, printed without --verbose (a pro archive ignored). */
   onNotice?: (msg: string) => void;
+  /** Shared by the archive sets of every arch of one build: one snapshot of each archive for the whole build. */
+  shared?: Map<string, SharedSnapshot>;
   /** The InRelease dates a lockfile pins (--locked): a mirror serving an older one is left for the next. */
   pinnedInReleases?: PinnedInRelease[];
 }
@@ -148,12 +150,22 @@ interface Snapshot {
   key: string;
 }
 
+/** The InRelease part of a snapshot, shared by the archive's instances of every arch of one build (one snapshot per build). */
+type SnapshotBase = Omit<Snapshot, 'indexes' | 'key'>;
+
+/** Which snapshot an archive uses, for every arch of a build (ArchiveOptions.shared). */
+export interface SharedSnapshot {
+  snap?: Promise<SnapshotBase>;
+  gen: number;
+  current?: SnapshotBase;
+}
+
 class Archive {
   private where?: Promise<Access[] | SkippedArchive>;
   private skip?: Promise<string | undefined>;
-  private snap?: Promise<Snapshot>;
-  private gen = 0;
-  private current?: Snapshot;
+  private readonly state: SharedSnapshot;
+  /** This arch's view of each snapshot: its indexes and lookup key. */
+  private readonly views = new Map<SnapshotBase, Snapshot>();
   /** The snapshot keys find() answered from (a failover to another snapshot makes earlier answers stale). */
   private readonly answered = new Set<string>();
   constructor(
@@ -162,11 +174,20 @@ class Archive {
     private readonly arch: string,
     private readonly opts: ArchiveOptions,
     private readonly host: IndexHost,
-  ) {}
+  ) {
+    const shared = opts.shared?.get(def.name);
+    this.state = shared ?? { gen: 0 };
+    if (!shared) opts.shared?.set(def.name, this.state);
+  }
 
   /** The InRelease files of the snapshot in use (for lockfiles). */
   get used(): UsedInRelease[] {
-    return (this.current?.infos ?? []).map(([suite, info]) => ({ archive: this.def.name, suite, date: info.date, sha256: info.sha256 }));
+    return (this.state.current?.infos ?? []).map(([suite, info]) => ({
+      archive: this.def.name,
+      suite,
+      date: info.date,
+      sha256: info.sha256,
+    }));
   }
 
   private resolveAccess(): Promise<Access[] | SkippedArchive> {
@@ -247,17 +268,23 @@ class Archive {
   }
 
   /** The snapshot in use: opened on first use, from the first mirror that serves one. */
-  private snapshot(): Promise<Snapshot> {
-    this.snap ??= this.openSnapshot(0);
-    return this.snap;
+  private async snapshot(): Promise<Snapshot> {
+    this.state.snap ??= this.openSnapshot(0);
+    return this.view(await this.state.snap);
   }
 
-  private async openSnapshot(from: number): Promise<Snapshot> {
-    const gen = ++this.gen;
+  private view(base: SnapshotBase): Snapshot {
+    let v = this.views.get(base);
+    if (!v) this.views.set(base, (v = { ...base, key: this.resolveKey(base) }));
+    return v;
+  }
+
+  private async openSnapshot(from: number): Promise<SnapshotBase> {
+    const gen = ++this.state.gen;
     const suites = this.def.suites;
     if (this.opts.offline) {
       const got = await Promise.all(suites.map((s) => this.inRelease(s, undefined)));
-      return this.opened({ mirror: -1, gen, infos: got.map((g, i) => [suites[i]!, g.info] as const), key: '' });
+      return this.opened({ mirror: -1, gen, infos: got.map((g, i) => [suites[i]!, g.info] as const) });
     }
     const mirrors = await this.mirrors();
     const failures: Array<{ url: string; error: ChiselError }> = [];
@@ -274,7 +301,7 @@ class Archive {
           await store.putMeta('inrelease-ref', this.refKey(suites[k]!), { sha256: info.sha256 });
           this.opts.onEvent?.({ kind: 'inrelease', archive: this.def.name, suite: suites[k]!, cached: false });
         }
-        return this.opened({ mirror: i, gen, access, infos: ok.map((g, k) => [suites[k]!, g.info] as const), key: '' });
+        return this.opened({ mirror: i, gen, access, infos: ok.map((g, k) => [suites[k]!, g.info] as const) });
       }
       if (!isMirrorFault(failed.reason)) throw failed.reason;
       failures.push({ url: access.url, error: failed.reason as ChiselError });
@@ -283,11 +310,10 @@ class Archive {
     throw allMirrorsFailed(this.def.name, failures);
   }
 
-  private opened(snap: Snapshot): Snapshot {
+  private opened(snap: SnapshotBase): SnapshotBase {
     if (this.opts.offline)
       for (const [suite] of snap.infos) this.opts.onEvent?.({ kind: 'inrelease', archive: this.def.name, suite, cached: true });
-    snap.key = this.resolveKey(snap);
-    this.current = snap;
+    this.state.current = snap;
     return snap;
   }
 
@@ -304,9 +330,9 @@ class Archive {
     if (snap.mirror < 0 || !isMirrorFault(e)) throw e;
     const mirrors = await this.mirrors();
     if (snap.mirror + 1 >= mirrors.length) throw e;
-    if (snap.gen === this.gen) {
+    if (snap.gen === this.state.gen) {
       this.leaving(snap.access!.url, mirrors[snap.mirror + 1]!.url, e as Error);
-      this.snap = this.openSnapshot(snap.mirror + 1);
+      this.state.snap = this.openSnapshot(snap.mirror + 1);
     }
   }
 
@@ -386,21 +412,25 @@ class Archive {
    * a warm cut then reads one small file per package instead of the parsed
    * indexes (tens of MB).
    */
-  private resolveKey(snap: Snapshot): string {
+  private resolveKey(snap: SnapshotBase): string {
     const files = snap.infos.flatMap(([s, info]) => this.def.components.map((c) => `${s}/${c}:${this.indexFile(info, c)?.sha256 ?? '-'}`));
     return sha256Hex(JSON.stringify([1, this.def.name, this.arch, files]));
   }
 
   /** The InRelease files read so far (waiting for a snapshot being opened). */
   async settled(): Promise<void> {
-    await this.snap?.catch(() => undefined);
+    await this.state.snap?.catch(() => undefined);
   }
 
-  /** Whether find() answered from a snapshot other than the one in use (a failover moved to another snapshot); forgets the answers. */
+  /** Whether find() answered from a snapshot other than the one in use (a failover, for any arch, moved to another snapshot). */
   superseded(): boolean {
-    const stale = [...this.answered].some((k) => k !== this.current?.key);
+    const now = this.state.current && this.view(this.state.current).key;
+    return [...this.answered].some((k) => k !== now);
+  }
+
+  /** Forget what find() answered (the plan asks again). */
+  forget(): void {
     this.answered.clear();
-    return stale;
   }
 
   async find(name: string): Promise<PackageInfo | undefined> {
@@ -554,7 +584,12 @@ export class ArchiveSet {
    * asks every lookup again. Forgets what was answered.
    */
   superseded(): boolean {
-    return this.archives.map((a) => a.superseded()).some(Boolean);
+    return this.archives.some((a) => a.superseded());
+  }
+
+  /** Forget what was answered, before every lookup is asked again. */
+  forget(): void {
+    for (const a of this.archives) a.forget();
   }
 
   /** The InRelease files read so far (for lockfiles), sorted. */

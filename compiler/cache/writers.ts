@@ -50,14 +50,19 @@ export async function removeTemps(root: string, pids?: Set<number>): Promise<voi
   }
 }
 
-/** Remove the temporaries of writers that no longer run, then their markers. */
+/** Remove the temporaries of writers that no longer run, then their markers (and the use locks they left, see lock.ts). */
 export async function sweepDeadWriters(root: string): Promise<void> {
   const dir = path.join(root, 'locks');
   const dead = new Map<string, number>();
+  const leftLocks: string[] = [];
   for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(/^writer-(\d+)$/.exec(n)?.[1]);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) dead.set(n, pid);
+    const m = /^(?:writer-(\d+)|use-(\d+)-.*)$/.exec(n);
+    const pid = Number(m?.[1] ?? m?.[2]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    if (m?.[1]) dead.set(n, pid);
+    else leftLocks.push(n);
   }
+  for (const n of leftLocks) await fs.rm(path.join(dir, n), { force: true });
   if (dead.size === 0) return;
   await removeTemps(root, new Set(dead.values()));
   for (const n of dead.keys()) await fs.rm(path.join(dir, n), { force: true });

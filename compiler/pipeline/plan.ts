@@ -4,7 +4,14 @@
 // plain data; the archive sources it read stay beside it for the cut's
 // downloads.
 
-import { openArchives, type ArchiveOptions, type PinnedInRelease, type UsedInRelease } from '../archive/index.js';
+import {
+  openArchives,
+  type ArchiveOptions,
+  type ArchiveSet,
+  type PinnedInRelease,
+  type SharedSnapshot,
+  type UsedInRelease,
+} from '../archive/index.js';
 import type { ContentStore } from '../cache/store.js';
 import type { Release } from '../release/model.js';
 import { checkMaintenance, type CutEvent, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
@@ -102,9 +109,18 @@ export async function planBuild(
 ): Promise<PlannedBuild> {
   const archs: ArchPlan[] = [];
   const sources = new Map<string, PackageSource>();
+  // one snapshot of each archive for every arch
+  const shared = new Map<string, SharedSnapshot>();
+  const sets: ArchiveSet[] = [];
+  const choose = (selection: Selection, archives: ArchiveSet): Promise<ArchPlan> => {
+    const { arch } = selection;
+    const pinned = spec.pinned?.get(arch);
+    return choosePackages(selection, archives, { ...(pinned ? { pinned } : {}), onEvent: (ev) => spec.onEvent?.(arch, ev) });
+  };
   for (const selection of selections) {
     const { arch } = selection;
     const archives = await openArchives(spec.release, arch, {
+      shared,
       store: spec.store,
       offline: Boolean(spec.offline),
       urlOverrides: spec.urlOverrides ?? new Map(),
@@ -118,9 +134,17 @@ export async function planBuild(
           spec.log?.(`[${arch}] archive ${ev.archive}: mirror ${ev.from} failed (${ev.why}); using mirror ${ev.to}`);
       },
     });
+    sets.push(archives);
+    archs.push(await choose(selection, archives));
     const pinned = spec.pinned?.get(arch);
-    archs.push(await choosePackages(selection, archives, { ...(pinned ? { pinned } : {}), onEvent: (ev) => spec.onEvent?.(arch, ev) }));
     sources.set(arch, pinned ? pinnedSource(archives, spec.store, spec.pinnedInReleases ?? []) : archives);
+  }
+  // a failover while a later arch was planned moved an archive to another snapshot: the archs before ask again
+  for (let again = 0; again < 3 && sets.some((s) => s.superseded()); again++) {
+    for (const [i, selection] of selections.entries()) {
+      sets[i]!.forget();
+      archs[i] = await choose(selection, sets[i]!);
+    }
   }
   return { plan: { archs }, sources };
 }

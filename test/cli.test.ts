@@ -178,7 +178,7 @@ describe('version and help', () => {
   it('help lists every command; an unknown command exits 2', () => {
     const h = run(['help']);
     expect(h.code).toBe(0);
-    for (const c of ['validate', 'info', 'find', 'cut', 'cache', 'keygen', 'outdated']) expect(h.out).toContain(c);
+    for (const c of ['validate', 'info', 'find', 'cut', 'cache', 'keygen', 'outdated', 'check']) expect(h.out).toContain(c);
     expect(h.out).toMatch(/--debug +show JavaScript stacks/);
     expect(run(['frobnicate']).code).toBe(2);
     // --debug goes with any command, before or after it

@@ -83,8 +83,9 @@ export function table(results: SliceCheck[], verbose: boolean): string {
   const smokeText = (r: SliceCheck) => {
     if (!r.smoke.length) return '-';
     const count = (k: string) => r.smoke.filter((s) => s.result === k).length;
-    return [`${count('pass')} pass`, count('fail') ? `${count('fail')} fail` : '', count('skipped') ? `${count('skipped')} skipped` : '']
-      .filter(Boolean)
+    return (['pass', 'fail', 'skipped'] as const)
+      .filter((k) => count(k) > 0)
+      .map((k) => `${count(k)} ${k}`)
       .join(', ');
   };
   const rows: string[][] = [['SLICE', 'RESULT', 'SIZE', 'SMOKE', 'PROBLEMS']];

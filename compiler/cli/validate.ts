@@ -15,10 +15,16 @@ export function register(program: Command): void {
       let warnings: ChiselError[] = [];
       let packages = 0;
       let slices = 0;
+      let bases: string[] = [];
       try {
         const r = await loadRelease(dir, { cacheDir: releaseCacheDir(flags) });
         packages = r.packages.size;
         warnings = r.warnings ?? [];
+        // An overlay's bases, nearest first.
+        bases = (r.layers ?? [])
+          .slice(0, -1)
+          .map((l) => l.label)
+          .reverse();
         for (const p of r.packages.values()) slices += p.slices.size;
       } catch (e) {
         if (e instanceof ChiselErrors) errors = e.errors;
@@ -35,7 +41,7 @@ export function register(program: Command): void {
       });
       if (flags.json) {
         process.stdout.write(
-          `${JSON.stringify({ release: dir, valid: errors.length === 0, packages, slices, errors: errors.map(located), warnings: warnings.map(located) }, null, 2)}\n`,
+          `${JSON.stringify({ release: dir, ...(bases.length ? { extends: bases } : {}), valid: errors.length === 0, packages, slices, errors: errors.map(located), warnings: warnings.map(located) }, null, 2)}\n`,
         );
         return;
       }
@@ -46,7 +52,8 @@ export function register(program: Command): void {
         process.stderr.write(`${errors.length} error${errors.length === 1 ? '' : 's'} in release ${dir}\n`);
       } else {
         const noted = warnings.length ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : '';
-        process.stdout.write(`release ${dir} is valid: ${packages} packages, ${slices} slices${noted}\n`);
+        const over = bases.length ? `, extending ${bases.join(', ')}` : '';
+        process.stdout.write(`release ${dir} is valid: ${packages} packages, ${slices} slices${over}${noted}\n`);
       }
     });
 }

@@ -17,7 +17,10 @@ const CLI = path.join(ROOT, 'bin', 'chisel-ts.js');
 const EXAMPLES = path.join(ROOT, 'examples');
 const cache = tempDir('chisel-ts-examples-cache-');
 
-const expected: Record<string, { args: string[]; output: RegExp; prepare?: (dir: string) => void }> = {
+const expected: Record<
+  string,
+  { args: string[]; output: RegExp; prepare?: (dir: string) => void; after?: (dir: string, work: string) => void }
+> = {
   'static-c': {
     args: [],
     output: /^hello from a static binary as uid 65532 \(epoch in Paris: 01:00, zone CET\)$/,
@@ -25,6 +28,18 @@ const expected: Record<string, { args: string[]; output: RegExp; prepare?: (dir:
   },
   'python-web': { args: ['--selftest'], output: /^python-web: 200 \{"path": "\/hello", "python": "3\.13\.\d+"\}$/ },
   'node-app': { args: ['--selftest'], output: /^node-app: 200 \{"path":"\/hello","node":"v\d+\.\d+\.\d+"\}$/ },
+  // pv from the overlay's own slice file, as nonroot; tzdata is the overlay's replacement file
+  overlay: {
+    args: [],
+    output: /^pv 1\.\d+\.\d+/,
+    after: (dir, work) => {
+      const root = path.join(work, 'zoneinfo');
+      chisel(['cut', '--release', 'release', '--cache-dir', cache, '--root', root, 'tzdata_zoneinfo'], dir);
+      const zones = path.join(root, 'usr/share/zoneinfo');
+      expect(readdirSync(zones).sort()).toEqual(['Etc', 'Europe', 'UTC']);
+      expect(existsSync(path.join(zones, 'Europe/Paris'))).toBe(true);
+    },
+  },
   'java-app': { args: [], output: /^java-app: hello from Java 21 as nonroot in \/home\/nonroot$/ },
 };
 
@@ -91,6 +106,7 @@ describe('examples', () => {
         if (arch !== 'amd64' && (arch !== 'arm64' || arm64)) continue;
         expect(runImage(path.join(work, 'layout'), 'latest', arch, ex.args, work), arch).toMatch(ex.output);
       }
+      ex.after?.(dir, work);
     });
   }
 });

@@ -245,10 +245,15 @@ sets:
       },
       { format: 'v3' },
     );
-    const o = overlay(`extends: ${b}\n`);
+    // The README's order: the set that names the new package's slice first, then scaffold writes the file.
+    const o = overlay(`extends: ${b}\nsets:\n  mine: [extra_bins]\n`);
     const cache = tempDir('chisel-ts-scaffold-');
+    const other = await cli(['scaffold', 'hello', '--release', o, '--arch', 'amd64', '--cache-dir', cache]);
+    expect(other.code).not.toBe(0); // only the package being scaffolded may be named ahead of its file
+    expect(other.err).toContain('set mine refers to unknown slice extra_bins');
     const s = await cli(['scaffold', 'extra', '--release', o, '--arch', 'amd64', '--cache-dir', cache, '-o', o]);
     expect(s.code, s.err).toBe(0);
+    expect((await loadRelease(o)).sets!.get('mine')).toEqual(['extra_bins']);
     const written = readFileSync(path.join(o, 'slices', 'extra.yaml'), 'utf8');
     expect(written).toMatch(/base_conf/); // its Depends, from the base's slices
     const again = await cli(['scaffold', 'extra', '--release', o, '--arch', 'amd64', '--cache-dir', cache, '-o', o]);
@@ -372,8 +377,10 @@ describe('extends loops', () => {
 
 describe('an overlay of the shipped debian-13', () => {
   it('validates: a new package file, a replaced one, a new set; every error is located', async () => {
-    const o = overlay('extends: debian-13\nsets:\n  hello: [hello_bins, base-files_base]\n', {
-      hello: 'package: hello\nslices:\n  bins:\n    essential:\n      libc6_libs:\n    contents:\n      /usr/bin/hello:\n',
+    // pv: a package debian-13 has no slices of.
+    expect(existsSync(path.resolve(__dirname, '..', 'slices', 'debian-13', 'slices', 'pv.yaml'))).toBe(false);
+    const o = overlay('extends: debian-13\nsets:\n  pv: [pv_bins, base-files_base]\n', {
+      pv: 'package: pv\nslices:\n  bins:\n    essential:\n      libc6_libs:\n    contents:\n      /usr/bin/pv:\n',
       netbase: 'package: netbase\nslices:\n  data:\n    contents:\n      /etc/protocols:\n      /etc/services:\n',
     });
     const r = await loadRelease(o);

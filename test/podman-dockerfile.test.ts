@@ -19,6 +19,8 @@ const cases: Record<string, { args: string[]; output: RegExp; prepare?: (dir: st
     prepare: (dir) => void tool('gcc', ['-static', '-O2', '-o', path.join(dir, 'hello'), path.join(dir, 'hello.c')]),
   },
   'python-web': { args: ['--selftest'], output: /^python-web: 200 \{"path": "\/hello", "python": "3\.13\.\d+"\}$/ },
+  // an overlay release in the build context, extending the builder's shipped debian-13
+  overlay: { args: [], output: /^pv 1\.\d+\.\d+/ },
 };
 
 describe.skipIf(!hasPodman())('example Dockerfiles built with podman', () => {

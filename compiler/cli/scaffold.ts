@@ -57,7 +57,11 @@ export function register(program: Command): void {
     .option('--exclude <names>', 'batch: never scaffold these packages (comma-separated; repeatable)', collect)
     .option('--from <file>', 'batch: also the package names of FILE, one a line (# comments)')
     .action(async (names: string[], flags: ScaffoldFlags) => {
-      const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags) });
+      // A set naming the new package's slices may be written before its file is.
+      const release = await loadRelease(resolveReleaseDir(flags.release), {
+        cacheDir: releaseCacheDir(flags),
+        pending: new Set(names),
+      });
       const store = new ContentStore(flags.cacheDir ?? defaultCacheDir());
       if (flags.outDir) return batch(names, flags, release, store);
       if (names.length !== 1 || flags.from || flags.deps)

@@ -23,7 +23,7 @@ function sameContent(a: PathInfo, b: PathInfo): boolean {
   return a.kind === b.kind && (a.info ?? '') === (b.info ?? '') && (a.mode ?? -1) === (b.mode ?? -1) && a.mutable === b.mutable;
 }
 
-export function checkRelease(release: Release, errors: ChiselError[]): void {
+export function checkRelease(release: Release, errors: ChiselError[], pending: ReadonlySet<string> = new Set()): void {
   const refs: PathRef[] = [];
   for (const pkg of release.packages.values()) {
     if (pkg.archive !== undefined && !release.archives.has(pkg.archive)) {
@@ -41,8 +41,16 @@ export function checkRelease(release: Release, errors: ChiselError[]): void {
   }
   checkPaths(refs, errors);
   if (release.archives.has('ubuntu')) checkUbuntuArchs(refs, errors);
-  checkEssentials(release, errors);
-  checkSets(release, errors);
+  checkEssentials(release, errors, pending);
+  checkSets(release, errors, pending);
+}
+
+/**
+ * A package about to be scaffolded into the release (and without a file yet):
+ * the sets and essentials that name its slices were written ahead of it.
+ */
+function isPending(release: Release, pending: ReadonlySet<string>, pkg: string): boolean {
+  return pending.has(pkg) && !release.packages.has(pkg);
 }
 
 /**
@@ -331,7 +339,7 @@ function checkPrefer(path: string, list: PathRef[], errors: ChiselError[]): void
   }
 }
 
-function checkEssentials(release: Release, errors: ChiselError[]): void {
+function checkEssentials(release: Release, errors: ChiselError[], pending: ReadonlySet<string>): void {
   const deps = new Map<string, string[]>();
   for (const pkg of release.packages.values()) {
     for (const slice of pkg.slices.values()) {
@@ -345,6 +353,7 @@ function checkEssentials(release: Release, errors: ChiselError[]): void {
         // Checked by the parser: "<package>_<slice>", and neither name holds "_".
         const cut = e.slice.indexOf('_');
         if (!release.packages.get(e.slice.slice(0, cut))?.slices.has(e.slice.slice(cut + 1))) {
+          if (isPending(release, pending, e.slice.slice(0, cut))) continue;
           if (!fromPkg || slice === [...pkg.slices.values()][0]) {
             errors.push(
               at(
@@ -383,12 +392,12 @@ function checkEssentials(release: Release, errors: ChiselError[]): void {
   for (const k of [...deps.keys()].sort()) if (!state.has(k)) visit(k);
 }
 
-function checkSets(release: Release, errors: ChiselError[]): void {
+function checkSets(release: Release, errors: ChiselError[], pending: ReadonlySet<string>): void {
   const sets = release.sets ?? new Map();
   for (const [name, members] of sets) {
     for (const [i, m] of members.entries()) {
       const ref = parseSliceKey(m);
-      const ok = ref ? release.packages.get(ref.package)?.slices.has(ref.slice) : sets.has(m);
+      const ok = ref ? release.packages.get(ref.package)?.slices.has(ref.slice) || isPending(release, pending, ref.package) : sets.has(m);
       if (!ok)
         errors.push(
           new ChiselError(`set ${name} refers to unknown ${ref ? 'slice' : 'set'} ${m}`, {

@@ -76,6 +76,11 @@ export interface LoadOptions {
    * event loop now and then, so that I/O goes on meanwhile.
    */
   onConfig?: (cfg: ChiselConfig) => void;
+  /**
+   * Packages about to be written into the release (scaffold): sets and
+   * essentials may name their slices before their files exist.
+   */
+  pending?: ReadonlySet<string>;
 }
 
 /** Slice files parsed between two turns of the event loop when onConfig is set. */
@@ -215,8 +220,9 @@ export async function loadRelease(dirArg: string, opts: LoadOptions = {}): Promi
   // files that passed them before, unchanged, passes again.
   const inputs = sha256([chiselSha, ...files.map((f, i) => `${f}\0${shas[i]}`)].join('\n'));
   if (errors.length || misses.length || keysChecked || !cache.passedChecks(inputs)) {
-    checkRelease(release, errors);
-    if (!errors.length && !warnings.length) cache.putPassedChecks(inputs);
+    checkRelease(release, errors, opts.pending);
+    // A pass that leaned on pending packages is not a pass of the files alone.
+    if (!errors.length && !warnings.length && !opts.pending?.size) cache.putPassedChecks(inputs);
   }
   await cache.save();
   if (errors.length) throw new ChiselErrors(sortErrors(errors));

@@ -24,7 +24,9 @@ export interface SetSize {
   seconds: number;
 }
 
-export function measure(release: string, set: string, cacheDir: string): SetSize {
+/** Cuts `set` (a set, or a list of slices) of `release` (a name or a directory) and measures it. */
+export function measure(release: string, set: string | string[], cacheDir: string): SetSize {
+  const names = typeof set === 'string' ? [set] : set;
   const work = mkdtempSync(path.join(tmpdir(), 'chisel-ts-sizes-'));
   try {
     const t0 = Date.now();
@@ -42,17 +44,17 @@ export function measure(release: string, set: string, cacheDir: string): SetSize
         '--oci',
         path.join(work, 'oci'),
         '--json',
-        set,
+        ...names,
       ],
       { encoding: 'utf8' },
     );
-    if (r.status !== 0) throw new Error(`cut ${release} ${set}: ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`cut ${release} ${names.join(' ')}: ${r.stderr}`);
     const seconds = (Date.now() - t0) / 1000;
     const report = JSON.parse(r.stdout) as { archs: Array<{ packages: unknown[] }> };
     const du = (p: string) => Number(execFileSync('du', ['-sk', p], { encoding: 'utf8' }).split('\t')[0]);
     return {
       release,
-      set,
+      set: names.join(' '),
       rootKiB: du(path.join(work, 'root')),
       layerKiB: du(path.join(work, 'oci', 'blobs')),
       packages: report.archs[0]!.packages.length,

@@ -95,7 +95,23 @@ slices:
       - run: [/usr/bin/hello, "3"]
       - run: [/usr/bin/absent]
 `,
+  cross: `package: cross
+slices:
+  toolchain:
+    contents:
+      /usr/aarch64-linux-gnu/lib/libplain.so.1:
+  bins:
+    contents:
+      /usr/bin/plain-arm64:
+`,
 };
+
+/** An ELF file of another machine: a copy whose e_machine says aarch64 (183). */
+function arm64Copy(elf: Buffer): Buffer {
+  const b = Buffer.from(elf);
+  b.writeUInt16LE(183, 18);
+  return b;
+}
 
 beforeAll(async () => {
   if (!amd64 || !hasGcc) return;
@@ -120,6 +136,14 @@ beforeAll(async () => {
               { path: '/usr/lib/greet/libgreet.so.1', content: b.lib, mode: 0o644 },
               { path: '/usr/bin/hello', content: b.hello, mode: 0o755 },
               { path: '/usr/bin/plain', content: b.plain, mode: 0o755 },
+            ],
+          },
+          {
+            name: 'cross',
+            version: '1.0',
+            files: [
+              { path: '/usr/aarch64-linux-gnu/lib/libplain.so.1', content: arm64Copy(b.plain), mode: 0o644 },
+              { path: '/usr/bin/plain-arm64', content: arm64Copy(b.plain), mode: 0o755 },
             ],
           },
         ],
@@ -181,6 +205,17 @@ describe.skipIf(!amd64 || !hasGcc)('chisel-ts check', () => {
     ]);
     expect(m.get('greet_escape')!.problems).toEqual(['symlink /usr/lib/greet/out -> ../../../../etc/passwd climbs out of the root']);
     expect(m.get('greet_escape')!.result).toBe('fail');
+  });
+
+  it("another machine's code fails where this one runs programs or loads libraries, and is a note elsewhere (a cross toolchain)", async () => {
+    const m = await check(['cross_toolchain', 'cross_bins']);
+    const what = "ELF for machine 183 (64-bit), not amd64's 62 (64-bit)";
+    expect(m.get('cross_toolchain')!.result).toBe('pass');
+    expect(m.get('cross_toolchain')!.notes).toEqual([
+      `/usr/aarch64-linux-gnu/lib/libplain.so.1: ${what}, off amd64's program and library directories (not checked)`,
+    ]);
+    expect(m.get('cross_bins')!.problems).toEqual([`/usr/bin/plain-arm64: ${what}`]);
+    expect(m.get('cross_bins')!.result).toBe('fail');
   });
 
   it.skipIf(process.getuid?.() !== 0 && spawnSync('unshare', ['--user', '--map-root-user', 'true']).status !== 0)(

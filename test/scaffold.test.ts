@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archIndependent, categoryOf, collapse, COLLAPSE_AT, dependencyNames } from '../compiler/scaffold/propose.js';
+import { archIndependent, categoryOf, collapse, COLLAPSE_AT, dependencyNames, propose } from '../compiler/scaffold/propose.js';
+import type { Release } from '../compiler/release/model.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { runCli } from './support/proc.js';
 import { TestArchive } from './support/testarchive.js';
@@ -67,6 +68,25 @@ describe("sorting a package's paths", () => {
     expect(collapse(plugins)).toEqual(['/usr/lib/*-linux-*/gconv/**']);
     const etc = Array.from({ length: COLLAPSE_AT }, (_, i) => `/etc/tool/c${i}`);
     expect(collapse(etc)).toEqual(['/etc/tool/**']);
+  });
+
+  it("puts a link with its target when the target's slice already takes the link's (no loop, no dangling link)", () => {
+    const release = { packages: new Map() } as unknown as Release;
+    const p = propose({
+      name: 'apt',
+      version: '1',
+      depends: [],
+      release,
+      entries: [
+        { path: '/usr/lib/apt/methods/http', type: 'file', mode: 0o755 },
+        { path: '/usr/lib/apt/methods/https', type: 'symlink', link: 'http' },
+        { path: '/usr/lib/apt/methods/desc', type: 'file', mode: 0o644 },
+        { path: '/usr/bin/apt-https', type: 'symlink', link: '../lib/apt/methods/desc' },
+      ],
+    });
+    expect(p.slices.get('bins')).toEqual(['/usr/bin/apt-https', '/usr/lib/apt/methods/http', '/usr/lib/apt/methods/https']);
+    expect(p.slices.get('data')).toEqual(['/usr/lib/apt/methods/desc']);
+    expect(p.essentials.get('bins')).toEqual(['apt_data']); // bins' link into data: bins takes data
   });
 
   it('takes the first alternative of each dependency, without versions or arch qualifiers', () => {

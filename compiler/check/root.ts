@@ -10,15 +10,18 @@ import type { Tree, TreeEntry } from '../tree/model.js';
 import { ELF_ARCHS, ElfError, readElf, type ElfInfo, type ReadAt } from './elf.js';
 
 export interface RootProblems {
-  /** Failures: a missing library or interpreter, a dangling or escaping symlink, foreign code. */
+  /** Failures: a missing library or interpreter, a dangling or escaping symlink, another machine's code where this one's runs. */
   problems: string[];
-  /** Worth knowing, never a failure: a library found in the root, but off the loader's search path. */
+  /** Worth knowing, never a failure: a library found in the root but off the loader's search path; another machine's code elsewhere. */
   notes: string[];
   /** Bytes of the regular files. */
   size: number;
   files: number;
   elfs: number;
 }
+
+/** The directories of programs on a Debian system's PATH. */
+const PROGRAM_DIRS = ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/usr/games'];
 
 /** Where the kernel and the runtime put things: a link into them is not dangling in a running container. */
 const RUNTIME_DIRS = ['/proc', '/sys', '/dev', '/run', '/tmp'];
@@ -177,9 +180,14 @@ export function checkRoot(tree: Tree, opts: ElfCheckOptions): RootProblems {
     const n = path.posix.basename(p);
     byName.set(n, [...(byName.get(n) ?? []), p]);
   }
+  // Where the system runs programs from or loads libraries from: code of another machine there is a broken image;
+  // elsewhere it is a cross toolchain's, a multilib's or test data (a note).
+  const hostDirs = new Set([...PROGRAM_DIRS, ...ldconf, ...std]);
   for (const [file, info] of elfs) {
     if (info.machine !== a.machine || info.bits !== a.bits) {
-      problems.push(`${file}: ELF for machine ${info.machine} (${info.bits}-bit), not ${opts.arch}'s ${a.machine} (${a.bits}-bit)`);
+      const what = `ELF for machine ${info.machine} (${info.bits}-bit), not ${opts.arch}'s ${a.machine} (${a.bits}-bit)`;
+      if (hostDirs.has(path.posix.dirname(file))) problems.push(`${file}: ${what}`);
+      else notes.push(`${file}: ${what}, off ${opts.arch}'s program and library directories (not checked)`);
       continue;
     }
     if (info.interp !== undefined && !usable(info.interp)) problems.push(`${file}: interpreter ${info.interp} is not in the root`);

@@ -202,19 +202,34 @@ export function propose(input: ScaffoldInput): Proposal {
   // which of our categories each symlink needs (its target's), for essentials between our own slices
   const catOf = new Map<string, Category>();
   for (const [c, ps] of by) for (const x of ps) catOf.set(x, c);
+  const targetCat = (t: string): Category | undefined => {
+    const c = catOf.get(t);
+    if (c) return c;
+    for (const [x, o] of catOf) if (x.startsWith(`${t}/`)) return o;
+    return undefined;
+  };
+  const links: Array<{ path: string; target: string }> = [];
+  for (const e of input.entries)
+    if (e.type === 'symlink' && e.link) links.push({ path: archIndependent(e.path), target: archIndependent(linkTarget(e.path, e.link)) });
+  // a link into a slice that already needs the link's slice (data's https -> bins' http) goes with its target:
+  // the other way round would be a loop, and the link would dangle in a cut of its own slice
+  for (const l of links) {
+    const from = catOf.get(l.path);
+    const to = targetCat(l.target);
+    if (!from || !to || from === to || from === 'copyright' || to === 'copyright' || !baseNeeds(to, from, by)) continue;
+    by.set(
+      from,
+      by.get(from)!.filter((x) => x !== l.path),
+    );
+    if (by.get(from)!.length === 0) by.delete(from);
+    by.set(to, [...by.get(to)!, l.path].sort());
+    catOf.set(l.path, to);
+  }
   const linkNeeds = new Map<Category, Set<Category>>();
-  for (const e of input.entries) {
-    if (e.type !== 'symlink' || !e.link) continue;
-    const from = catOf.get(archIndependent(e.path));
+  for (const l of links) {
+    const from = catOf.get(l.path);
     if (!from) continue;
-    const t = archIndependent(linkTarget(e.path, e.link));
-    let to = catOf.get(t);
-    if (!to)
-      for (const [x, c] of catOf)
-        if (x.startsWith(`${t}/`)) {
-          to = c;
-          break;
-        }
+    const to = targetCat(l.target);
     if (to && to !== from && to !== 'copyright' && from !== 'copyright') linkNeeds.set(from, new Set([...(linkNeeds.get(from) ?? []), to]));
   }
   const slices = new Map<Category, string[]>();
@@ -280,6 +295,13 @@ export function propose(input: ScaffoldInput): Proposal {
       if (slices.has(from) && slices.has(to) && !needs(from, to) && !needs(to, from))
         essentials.set(from, [...(essentials.get(from) ?? []), `${input.name}_${to}`]);
   return { slices, arch, essentials, essentialArch, unsliced, choose, skipped, claimed, leftOut };
+}
+
+/** Whether slice `to` takes slice `from` of the same package among the essentials propose() gives every package. */
+function baseNeeds(to: Category, from: Category, by: Map<Category, string[]>): boolean {
+  if (to === 'bins') return from === 'libs' || from === 'config' || from === 'data';
+  if (to === 'libs') return from === 'config' || from === 'data';
+  return to === 'data' && from === 'config' && !by.has('libs') && !by.has('bins');
 }
 
 const PLAIN = /^[A-Za-z0-9/._+*@~-]+$/;

@@ -99,7 +99,13 @@ slices:
 slices:
   toolchain:
     contents:
-      /usr/aarch64-linux-gnu/lib/libplain.so.1:
+      /usr/lib/gcc-cross/aarch64-linux-gnu/14/libplain.so.1:
+  sysroot:
+    contents:
+      /usr/x86_64-linux-gnu/lib/plain:
+  testdata:
+    contents:
+      /usr/share/cross/testdata/plain.elf:
   bins:
     contents:
       /usr/bin/plain-arm64:
@@ -142,8 +148,12 @@ beforeAll(async () => {
             name: 'cross',
             version: '1.0',
             files: [
-              { path: '/usr/aarch64-linux-gnu/lib/libplain.so.1', content: arm64Copy(b.plain), mode: 0o644 },
+              { path: '/usr/lib/gcc-cross/aarch64-linux-gnu/14/libplain.so.1', content: arm64Copy(b.plain), mode: 0o644 },
+              // this machine's program in a cross toolchain's system root: its loader is that system's, not checked
+              { path: '/usr/x86_64-linux-gnu/lib/plain', content: b.plain, mode: 0o755 },
               { path: '/usr/bin/plain-arm64', content: arm64Copy(b.plain), mode: 0o755 },
+              // this machine's program, without its loader and libc: as data under /usr/share it is not checked
+              { path: '/usr/share/cross/testdata/plain.elf', content: b.plain, mode: 0o644 },
             ],
           },
         ],
@@ -208,14 +218,27 @@ describe.skipIf(!amd64 || !hasGcc)('chisel-ts check', () => {
   });
 
   it("another machine's code fails where this one runs programs or loads libraries, and is a note elsewhere (a cross toolchain)", async () => {
-    const m = await check(['cross_toolchain', 'cross_bins']);
+    const m = await check(['cross_toolchain', 'cross_bins', 'cross_sysroot']);
     const what = "ELF for machine 183 (64-bit), not amd64's 62 (64-bit)";
     expect(m.get('cross_toolchain')!.result).toBe('pass');
     expect(m.get('cross_toolchain')!.notes).toEqual([
-      `/usr/aarch64-linux-gnu/lib/libplain.so.1: ${what}, off amd64's program and library directories (not checked)`,
+      `/usr/lib/gcc-cross/aarch64-linux-gnu/14/libplain.so.1: ${what}, off amd64's program and library directories (not checked)`,
+    ]);
+    expect(m.get('cross_sysroot')!.result).toBe('pass');
+    expect(m.get('cross_sysroot')!.notes).toEqual([
+      "/usr/x86_64-linux-gnu/lib/plain: in /usr/x86_64-linux-gnu/, a cross toolchain's system root (its loader and libraries are its own): not checked",
     ]);
     expect(m.get('cross_bins')!.problems).toEqual([`/usr/bin/plain-arm64: ${what}`]);
     expect(m.get('cross_bins')!.result).toBe('fail');
+  });
+
+  it('an ELF file under /usr/share is data: not checked, noted', async () => {
+    const r = (await check(['cross_testdata'])).get('cross_testdata')!;
+    expect(r.result).toBe('pass');
+    expect(r.elfs).toBe(1);
+    expect(r.notes).toEqual([
+      '/usr/share/cross/testdata/plain.elf: an ELF file under /usr/share/, which holds data (test data, firmware, sources): not checked',
+    ]);
   });
 
   it.skipIf(process.getuid?.() !== 0 && spawnSync('unshare', ['--user', '--map-root-user', 'true']).status !== 0)(

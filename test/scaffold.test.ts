@@ -58,6 +58,22 @@ describe("sorting a package's paths", () => {
     expect(archIndependent(p)).toBe(want);
   });
 
+  it.each([
+    ['gcc-14-x86-64-linux-gnu', '/usr/libexec/gcc/x86_64-linux-gnu/14/cc1'],
+    ['gcc-14-aarch64-linux-gnu', '/usr/libexec/gcc-cross/aarch64-linux-gnu/14/cc1'],
+    ['libc6-arm64-cross', '/usr/aarch64-linux-gnu/lib/libc.so.6'],
+    ['gcc-14-cross-base', '/usr/share/doc/gcc-14-cross-base/x86_64-linux-gnu/README'],
+  ])('%s, named for a target, keeps the triplet of %s', (pkg, p) => {
+    // on amd64 and on arm64 the two compilers' paths differ, so neither takes the other's (a *-linux-* glob would)
+    expect(archIndependent(p, pkg)).toBe(p);
+    expect(archIndependent('/usr/lib/jvm/java-21-openjdk-amd64/bin/java', pkg)).toBe('/usr/lib/jvm/java-21-openjdk-*/bin/java');
+  });
+
+  it('rewrites the triplet for the other packages', () => {
+    expect(archIndependent('/usr/libexec/gcc/x86_64-linux-gnu/14/cc1', 'gcc-14')).toBe('/usr/libexec/gcc/*-linux-*/14/cc1');
+    expect(archIndependent('/usr/lib/x86_64-linux-gnu/libc.so.6', 'libc6')).toBe('/usr/lib/*-linux-*/libc.so.6');
+  });
+
   it('collapses a directory with many paths, never a top directory', () => {
     const many = Array.from({ length: COLLAPSE_AT }, (_, i) => `/usr/share/tool/f${i}`);
     expect(collapse([...many, '/usr/share/other/x'])).toEqual(['/usr/share/other/x', '/usr/share/tool/**']);

@@ -23,6 +23,12 @@ export interface RootProblems {
 /** The directories of programs on a Debian system's PATH. */
 const PROGRAM_DIRS = ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/usr/games'];
 
+/** Trees of data by the FHS: an ELF file there (Go's test data, firmware) is not a program or library of the system. */
+const DATA_DIRS = ['/usr/share/', '/usr/src/', '/usr/include/'];
+
+/** A cross toolchain's system root, /usr/<triplet>/ (libc6-arm64-cross): code for that system, wherever this one runs. */
+const SYSROOT = /^\/usr\/[a-z0-9_]+-linux-gnu[a-z0-9_]*\//;
+
 /** Where the kernel and the runtime put things: a link into them is not dangling in a running container. */
 const RUNTIME_DIRS = ['/proc', '/sys', '/dev', '/run', '/tmp'];
 
@@ -184,6 +190,16 @@ export function checkRoot(tree: Tree, opts: ElfCheckOptions): RootProblems {
   // elsewhere it is a cross toolchain's, a multilib's or test data (a note).
   const hostDirs = new Set([...PROGRAM_DIRS, ...ldconf, ...std]);
   for (const [file, info] of elfs) {
+    const data = DATA_DIRS.find((d) => file.startsWith(d));
+    if (data) {
+      notes.push(`${file}: an ELF file under ${data}, which holds data (test data, firmware, sources): not checked`);
+      continue;
+    }
+    const sysroot = SYSROOT.exec(file)?.[0];
+    if (sysroot) {
+      notes.push(`${file}: in ${sysroot}, a cross toolchain's system root (its loader and libraries are its own): not checked`);
+      continue;
+    }
     if (info.machine !== a.machine || info.bits !== a.bits) {
       const what = `ELF for machine ${info.machine} (${info.bits}-bit), not ${opts.arch}'s ${a.machine} (${a.bits}-bit)`;
       if (hostDirs.has(path.posix.dirname(file))) problems.push(`${file}: ${what}`);

@@ -258,7 +258,7 @@ export async function scaffoldBatch(names: string[], opts: BatchOptions): Promis
   }
   for (const n of order)
     for (const l of got.get(n)!.perArch.values())
-      for (const e of l.entries) if (e.type !== 'dir' && categoryOf(n, e.path, e.mode, e.type)) addAncestors(archIndependent(e.path), n);
+      for (const e of l.entries) if (e.type !== 'dir' && categoryOf(n, e.path, e.mode, e.type)) addAncestors(archIndependent(e.path, n), n);
 
   const written = new Map<string, string[]>();
   const base = releaseSlices(release);
@@ -274,7 +274,7 @@ export async function scaffoldBatch(names: string[], opts: BatchOptions): Promis
     const where = new Map<string, { type: ScaffoldEntry['type']; arch: string[]; mode?: number; link?: string }>();
     for (const [a, l] of p.perArch)
       for (const e of l.entries) {
-        const k = archIndependent(e.path);
+        const k = archIndependent(e.path, n);
         const w = where.get(k) ?? {
           type: e.type,
           arch: [],

@@ -56,10 +56,19 @@ const LEFT_OUT = [
 ];
 const TRIPLET = /\/(?:[a-z0-9_]+-linux-gnu[a-z0-9]*|[a-z0-9_]+-linux-musl[a-z0-9]*)(?=\/|$)/;
 
-/** The path with its multiarch directory written as *-linux-*. */
-export function archIndependent(p: string): string {
+/**
+ * A package named for a target (gcc-14-aarch64-linux-gnu, libc6-arm64-cross): its triplet directories are
+ * the target's, on every architecture, not the multiarch directory of the one it is installed on.
+ */
+export function namesTarget(pkg: string): boolean {
+  return /-linux-gnu[a-z0-9]*(-|$)|-cross(-|$)/.test(pkg);
+}
+
+/** The path with its multiarch directory written as *-linux-* (kept for a package named for a target). */
+export function archIndependent(p: string, pkg?: string): string {
   // the JVM directory is named after the Debian architecture (java-21-openjdk-amd64)
-  return p.replace(TRIPLET, '/*-linux-*').replace(/^(\/usr\/lib\/jvm\/java-[0-9]+-openjdk)-[a-z0-9]+(?=\/|$)/, '$1-*');
+  const jvm = p.replace(/^(\/usr\/lib\/jvm\/java-[0-9]+-openjdk)-[a-z0-9]+(?=\/|$)/, '$1-*');
+  return pkg !== undefined && namesTarget(pkg) ? jvm : jvm.replace(TRIPLET, '/*-linux-*');
 }
 
 export function categoryOf(pkg: string, p: string, mode?: number, type?: ScaffoldEntry['type']): Category | undefined {
@@ -186,7 +195,7 @@ export function propose(input: ScaffoldInput): Proposal {
       leftOut++;
       continue;
     }
-    const p = archIndependent(e.path);
+    const p = archIndependent(e.path, input.name);
     if (input.claimed?.(p)) {
       claimed.push(p);
       continue;
@@ -210,7 +219,8 @@ export function propose(input: ScaffoldInput): Proposal {
   };
   const links: Array<{ path: string; target: string }> = [];
   for (const e of input.entries)
-    if (e.type === 'symlink' && e.link) links.push({ path: archIndependent(e.path), target: archIndependent(linkTarget(e.path, e.link)) });
+    if (e.type === 'symlink' && e.link)
+      links.push({ path: archIndependent(e.path, input.name), target: archIndependent(linkTarget(e.path, e.link), input.name) });
   // a link into a slice that already needs the link's slice (data's https -> bins' http) goes with its target:
   // the other way round would be a loop, and the link would dangle in a cut of its own slice
   for (const l of links) {

@@ -16,6 +16,8 @@ CI=true node bin/chisel-ts.js check --release "slices/$release" --json "$@" >"$o
 # 1 is a failed slice (recorded); anything else is an error of the run
 [ "$status" -le 1 ] || exit "$status"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# a run on uncommitted slice files says so: the commit alone would name other definitions
+[ -z "$(git status --porcelain -- "slices/$release" 2>/dev/null | grep -v CHECK.md)" ] || commit="$commit + uncommitted changes"
 node dist/bench/checkreport.js "$out" "$release" "$(($(date +%s) - start))" "$commit" >"slices/$release/CHECK.md"
 grep -E '^\* (slices|smoke|time):' "slices/$release/CHECK.md"
 exit "$status"

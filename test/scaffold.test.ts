@@ -4,7 +4,7 @@
 // cut and run in a chroot.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archIndependent, categoryOf, collapse, COLLAPSE_AT, dependencyNames, propose } from '../compiler/scaffold/propose.js';
@@ -350,6 +350,19 @@ describe('scaffold many packages (--out-dir)', () => {
     const again = await cli(['scaffold', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--out-dir', out, 'tool']);
     expect(again.code, again.err).toBe(0);
     expect(again.err).toMatch(/already in the release, left as they are: tool/);
+  });
+
+  it('--from: the names of a file, which a set may name before their files exist', async () => {
+    const release = writeRelease(archive, {}, { format: 'v3', extra: 'sets:\n  mine: [tooldata_data]\n' });
+    const list = path.join(tempDir('chisel-ts-scaffold-from-'), 'names.txt');
+    writeFileSync(list, '# what the image needs\ntooldata\n');
+    const cache = tempDir('chisel-ts-scaffold-from-cache-');
+    const out = path.join(release, 'slices');
+    const r = await cli(['scaffold', '--release', release, '--arch', 'amd64', '--cache-dir', cache, '--out-dir', out, '--from', list]);
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(path.join(out, 'tooldata.yaml'))).toBe(true);
+    const v = await cli(['validate', '--release', release]);
+    expect(v.code, v.err).toBe(0);
   });
 });
 

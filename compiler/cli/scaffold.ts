@@ -57,13 +57,14 @@ export function register(program: Command): void {
     .option('--exclude <names>', 'batch: never scaffold these packages (comma-separated; repeatable)', collect)
     .option('--from <file>', 'batch: also the package names of FILE, one a line (# comments)')
     .action(async (names: string[], flags: ScaffoldFlags) => {
+      const fromFile = flags.from ? await namesOf(flags.from) : [];
       // A set naming the new package's slices may be written before its file is.
       const release = await loadRelease(resolveReleaseDir(flags.release), {
         cacheDir: releaseCacheDir(flags),
-        pending: new Set(names),
+        pending: new Set([...names, ...fromFile]),
       });
       const store = new ContentStore(flags.cacheDir ?? defaultCacheDir());
-      if (flags.outDir) return batch(names, flags, release, store);
+      if (flags.outDir) return batch([...names, ...fromFile], flags, release, store);
       if (names.length !== 1 || flags.from || flags.deps)
         throw new ChiselError('scaffold takes one package, or several with --out-dir', {
           code: 'usage',
@@ -134,15 +135,17 @@ export function register(program: Command): void {
 
 type Loaded = Awaited<ReturnType<typeof loadRelease>>;
 
+/** The package names of a --from file: one a line, # comments. */
+async function namesOf(file: string): Promise<string[]> {
+  const text = await fs.readFile(file, 'utf8');
+  return text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
 async function batch(names: string[], flags: ScaffoldFlags, release: Loaded, store: ContentStore): Promise<void> {
   const list = [...names];
-  if (flags.from) {
-    const text = await fs.readFile(flags.from, 'utf8');
-    for (const line of text.split('\n')) {
-      const n = line.replace(/#.*/, '').trim();
-      if (n) list.push(n);
-    }
-  }
   if (list.length === 0)
     throw new ChiselError('no packages to scaffold', {
       code: 'usage',

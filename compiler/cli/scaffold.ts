@@ -145,8 +145,7 @@ async function namesOf(file: string): Promise<string[]> {
 }
 
 async function batch(names: string[], flags: ScaffoldFlags, release: Loaded, store: ContentStore): Promise<void> {
-  const list = [...names];
-  if (list.length === 0)
+  if (names.length === 0)
     throw new ChiselError('no packages to scaffold', {
       code: 'usage',
       exitCode: ExitCode.USAGE,
@@ -187,7 +186,7 @@ async function batch(names: string[], flags: ScaffoldFlags, release: Loaded, sto
       })),
     };
   };
-  const r = await scaffoldBatch(list, {
+  const r = await scaffoldBatch(names, {
     release,
     archs,
     fetch,

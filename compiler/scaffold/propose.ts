@@ -226,12 +226,10 @@ export function propose(input: ScaffoldInput): Proposal {
   for (const l of links) {
     const from = catOf.get(l.path);
     const to = targetCat(l.target);
-    if (!from || !to || from === to || from === 'copyright' || to === 'copyright' || !baseNeeds(to, from, by)) continue;
-    by.set(
-      from,
-      by.get(from)!.filter((x) => x !== l.path),
-    );
-    if (by.get(from)!.length === 0) by.delete(from);
+    if (!from || !to || from === 'copyright' || to === 'copyright' || !ownNeeds(to, (c) => by.has(c)).includes(from)) continue;
+    const rest = by.get(from)!.filter((x) => x !== l.path);
+    if (rest.length) by.set(from, rest);
+    else by.delete(from);
     by.set(to, [...by.get(to)!, l.path].sort());
     catOf.set(l.path, to);
   }
@@ -281,14 +279,13 @@ export function propose(input: ScaffoldInput): Proposal {
     if (a) for (const s of slicesFor(known, d, batch)) essentialArch.set(s, a);
   }
   const essentials = new Map<Category, string[]>();
-  const own = (c: Category) => (slices.has(c) ? [`${input.name}_${c}`] : []);
-  if (slices.has('libs')) essentials.set('libs', [...own('config'), ...own('data'), ...depSlices]);
-  if (slices.has('bins'))
-    essentials.set('bins', [...own('libs'), ...own('config'), ...own('data'), ...(slices.has('libs') ? [] : depSlices)]);
+  const own = (c: Category) => ownNeeds(c, (o) => slices.has(o)).map((o) => `${input.name}_${o}`);
+  if (slices.has('libs')) essentials.set('libs', [...own('libs'), ...depSlices]);
+  if (slices.has('bins')) essentials.set('bins', [...own('bins'), ...(slices.has('libs') ? [] : depSlices)]);
   // a package of data or config only takes its dependencies on its first slice
   if (!slices.has('libs') && !slices.has('bins') && depSlices.length) {
     const first = ORDER.find((c) => c !== 'copyright' && slices.has(c));
-    if (first) essentials.set(first, [...(first === 'data' ? own('config') : []), ...depSlices]);
+    if (first) essentials.set(first, depSlices);
   }
   // a symlink into another of our slices: that slice too, unless it would close a loop
   const needs = (from: Category, to: Category, seen = new Set<Category>()): boolean => {
@@ -307,11 +304,10 @@ export function propose(input: ScaffoldInput): Proposal {
   return { slices, arch, essentials, essentialArch, unsliced, choose, skipped, claimed, leftOut };
 }
 
-/** Whether slice `to` takes slice `from` of the same package among the essentials propose() gives every package. */
-function baseNeeds(to: Category, from: Category, by: Map<Category, string[]>): boolean {
-  if (to === 'bins') return from === 'libs' || from === 'config' || from === 'data';
-  if (to === 'libs') return from === 'config' || from === 'data';
-  return to === 'data' && from === 'config' && !by.has('libs') && !by.has('bins');
+/** The package's own slices that slice `c` takes, of those it has: bins its libs, config and data; libs its config and data. */
+function ownNeeds(c: Category, has: (c: Category) => boolean): Category[] {
+  const own: Category[] = c === 'bins' ? ['libs', 'config', 'data'] : c === 'libs' ? ['config', 'data'] : [];
+  return own.filter(has);
 }
 
 const PLAIN = /^[A-Za-z0-9/._+*@~-]+$/;

@@ -39,12 +39,14 @@ describe('npm package', () => {
   it('holds exactly what a user runs', () => {
     expect(path.basename(packed.file)).toBe(`${pkg.name}-${pkg.version}.tgz`);
     const allowed =
-      /^(?:package\.json|README\.md|LICENSE|bin\/chisel-ts\.js|dist\/bundle\/[^/]+\.js|dist\/runtime-schema\/[^/]+\.cjs|runtime-schema\/[^/]+\.json|slices\/debian-1[23]\/.+\.yaml|slices\/debian-1[23]\/CHECK\.md)$/;
+      /^(?:package\.json|README\.md|LICENSE|bin\/chisel-ts\.js|dist\/bundle\/[^/]+\.js|dist\/bundle\/code-id|dist\/runtime-schema\/[^/]+\.cjs|runtime-schema\/[^/]+\.json|slices\/debian-1[23]\/.+\.yaml|slices\/debian-1[23]\/CHECK\.md)$/;
     expect(packed.files.filter((f) => !allowed.test(f))).toEqual([]);
     for (const need of [
       'bin/chisel-ts.js',
       'dist/bundle/main.js',
       'dist/bundle/indexworker.js',
+      'dist/bundle/hashworker.js',
+      'dist/bundle/code-id', // the cut cache's key: this build's code
       'LICENSE',
       'README.md',
       'slices/debian-13/chisel.yaml',

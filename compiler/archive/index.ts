@@ -127,12 +127,13 @@ export async function prefetchInReleases(
       const resolved = await resolveArchiveUrl(def, keys, urlOptions(opts));
       if (isSkipped(resolved)) return;
       const { url, http } = accessOf(resolved, opts.http);
+      // every suite's download starts at once (an archive opened meanwhile takes them all)
       for (const suite of def.suites) {
-        await preloadVerifierIfNew(opts.store, def.name, suite);
         const download = httpGetBuffer(`${url}/dists/${suite}/InRelease`, http);
         download.catch(() => undefined); // reported by the archive that takes it
         early.set(`${url}/dists/${suite}/InRelease`, download);
       }
+      await Promise.all(def.suites.map((suite) => preloadVerifierIfNew(opts.store, def.name, suite)));
     }),
   ).catch(() => undefined); // a URL that cannot be resolved now fails again, with its message, when the archive opens
 }

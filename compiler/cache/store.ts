@@ -10,9 +10,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import fss, { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { markWriter } from './writers.js';
+import { damagedContents, isMissing, type CheckItem } from './hashcheck.js';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
@@ -167,6 +170,11 @@ export class ContentStore {
     this.packed.set(sha256, at);
   }
 
+  /** Where a packed content is (registerPacked), or undefined for a content of its own blob. */
+  packedAt(sha256: string): PackedAt | undefined {
+    return this.packed.get(sha256);
+  }
+
   /** The content of sha256 was hashed by this process (it wrote the bytes it hashed, or checked them). */
   markVerified(sha256: string): void {
     this.verified.add(sha256);
@@ -182,41 +190,49 @@ export class ContentStore {
    * hashed once per process: outputs then read what was checked.
    */
   async checkContents(sums: Iterable<string>): Promise<string[]> {
-    const bad: string[] = [];
-    const buf = Buffer.allocUnsafe(CHECK_CHUNK);
-    const packs = new Map<string, number>();
-    try {
-      for (const sum of new Set(sums)) {
-        if (this.verified.has(sum)) continue;
-        const at = this.packed.get(sum);
-        let ok: boolean;
-        try {
-          if (at) {
-            let fd = packs.get(at.pack);
-            if (fd === undefined) {
-              fd = fss.openSync(this.blobPath(at.pack), 'r');
-              packs.set(at.pack, fd);
-            }
-            ok = hashRange(fd, at.offset, at.size, buf) === sum;
-          } else {
-            const fd = fss.openSync(this.blobPath(sum), 'r');
-            try {
-              ok = hashRange(fd, 0, fss.fstatSync(fd).size, buf) === sum;
-            } finally {
-              fss.closeSync(fd);
-            }
-          }
-        } catch (e) {
-          if (!isMissing(e)) throw e;
-          ok = false;
-        }
-        if (ok) this.verified.add(sum);
-        else bad.push(sum);
-      }
-    } finally {
-      for (const fd of packs.values()) fss.closeSync(fd);
-    }
+    const items = this.checkItems(sums);
+    const bad = damagedContents(items);
+    this.markChecked(items, bad);
     return bad;
+  }
+
+  /**
+   * checkContents on another thread (the hash worker, when the compiled one
+   * is beside this module; else here), so the caller goes on meanwhile: an
+   * output is written while its contents are checked, and published only
+   * once the check passed.
+   */
+  async checkContentsAside(sums: Iterable<string>): Promise<string[]> {
+    const items = this.checkItems(sums);
+    if (items.length === 0) return [];
+    const url = new URL('./hashworker.js', import.meta.url);
+    if (!fss.existsSync(fileURLToPath(url))) return this.checkContents(items.map((i) => i.sum));
+    const bad = await new Promise<string[]>((resolve, reject) => {
+      const w = new Worker(url, { workerData: items });
+      w.once('message', (m: { ok: boolean; bad?: string[]; error?: string }) =>
+        m.ok ? resolve(m.bad!) : reject(new Error(`checking cached content: ${m.error}`)),
+      );
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`hash worker exited with code ${code}`)));
+    });
+    this.markChecked(items, bad);
+    return bad;
+  }
+
+  /** What checkContents hashes for `sums`: each not yet verified by this process, once. */
+  private checkItems(sums: Iterable<string>): CheckItem[] {
+    const items: CheckItem[] = [];
+    for (const sum of new Set(sums)) {
+      if (this.verified.has(sum)) continue;
+      const at = this.packed.get(sum);
+      items.push(at ? { sum, file: this.blobPath(at.pack), offset: at.offset, size: at.size } : { sum, file: this.blobPath(sum) });
+    }
+    return items;
+  }
+
+  private markChecked(items: CheckItem[], bad: string[]): void {
+    const damaged = new Set(bad);
+    for (const it of items) if (!damaged.has(it.sum)) this.verified.add(it.sum);
   }
 
   /**
@@ -572,26 +588,6 @@ export function unsealJson<T>(text: string): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-const CHECK_CHUNK = 1 << 20;
-
-function isMissing(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/** sha256 of `size` bytes at `offset` of `fd` (read in chunks into `buf`); undefined when the file is shorter. */
-function hashRange(fd: number, offset: number, size: number, buf: Buffer): string | undefined {
-  const h = createHash('sha256');
-  let got = 0;
-  while (got < size) {
-    const n = fss.readSync(fd, buf, 0, Math.min(buf.length, size - got), offset + got);
-    if (n === 0) return undefined;
-    h.update(n === buf.length ? buf : buf.subarray(0, n));
-    got += n;
-  }
-  return h.digest('hex');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { trace } from '../util/trace.js';
 // chisel-ts command line entry point. Each command lives in its own module
 // exporting `register(program)`; this file only wires them up.
 
@@ -24,6 +25,7 @@ const commands: Record<string, () => Promise<{ register: Registrar }>> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  trace('main');
   removeTempsOnSignal();
   // --debug (any command): JavaScript stacks with errors
   if (argv.includes('--debug')) {

@@ -1,3 +1,4 @@
+import { trace } from '../util/trace.js';
 // From the command line (slices + flags, or an image file + flags) to a
 // BuildSpec; and the lockfile steps `cut`, `build` and `lock` share.
 
@@ -53,6 +54,7 @@ export async function specFromSlices(
   const sign = await signSpec(flags, outputs);
   const access = accessSpec(flags, report);
   const release = await loadRelease(resolveReleaseDir(flags.release), { cacheDir: releaseCacheDir(flags), ...earlyDownloads(access) });
+  trace('release loaded');
   const compression = parseCompression(flags.compression);
   const layers = parseLayerStrategy(flags.layers);
   const spec: BuildSpec = {

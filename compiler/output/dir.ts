@@ -15,6 +15,8 @@ import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 export interface WriteDirOptions {
   /** mtime for every entry, in seconds (the build's source date epoch). */
   mtime: number;
+  /** Awaited before the root is put in place (a check of its contents running meanwhile); its failure leaves no root. */
+  beforePublish?: () => Promise<void>;
 }
 
 async function isEmptyDir(p: string): Promise<boolean | undefined> {
@@ -33,6 +35,7 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
   const target = path.resolve(root);
   const state = await isEmptyDir(target);
   if (state === false) {
+    await opts.beforePublish?.(); // written in place: nothing before the check passed
     await writeInto(tree, store, target, opts, true);
     return;
   }
@@ -42,6 +45,7 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
   await fs.mkdir(tmp, { mode: 0o755 });
   try {
     await writeInto(tree, store, tmp, opts, false);
+    await opts.beforePublish?.();
     if (state === true) await fs.rmdir(target);
     // synchronous, and released at once: a signal handler (which removes live temporaries)
     // must never run while the rename is in flight, or it deletes part of the finished root

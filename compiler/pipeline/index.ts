@@ -8,7 +8,6 @@ import { lockForUse } from '../cache/lock.js';
 import type { SbomFormat } from '../sbom/index.js';
 import { cut, damagedError, type PackageSource } from '../slicer/cut.js';
 import type { Selection } from '../slicer/selection.js';
-import { addFiles } from '../context/addfiles.js';
 import { ensureDir, withEntries } from '../tree/edit.js';
 import type { TreeEntry } from '../tree/model.js';
 import { failingAt } from '../util/errors.js';
@@ -17,6 +16,7 @@ import { planBuild, type BuildPlan } from './plan.js';
 import { writeOutputs } from './outputs.js';
 import { checkOutputs, effectiveConfig, NONROOT, specEpoch, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
 import { sbomArch } from './subjects.js';
+import { trace } from '../util/trace.js';
 
 export * from './spec.js';
 export { SBOM_MEDIA_TYPE } from './outputs.js';
@@ -33,17 +33,51 @@ export async function build(spec: BuildSpec, selections?: Selection[]): Promise<
   );
   try {
     const { plan, sources } = await planBuild(spec, selections);
-    const archs = await cutPlan(spec, plan, sources);
-    if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
-    await checkTrees(spec, archs);
-    return await writeOutputs(spec, archs, config, epoch);
+    trace('planned');
+    const run = async (fresh: boolean): Promise<BuildResult> => {
+      const archs = await cutPlan(spec, plan, sources, fresh);
+      trace('cut');
+      if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
+      // a directory alone is written while its contents are checked (on another thread), and renamed into place once they pass
+      const aside = !fresh && rootOnly(spec) && archs.some((a) => a.cut.cached);
+      const checked = checkTrees(spec, archs, aside);
+      checked.catch(() => undefined); // awaited below or before the rename
+      if (!aside) await checked;
+      trace(aside ? 'contents being checked' : 'contents checked');
+      let r: BuildResult;
+      try {
+        r = await writeOutputs(spec, archs, config, epoch, aside ? { beforePublish: () => checked } : {});
+      } catch (e) {
+        if (aside) await checked; // a write that met missing content: the check says why (StaleCut)
+        throw e;
+      }
+      trace('written');
+      return r;
+    };
+    try {
+      return await run(false);
+    } catch (e) {
+      // a cut from the cut cache named damaged content: cut afresh (the packages heal it)
+      if (e instanceof StaleCut) return await run(true);
+      throw e;
+    }
   } finally {
+    await spec.store.settle(); // the cache's background writes (the cut cache) end while it is held
     await lock.release();
   }
 }
 
+/** The only output is a root directory, and nothing reads the contents before it is written (digests, an SBOM). */
+function rootOnly(spec: BuildSpec): boolean {
+  const o = spec.outputs;
+  return Boolean(o.root && !o.tar && !o.oci && !o.ociArchive && !o.push && !spec.digests && !spec.verify && !spec.sbom);
+}
+
+/** Damaged content in the tree of a cut taken from the cut cache. */
+class StaleCut extends Error {}
+
 /** The cut of each planned arch, with the image's additions: the non-root home, the image file's files. */
-async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, PackageSource>): Promise<ArchBuild[]> {
+async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, PackageSource>, fresh: boolean): Promise<ArchBuild[]> {
   const archs: ArchBuild[] = [];
   for (const p of plan.archs) {
     const { arch } = p;
@@ -54,11 +88,13 @@ async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, Pa
       source: sources.get(arch)!,
       packageMetadata: spec.packageMetadata ?? true,
       keepSetId: Boolean(spec.keepSetId),
+      deferCheck: true, // checkTrees
+      fresh,
       onEvent: (ev) => spec.onEvent?.(arch, ev),
     });
     let tree = result.tree;
     if (spec.nonroot) tree = ensureDir(tree, NONROOT.home, 0o700, NONROOT.uid, NONROOT.gid);
-    if (spec.files?.length) tree = await addFiles(tree, spec.files, spec.store);
+    if (spec.files?.length) tree = await (await import('../context/addfiles.js')).addFiles(tree, spec.files, spec.store); // loaded when an image file adds files
     archs.push({ arch, cut: result, tree, archives: p.archives });
   }
   return archs;
@@ -66,14 +102,18 @@ async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, Pa
 
 /**
  * Every content of every tree matches its sha256 before any output is
- * written (the cut checked and healed the packages' content; this hashes
- * what was added since and not written by this process, and fails on a
- * mismatch).
+ * published (the cut checked and healed the packages' content of a fresh
+ * cut; this hashes what a cached cut names and what was added since, and not
+ * written by this process). `aside`: on another thread. A mismatch fails the
+ * build, or makes it cut afresh (StaleCut) when a cut came from the cut cache.
  */
-async function checkTrees(spec: BuildSpec, archs: ArchBuild[]): Promise<void> {
+async function checkTrees(spec: BuildSpec, archs: ArchBuild[], aside: boolean): Promise<void> {
   for (const a of archs) {
-    const bad = new Set(await spec.store.checkContents(a.tree.entries.flatMap((e) => (e.sha256 ? [e.sha256] : []))));
-    if (bad.size) throw damagedError(a.tree.entries.filter((e) => e.sha256 && bad.has(e.sha256)).map((e) => e.path));
+    const sums = a.tree.entries.flatMap((e) => (e.sha256 ? [e.sha256] : []));
+    const bad = new Set(aside ? await spec.store.checkContentsAside(sums) : await spec.store.checkContents(sums));
+    if (bad.size === 0) continue;
+    if (archs.some((x) => x.cut.cached)) throw new StaleCut('a cached cut names damaged content');
+    throw damagedError(a.tree.entries.filter((e) => e.sha256 && bad.has(e.sha256)).map((e) => e.path));
   }
 }
 

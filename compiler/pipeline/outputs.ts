@@ -44,6 +44,8 @@ export async function writeOutputs(
   archs: ArchBuild[],
   config: BuildResult['config'],
   epoch: number,
+  /** Awaited before the root directory is put in place (see writeDir). */
+  opts: { beforePublish?: () => Promise<void> } = {},
 ): Promise<BuildResult> {
   const out: BuildResult = { epoch, archs, config };
   const o = spec.outputs;
@@ -68,7 +70,10 @@ export async function writeOutputs(
     }
     const one = archs[0]!;
     const root = o.root;
-    if (root) await failingAt('output', root, () => writeDir(one.tree, spec.store, root, { mtime: epoch }));
+    if (root)
+      await failingAt('output', root, () =>
+        writeDir(one.tree, spec.store, root, { mtime: epoch, ...(opts.beforePublish ? { beforePublish: opts.beforePublish } : {}) }),
+      );
     const tarFile = o.tar;
     if (tarFile) out.tar = await failingAt('output', tarFile, () => writeTar(spec, one, tarFile, epoch, image));
     const layout = o.oci;

@@ -136,6 +136,8 @@ export interface Release {
   setPos?: Map<string, SourcePos[]>;
   /** Problems Chisel accepts (printed by `validate`, never failing), sorted by position. */
   warnings?: ChiselError[];
+  /** sha256 of the files the release was loaded from (every layer's chisel.yaml, each slice file): the cut cache's key. */
+  digest?: string;
 }
 
 export function sliceKey(pkg: string, slice: string): string {

@@ -120,5 +120,6 @@ export async function cutTo(opts: CutOpts): Promise<{ root: string; result: CutR
   });
   const root = opts.root ?? path.join(tempDir('chisel-ts-root-'), 'root');
   await writeDir(result.tree, store, root, { mtime: sourceDateEpoch() });
+  await store.settle(); // the cache's background writes (the cut cache), as the pipeline ends
   return { root, result, cacheDir, archives: p!.archives };
 }

@@ -1,7 +1,7 @@
-import { trace } from '../util/trace.js';
 // chisel-ts command line entry point. Each command lives in its own module
 // exporting `register(program)`; this file only wires them up.
 
+import { trace } from '../util/trace.js';
 import { Command, CommanderError } from 'commander';
 import { ChiselError, ChiselErrors, debugWanted, ExitCode, localError } from '../util/errors.js';
 import { removeTempsOnSignal } from '../util/tempfiles.js';

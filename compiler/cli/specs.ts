@@ -1,7 +1,7 @@
-import { trace } from '../util/trace.js';
 // From the command line (slices + flags, or an image file + flags) to a
 // BuildSpec; and the lockfile steps `cut`, `build` and `lock` share.
 
+import { trace } from '../util/trace.js';
 import path from 'node:path';
 import { build, checkOutputs, type BuildResult, type BuildSpec } from '../pipeline/index.js';
 import { selectArchs } from '../pipeline/plan.js';

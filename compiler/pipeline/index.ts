@@ -9,7 +9,7 @@ import type { SbomFormat } from '../sbom/index.js';
 import { cut, damagedError, type PackageSource } from '../slicer/cut.js';
 import type { Selection } from '../slicer/selection.js';
 import { ensureDir, withEntries } from '../tree/edit.js';
-import type { TreeEntry } from '../tree/model.js';
+import { contentSums, type TreeEntry } from '../tree/model.js';
 import { failingAt } from '../util/errors.js';
 import { releaseLayers } from '../release/layers.js';
 import { planBuild, type BuildPlan } from './plan.js';
@@ -109,7 +109,7 @@ async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, Pa
  */
 async function checkTrees(spec: BuildSpec, archs: ArchBuild[], aside: boolean): Promise<void> {
   for (const a of archs) {
-    const sums = a.tree.entries.flatMap((e) => (e.sha256 ? [e.sha256] : []));
+    const sums = contentSums(a.tree);
     const bad = new Set(aside ? await spec.store.checkContentsAside(sums) : await spec.store.checkContents(sums));
     if (bad.size === 0) continue;
     if (archs.some((x) => x.cut.cached)) throw new StaleCut('a cached cut names damaged content');

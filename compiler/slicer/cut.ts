@@ -5,7 +5,7 @@
 import type { ContentStore } from '../cache/store.js';
 import type { ResolvedPackage } from '../archive/index.js';
 import type { Release } from '../release/model.js';
-import type { Tree } from '../tree/model.js';
+import { contentSums, type Tree } from '../tree/model.js';
 import { ChiselError } from '../util/errors.js';
 import type { ShippedPath } from './build.js';
 import type { Selection } from './selection.js';
@@ -133,8 +133,7 @@ export async function cut(req: CutRequest): Promise<CutResult> {
 async function fromCache(req: CutRequest, key: string): Promise<CutResult | undefined> {
   const hit = await cachedCut(req, key);
   if (!hit) return undefined;
-  if (!req.deferCheck && (await req.store.checkContents(hit.tree.entries.flatMap((e) => (e.sha256 ? [e.sha256] : [])))).length > 0)
-    return undefined;
+  if (!req.deferCheck && (await req.store.checkContents(contentSums(hit.tree))).length > 0) return undefined;
   req.onEvent?.({ kind: 'planned', packages: req.packages.length, downloads: 0, bytes: 0 });
   for (const pkg of req.packages) {
     req.store.touchMeta('deb-listing', pkg.sha256); // the package's last use, for cache prune

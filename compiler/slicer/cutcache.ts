@@ -62,7 +62,6 @@ export async function cachedCut(req: CutRequest, key: string): Promise<CutResult
 
 /** Records the result of the cut `key` (in the background: it only saves the next cut's work). */
 export function saveCut(store: ContentStore, key: string, result: CutResult): void {
-  if (result.cached) return;
   const packed: Array<[string, PackedAt]> = [];
   const seen = new Set<string>();
   for (const e of result.tree.entries) {

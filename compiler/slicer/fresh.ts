@@ -60,7 +60,7 @@ function treeContents(built: BuiltTree): string[] {
  * gone). A damaged file is reported (a 'healed' event); content that is still
  * wrong afterwards fails the cut, naming the file.
  */
-export async function healContent(req: CutRequest, listings: Map<string, DebListing>, built: BuiltTree, bad: string[]): Promise<void> {
+async function healContent(req: CutRequest, listings: Map<string, DebListing>, built: BuiltTree, bad: string[]): Promise<void> {
   const { store, source } = req;
   const damaged = new Set<string>();
   for (const sum of bad) if (await store.hasContent(sum)) damaged.add(sum);

@@ -49,6 +49,11 @@ export function comparePaths(a: string, b: string): number {
 }
 const SLASH = 0x2f;
 
+/** The sha256 of each entry with content, in entry order. */
+export function contentSums(tree: Tree): string[] {
+  return tree.entries.flatMap((e) => (e.sha256 ? [e.sha256] : []));
+}
+
 export function sortEntries(entries: TreeEntry[]): TreeEntry[] {
   return entries.sort((a, b) => comparePaths(a.path, b.path));
 }

@@ -48,17 +48,10 @@ export function hashCodeDir(dir: string, extra: string[] = []): string {
 }
 
 /** The dependencies' lockfile of the package holding `dir`, when there is one (their code is part of the result: zstd's bytes). */
-function dependencyLock(dir: string): string[] {
+export function dependencyLock(dir: string): string[] {
   for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
     if (existsSync(path.join(d, 'package.json')))
       return existsSync(path.join(d, 'package-lock.json')) ? [path.join(d, 'package-lock.json')] : [];
   }
   return [];
-}
-
-// `node dist/compiler/util/codeid.js <bundle dir>` (npm run bundle): writes the bundle's id beside it.
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]) && process.argv[2]) {
-  const dir = path.resolve(process.argv[2]);
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(path.join(dir, CODE_ID_FILE), `${hashCodeDir(dir, dependencyLock(dir))}\n`);
 }

@@ -65,9 +65,9 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): P
   });
 }
 
-/** The real CLI, as a child process. */
+/** The real CLI, as a child process, run as users run it: through its shebang (bin/chisel-ts.js's first lines). */
 export function chisel(args: string[]): Promise<Run> {
-  return run(process.execPath, [BIN, ...args]);
+  return run(BIN, args);
 }
 
 export function median(xs: number[]): number {

@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './support/cutenv.js';
+import { makeTestPki } from './support/pki.js';
 import { elfProblems, LOADED_BY_LAUNCHER } from './support/elf.js';
 import { CLI, chrootRun, cutSet as cutSetIn } from './support/realcut.js';
 
@@ -94,63 +95,6 @@ async function tlsServer(dir: string, ca: string): Promise<{ port: number; stop:
     child.kill();
     if (attempt > 5) throw new Error(`openssl s_server did not start: ${err}`);
   }
-}
-
-/** A test root, a leaf it signed, and a leaf signed by a root no bundle has (openssl). */
-function makeTestPki(dir: string): { dir: string; root: string; goodChain: string; badChain: string } {
-  mkdirSync(dir, { recursive: true });
-  const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  writeFileSync(
-    path.join(dir, 'leaf.ext'),
-    'basicConstraints=CA:false\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:app.test,IP:127.0.0.1\n',
-  );
-  for (const ca of ['root', 'other']) {
-    ossl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '30',
-      '-subj',
-      `/O=chisel-ts/CN=chisel-ts ${ca === 'root' ? 'test' : 'other'} root`,
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-      '-addext',
-      'basicConstraints=critical,CA:true',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    );
-    ossl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=app.test', '-keyout', `${ca}-leaf.key`, '-out', `${ca}-leaf.csr`);
-    ossl(
-      'x509',
-      '-req',
-      '-in',
-      `${ca}-leaf.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-set_serial',
-      '2',
-      '-days',
-      '10',
-      '-extfile',
-      'leaf.ext',
-      '-out',
-      `${ca}-leaf.pem`,
-    );
-  }
-  const read = (f: string) => readFileSync(path.join(dir, f), 'utf8');
-  return {
-    dir,
-    root: read('root.pem'),
-    goodChain: read('root-leaf.pem') + read('root.pem'),
-    badChain: read('other-leaf.pem') + read('other.pem'),
-  };
 }
 
 function duKiB(root: string): number {

@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileS
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore } from '../compiler/cache/store.js';
-import { checkLayout, MAX_LAYERS, makeImage } from '../compiler/output/oci.js';
+import { MAX_LAYERS } from '../compiler/output/layers.js';
+import { checkLayout, makeImage } from '../compiler/output/oci.js';
 import { tempDir, writeRelease } from './support/cutenv.js';
 import { decompressLayer, type LayerEntry, manifestsOf, tarEntries } from './support/oci.js';
 import { runAsync, type Run } from './support/proc.js';

@@ -6,13 +6,27 @@
 // A lock whose process is gone (SIGKILL) is ignored and removed.
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import fss, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { mkdirs } from './store.js';
 import { processAlive } from '../util/pid.js';
 import { markWriter, sweepDeadWriters } from './writers.js';
 
 const POLL_MS = 50;
+
+/** livePid, synchronously (a cut's use lock is taken while its downloads start: no round trips through the busy thread pool). */
+function livePidSync(file: string): number | undefined {
+  let text = '';
+  try {
+    text = fss.readFileSync(file, 'utf8');
+  } catch {
+    // no such lock
+  }
+  const pid = Number(text.trim());
+  if (Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || processAlive(pid))) return pid;
+  fss.rmSync(file, { force: true });
+  return undefined;
+}
 
 /** The pid written in a lock file, when its process still runs; a stale lock is removed. */
 async function livePid(file: string): Promise<number | undefined> {
@@ -35,10 +49,10 @@ export async function lockForUse(root: string, onWait?: (pid: number) => void): 
   const mine = path.join(dir, `use-${process.pid}-${randomBytes(4).toString('hex')}`);
   let told = false;
   for (;;) {
-    await fs.writeFile(mine, `${process.pid}\n`);
-    const pruner = await livePid(path.join(dir, 'prune'));
+    fss.writeFileSync(mine, `${process.pid}\n`);
+    const pruner = livePidSync(path.join(dir, 'prune'));
     if (pruner === undefined) break;
-    await fs.rm(mine, { force: true });
+    fss.rmSync(mine, { force: true });
     if (!told) onWait?.(pruner);
     told = true;
     await sleep(POLL_MS);

@@ -222,10 +222,17 @@ export class ContentStore {
   /** What checkContents hashes for `sums`: each not yet verified by this process, once. */
   private checkItems(sums: Iterable<string>): CheckItem[] {
     const items: CheckItem[] = [];
+    const packs = new Map<string, string>(); // a pack's path, once per pack (thousands of contents share a few)
     for (const sum of new Set(sums)) {
       if (this.verified.has(sum)) continue;
       const at = this.packed.get(sum);
-      items.push(at ? { sum, file: this.blobPath(at.pack), offset: at.offset, size: at.size } : { sum, file: this.blobPath(sum) });
+      if (!at) {
+        items.push({ sum, file: this.blobPath(sum) });
+        continue;
+      }
+      let file = packs.get(at.pack);
+      if (file === undefined) packs.set(at.pack, (file = this.blobPath(at.pack)));
+      items.push({ sum, file, offset: at.offset, size: at.size });
     }
     return items;
   }
@@ -547,10 +554,15 @@ export class ContentStore {
     return path.join(this.root, 'meta', kind, `${key}.json`);
   }
 
-  /** Side data; an entry that is absent, fails its checksum or does not parse is missing. */
+  /**
+   * Side data; an entry that is absent, fails its checksum or does not parse
+   * is missing. Read synchronously: entries are small files a cut reads by
+   * the dozen, and each asynchronous read is four round trips through the
+   * thread pool, which queue behind the writes of a root.
+   */
   async getMeta<T>(kind: string, key: string): Promise<T | undefined> {
     try {
-      return unsealJson<T>(await fs.readFile(this.metaPath(kind, key), 'utf8'));
+      return unsealJson<T>(fss.readFileSync(this.metaPath(kind, key), 'utf8'));
     } catch {
       return undefined;
     }

@@ -62,17 +62,21 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
 // Synchronous calls: a root is hundreds of small operations in a fixed order,
 // and each asynchronous one costs a round trip through the thread pool (twice
 // the time of the whole write on a fast disk; on a slow one, where creating an
-// inode is the cost, writing in parallel measured no faster).
+// inode is the cost, writing in parallel measured no faster). The event loop
+// gets a turn every ENTRIES_PER_TURN entries (what runs beside the write: the
+// InRelease downloads of an early build).
+const ENTRIES_PER_TURN = 128;
+
 async function writeInto(tree: Tree, store: ContentStore, root: string, opts: WriteDirOptions, existing: boolean): Promise<void> {
   const reader = store.contentReader();
   try {
-    writeEntries(tree, reader, root, opts.mtime, existing);
+    await writeEntries(tree, reader, root, opts.mtime, existing);
   } finally {
     reader.close();
   }
 }
 
-function writeEntries(tree: Tree, reader: ContentReader, root: string, mtime: number, existing: boolean): void {
+async function writeEntries(tree: Tree, reader: ContentReader, root: string, mtime: number, existing: boolean): Promise<void> {
   const asRoot = process.getuid?.() === 0;
   const dirs: TreeEntry[] = [];
   const checked = new Set<string>([root]);
@@ -90,7 +94,9 @@ function writeEntries(tree: Tree, reader: ContentReader, root: string, mtime: nu
       );
     checked.add(parent);
   };
+  let n = 0;
   for (const e of tree.entries) {
+    if (++n % ENTRIES_PER_TURN === 0) await new Promise((r) => setImmediate(r));
     const dest = path.join(root, e.path);
     if (!dest.startsWith(`${root}/`)) throw new ChiselError(`refusing to write ${e.path}: outside the root`, { code: 'unsafe-path' });
     safeParent(dest);

@@ -14,12 +14,15 @@
 // layer's bytes depend only on its own content: two images that use the
 // same set have the same layer for it.
 
-import { MAX_LAYERS, type LayerTree } from './oci.js';
+import type { LayerTree } from './oci.js';
 import { STATUS_DIR } from '../slicer/dpkgmeta.js';
 import { select } from '../slicer/selection.js';
 import type { Release } from '../release/model.js';
 import type { Tree, TreeEntry } from '../tree/model.js';
 import { ChiselError, ExitCode } from '../util/errors.js';
+
+/** containerd (and so Docker and Kubernetes nodes) refuses images of more layers than this. */
+export const MAX_LAYERS = 127;
 
 export const LAYER_STRATEGIES = ['single', 'set', 'package'] as const;
 /** single, set, package (at most DEFAULT_PACKAGE_LAYERS layers) or package:N (at most N). */

@@ -20,6 +20,7 @@ import { ChiselError } from '../util/errors.js';
 import { compressor, GZIP_LEVEL, ZSTD_LEVEL } from './compress.js';
 import type { OutputCompression } from './compression.js';
 import { hasher, tarStreamOf } from './tar.js';
+import { MAX_LAYERS } from './layers.js';
 import { releaseTemp, sweepStale, tempSibling } from '../util/tempfiles.js';
 
 export const MEDIA = {
@@ -77,9 +78,6 @@ export interface ImageOptions {
   /** Called as each layer is made (or taken from the layer cache). */
   onLayer?: (arch: string, layer: ImageLayer) => void;
 }
-
-/** containerd (and so Docker and Kubernetes nodes) refuses images of more layers than this. */
-export const MAX_LAYERS = 127;
 
 function checkLayerCount(n: number, arch: string): void {
   if (n > MAX_LAYERS)

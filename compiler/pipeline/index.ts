@@ -6,13 +6,13 @@
 
 import { lockForUse } from '../cache/lock.js';
 import type { SbomFormat } from '../sbom/index.js';
-import { cut, damagedError, type PackageSource } from '../slicer/cut.js';
+import { cut, damagedError, NotCached, type PackageSource } from '../slicer/cut.js';
 import type { Selection } from '../slicer/selection.js';
 import { ensureDir, withEntries } from '../tree/edit.js';
 import { contentSums, type TreeEntry } from '../tree/model.js';
 import { failingAt } from '../util/errors.js';
 import { releaseLayers } from '../release/layers.js';
-import { planBuild, type BuildPlan } from './plan.js';
+import { planBuild, rememberedPlan, selectArchs, type BuildPlan, type PlannedBuild } from './plan.js';
 import { writeOutputs } from './outputs.js';
 import { checkOutputs, effectiveConfig, NONROOT, specEpoch, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
 import { sbomArch } from './subjects.js';
@@ -32,40 +32,142 @@ export async function build(spec: BuildSpec, selections?: Selection[]): Promise<
     lockForUse(spec.store.root, (pid) => spec.notice?.(`waiting for cache prune (process ${pid}) to end`)),
   );
   try {
-    const { plan, sources } = await planBuild(spec, selections);
+    const selected = selections ?? selectArchs(spec);
+    const planned = planBuild(spec, selected);
+    planned.catch(() => undefined); // awaited below, or by the early build
+    const early = rootOnly(spec) && !spec.offline ? await earlyBuild(spec, selected, planned, config, epoch) : undefined;
+    if (early) return early;
+    const got = await planned;
     trace('planned');
-    const run = async (fresh: boolean): Promise<BuildResult> => {
-      const archs = await cutPlan(spec, plan, sources, fresh);
-      trace('cut');
-      if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
-      // a directory alone is written while its contents are checked (on another thread), and renamed into place once they pass
-      const aside = !fresh && rootOnly(spec) && archs.some((a) => a.cut.cached);
-      const checked = checkTrees(spec, archs, aside);
-      checked.catch(() => undefined); // awaited below or before the rename
-      if (!aside) await checked;
-      trace(aside ? 'contents being checked' : 'contents checked');
-      let r: BuildResult;
-      try {
-        r = await writeOutputs(spec, archs, config, epoch, aside ? { beforePublish: () => checked } : {});
-      } catch (e) {
-        if (aside) await checked; // a write that met missing content: the check says why (StaleCut)
-        throw e;
-      }
-      trace('written');
-      return r;
-    };
-    try {
-      return await run(false);
-    } catch (e) {
-      // a cut from the cut cache named damaged content: cut afresh (the packages heal it)
-      if (e instanceof StaleCut) return await run(true);
-      throw e;
-    }
+    return await cutAndWrite(spec, got, config, epoch, {});
   } finally {
     await spec.store.settle(); // the cache's background writes (the cut cache) end while it is held
     await lock.release();
   }
 }
+
+interface CutAndWrite {
+  /** The early build's gate: the plan from the archives, once it has been found to choose the same packages (else it throws). */
+  confirm?: () => Promise<BuildPlan>;
+  /** The cut only from the cut cache (NotCached otherwise). */
+  cachedOnly?: boolean;
+  /** The early build's cut events: held until the plan is confirmed. */
+  onEvent?: BuildSpec['onEvent'];
+}
+
+/** The cut of the plan, written: a cut from the cut cache naming damaged content is cut afresh, which heals it. */
+async function cutAndWrite(
+  spec: BuildSpec,
+  { plan, sources }: PlannedBuild,
+  config: BuildResult['config'],
+  epoch: number,
+  opts: CutAndWrite,
+): Promise<BuildResult> {
+  const run = async (fresh: boolean): Promise<BuildResult> => {
+    const archs = await cutPlan(spec, plan, sources, {
+      fresh,
+      cachedOnly: Boolean(opts.cachedOnly),
+      onEvent: opts.onEvent ?? spec.onEvent,
+    });
+    trace('cut');
+    if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
+    // a directory alone is written while its contents are checked (on another thread), and renamed into place once they pass
+    const aside = !fresh && rootOnly(spec) && archs.some((a) => a.cut.cached);
+    const checked = checkTrees(spec, archs, aside);
+    checked.catch(() => undefined); // awaited below or before the rename
+    if (!aside) await checked;
+    trace(aside ? 'contents being checked' : 'contents checked');
+    const { confirm } = opts;
+    const gate = async () => {
+      await checked;
+      if (!confirm) return;
+      // the same packages from the archives: the same tree; the InRelease files read are the archives' own
+      const real = await confirm();
+      for (const [i, a] of archs.entries()) a.archives = real.archs[i]!.archives;
+    };
+    let r: BuildResult;
+    try {
+      r = await writeOutputs(spec, archs, config, epoch, aside || confirm ? { beforePublish: gate } : {});
+    } catch (e) {
+      if (aside) await checked; // a write that met missing content: the check says why (StaleCut)
+      throw e;
+    }
+    trace('written');
+    return r;
+  };
+  try {
+    return await run(false);
+  } catch (e) {
+    // a cut from the cut cache named damaged content: cut afresh (the packages heal it)
+    if (e instanceof StaleCut && !opts.cachedOnly) return await run(true);
+    throw e;
+  }
+}
+
+/**
+ * A root from the cut cache and the cache's InRelease files, written while
+ * the archives are asked whether they changed (the InRelease round trips are
+ * then not waited for); renamed into place only once the plan from the
+ * archives chooses the same packages. Undefined when it cannot be done (no
+ * cached InRelease or cut, a package changed, any failure): the build then
+ * runs as usual, from the plan the archives gave, and meets any real failure
+ * again.
+ */
+async function earlyBuild(
+  spec: BuildSpec,
+  selected: Selection[],
+  planned: Promise<PlannedBuild>,
+  config: BuildResult['config'],
+  epoch: number,
+): Promise<BuildResult | undefined> {
+  const guess = await rememberedPlan(spec.store, selected).catch(() => undefined);
+  if (!guess) return undefined;
+  trace('plan remembered (the early build)');
+  const { onEvent, log, ...quiet } = spec;
+  const held: Array<() => void> = [];
+  const confirm = async (): Promise<BuildPlan> => {
+    const real = (await planned).plan;
+    trace('planned');
+    if (!samePackages(real, guess)) throw new PlanMoved();
+    return real;
+  };
+  // the cut is from the cut cache only: a remembered plan downloads nothing
+  const sources = new Map<string, PackageSource>(guess.archs.map((a) => [a.arch, { resolve: notCached, fetchDeb: notCached }]));
+  try {
+    const r = await cutAndWrite(
+      { ...quiet, ...(log ? { log: (m: string) => held.push(() => log(m)) } : {}) },
+      { plan: guess, sources },
+      config,
+      epoch,
+      {
+        confirm,
+        cachedOnly: true,
+        onEvent: (arch, ev) => held.push(() => onEvent?.(arch, ev)),
+      },
+    );
+    for (const h of held) h();
+    return r;
+  } catch {
+    return undefined;
+  }
+}
+
+const notCached = (): Promise<never> => Promise.reject(new NotCached('an early build downloads nothing'));
+
+/** The same packages for every arch (the InRelease files read may differ: a new Date, the same choice). */
+function samePackages(a: BuildPlan, b: BuildPlan): boolean {
+  const key = (p: BuildPlan) =>
+    JSON.stringify(
+      p.archs.map((x) => [
+        x.arch,
+        x.packages.map((q) => [q.name, q.version, q.arch, q.archive, q.sha256, q.size, q.filename, q.suite, q.component]),
+      ]),
+    );
+  return key(a) === key(b);
+}
+
+/** The plan from the archives chose other packages than the early build's. */
+class PlanMoved extends Error {}
 
 /** The only output is a root directory, and nothing reads the contents before it is written (digests, an SBOM). */
 function rootOnly(spec: BuildSpec): boolean {
@@ -77,7 +179,12 @@ function rootOnly(spec: BuildSpec): boolean {
 class StaleCut extends Error {}
 
 /** The cut of each planned arch, with the image's additions: the non-root home, the image file's files. */
-async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, PackageSource>, fresh: boolean): Promise<ArchBuild[]> {
+async function cutPlan(
+  spec: BuildSpec,
+  plan: BuildPlan,
+  sources: Map<string, PackageSource>,
+  opts: { fresh: boolean; cachedOnly: boolean; onEvent: BuildSpec['onEvent'] },
+): Promise<ArchBuild[]> {
   const archs: ArchBuild[] = [];
   for (const p of plan.archs) {
     const { arch } = p;
@@ -89,8 +196,9 @@ async function cutPlan(spec: BuildSpec, plan: BuildPlan, sources: Map<string, Pa
       packageMetadata: spec.packageMetadata ?? true,
       keepSetId: Boolean(spec.keepSetId),
       deferCheck: true, // checkTrees
-      fresh,
-      onEvent: (ev) => spec.onEvent?.(arch, ev),
+      fresh: opts.fresh,
+      cachedOnly: opts.cachedOnly,
+      onEvent: (ev) => opts.onEvent?.(arch, ev),
     });
     let tree = result.tree;
     if (spec.nonroot) tree = ensureDir(tree, NONROOT.home, 0o700, NONROOT.uid, NONROOT.gid);

@@ -12,7 +12,7 @@ import {
   type SharedSnapshot,
   type UsedInRelease,
 } from '../archive/index.js';
-import type { ContentStore } from '../cache/store.js';
+import { sha256Hex, type ContentStore } from '../cache/store.js';
 import type { Release } from '../release/model.js';
 import { checkMaintenance, type CutEvent, type Ignore, type PackageSource, type ResolvedPackage } from '../slicer/cut.js';
 import { select, selectedPackages, type Selection } from '../slicer/selection.js';
@@ -146,7 +146,46 @@ export async function planBuild(
       archs[i] = await choose(selection, sets[i]!);
     }
   }
+  for (const a of archs) remember(spec.store, a);
   return { plan: { archs }, sources };
+}
+
+// The plan memory: per selection, the packages its last plan chose. A guess
+// of what the archives will answer (they change a few times a day), for the
+// early build (pipeline/index.ts), which confirms it against the plan from the
+// archives before it publishes anything. One sealed JSON entry per selection
+// in meta/plan/.
+const MEMORY = 'plan';
+const MEMORY_FORMAT = 1;
+
+interface Remembered {
+  v: number;
+  packages: ResolvedPackage[];
+}
+
+/** The key of a selection's memory (undefined: a release without a digest). */
+function memoryKey(selection: Selection): string | undefined {
+  const { release } = selection;
+  if (!release.digest) return undefined;
+  const slices = selection.slices.map((s) => `${s.package}_${s.name}`);
+  return sha256Hex(JSON.stringify({ format: MEMORY_FORMAT, release: release.digest, arch: selection.arch, slices }));
+}
+
+function remember(store: ContentStore, a: ArchPlan): void {
+  const key = memoryKey(a.selection);
+  if (key) store.putMetaLater(MEMORY, key, { v: MEMORY_FORMAT, packages: a.packages } satisfies Remembered);
+}
+
+/** The plan the last builds of these selections made, its InRelease files not named; undefined when one is not remembered. */
+export async function rememberedPlan(store: ContentStore, selections: Selection[]): Promise<BuildPlan | undefined> {
+  const archs: ArchPlan[] = [];
+  for (const selection of selections) {
+    const key = memoryKey(selection);
+    const m = key ? await store.getMeta<Remembered>(MEMORY, key) : undefined;
+    if (m?.v !== MEMORY_FORMAT || m.packages.length !== selectedPackages(selection).length) return undefined;
+    archs.push({ arch: selection.arch, selection, packages: m.packages, archives: [] });
+  }
+  return { archs };
 }
 
 /** A package source for pinned packages: a download failure names the package and every place looked. */

@@ -40,6 +40,8 @@ export interface CutRequest {
   keepSetId?: boolean;
   /** Take no result from the cut cache (a cached one named damaged content). */
   fresh?: boolean;
+  /** Only a cut from the cut cache (the pipeline's early cut, from a plan not yet confirmed): `NotCached` otherwise. */
+  cachedOnly?: boolean;
   /**
    * The caller hashes the tree's contents before any output is published
    * (the pipeline does, beside the write): a cached cut is then returned
@@ -93,6 +95,9 @@ export interface CutResult {
   cached?: boolean;
 }
 
+/** A cut asked `cachedOnly` that the cut cache does not hold. */
+export class NotCached extends Error {}
+
 export function checkMaintenance(release: Release, now: Date, ignore: Ignore[]): void {
   const m = release.maintenance;
   if (!m) return;
@@ -118,6 +123,7 @@ export async function cut(req: CutRequest): Promise<CutResult> {
     const hit = await fromCache(req, key);
     if (hit) return hit;
   }
+  if (req.cachedOnly) throw new NotCached('the cut cache holds no cut of these inputs');
   // the packages' side (listings, unpacking, the tree's rules, mutate scripts) is loaded only when a cut is not cached
   const result = await (await import('./fresh.js')).cutFresh(req);
   if (key) saveCut(req.store, key, result);

@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import * as openpgp from 'openpgp';
@@ -67,9 +68,19 @@ export class TestArchive {
   debDelayMs = 0;
   /** The Authorization header of each request (undefined when none was sent). */
   readonly authorizations: Array<string | undefined> = [];
+  /** Awaited before a request for `path` is answered (a test holds an answer back). */
+  hold?: (path: string) => Promise<void> | undefined;
 
   static async create(
-    opts: { suites?: Record<string, Record<string, TestPackage[]>>; arch?: string; archs?: string[]; byHash?: boolean; key?: Key } = {},
+    opts: {
+      suites?: Record<string, Record<string, TestPackage[]>>;
+      arch?: string;
+      archs?: string[];
+      byHash?: boolean;
+      key?: Key;
+      /** Serve https with this key and certificate chain (PEM). */
+      tls?: { key: string; cert: string };
+    } = {},
   ): Promise<TestArchive> {
     const a = new TestArchive();
     a.key = opts.key ?? (await generateKey());
@@ -80,7 +91,7 @@ export class TestArchive {
       for (const [comp, pkgs] of Object.entries(comps)) for (const p of pkgs) a.add(suite, comp, p);
     }
     await a.rebuild();
-    await a.listen();
+    await a.listen(opts.tls);
     return a;
   }
 
@@ -179,9 +190,17 @@ export class TestArchive {
     }
   }
 
-  private listen(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+  private listen(tls?: { key: string; cert: string }): Promise<void> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const p = decodeURIComponent((req.url ?? '/').replace(/^\/+/, '').split('?')[0]!);
+      const held = this.hold?.(p);
+      if (held) {
+        void held.then(() => answer(p, req, res));
+        return;
+      }
+      answer(p, req, res);
+    };
+    const answer = (p: string, req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.requests.push(p);
       this.authorizations.push(req.headers.authorization);
       if (this.auth) {
@@ -240,10 +259,11 @@ export class TestArchive {
         res.write(body.subarray(0, half));
         setTimeout(() => res.end(body.subarray(half)), this.debDelayMs);
       } else res.end(body);
-    });
+    };
+    this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     return new Promise((resolve) => {
       this.server.listen(0, '127.0.0.1', () => {
-        this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+        this.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
         resolve();
       });
     });

@@ -105,13 +105,13 @@ async function cutAndWrite(
 }
 
 /**
- * A root from the cut cache and the cache's InRelease files, written while
- * the archives are asked whether they changed (the InRelease round trips are
- * then not waited for); renamed into place only once the plan from the
- * archives chooses the same packages. Undefined when it cannot be done (no
- * cached InRelease or cut, a package changed, any failure): the build then
- * runs as usual, from the plan the archives gave, and meets any real failure
- * again.
+ * The root of the packages the last plan of these selections chose (the plan
+ * memory), cut from the cut cache and written while the archives are asked
+ * (their InRelease round trips are then not waited for); renamed into place
+ * only once the plan from the archives chooses the same packages. Undefined
+ * when it cannot be done (nothing remembered, no cached cut, a package
+ * changed, any failure): the build then runs as usual, from the plan the
+ * archives gave, and meets any real failure again.
  */
 async function earlyBuild(
   spec: BuildSpec,

@@ -14,6 +14,8 @@ import { processAlive } from '../util/pid.js';
 
 const PREFIX = 'writer-';
 const marked = new Set<string>();
+/** The markers written, removed by one exit listener (a process using many caches, a test run, adds one listener, not one per cache). */
+const markers = new Set<string>();
 
 /** Write this process's writer marker for the cache at `root` (once; a marker that cannot be written is skipped: the write that follows reports the cause). */
 export function markWriter(root: string): void {
@@ -26,7 +28,12 @@ export function markWriter(root: string): void {
   } catch {
     return;
   }
-  if (isMainThread) process.once('exit', () => fss.rmSync(file, { force: true }));
+  if (!isMainThread) return;
+  if (markers.size === 0)
+    process.once('exit', () => {
+      for (const f of markers) fss.rmSync(f, { force: true });
+    });
+  markers.add(file);
 }
 
 /** The directories of the cache that hold temporaries (meta/: also those a cut writes before its use lock, the parse cache). */

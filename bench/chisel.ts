@@ -103,27 +103,47 @@ const firstError = (stderr: string): string =>
     .at(-1)
     ?.slice(0, 160) ?? 'failed';
 
-/** One tool, one release: a cold run to fill the cache, then `runs` warm runs; the median of the warm ones. */
-async function warmCuts(
-  cutInto: (root: string) => Promise<{ ms: number; status: number | null; stderr: string; stdout: string }>,
-  root: string,
-  work: string,
-  runs: number,
-): Promise<{ ms: number | null; entries: number | null; stdout: string; error?: string }> {
-  const times: number[] = [];
-  let stdout = '';
-  let entries: number | null = null;
+type CutRun = (root: string) => Promise<{ ms: number; status: number | null; stderr: string; stdout: string }>;
+
+interface Warm {
+  ms: number | null;
+  entries: number | null;
+  stdout: string;
+  error?: string;
+}
+
+/**
+ * Both tools, one release: a cold run of each to fill its cache, then `runs`
+ * warm pairs, the tools taking turns (A B A B ...: a drift of the machine's
+ * speed during the section hits both alike); the median of each tool's warm
+ * runs. A tool that fails stops, the other goes on.
+ */
+async function warmPairs(tools: Array<{ cut: CutRun; root: string }>, work: string, runs: number): Promise<Warm[]> {
+  const out: Warm[] = tools.map(() => ({ ms: null, entries: null, stdout: '' }));
+  const times: number[][] = tools.map(() => []);
   for (let i = 0; i <= runs; i++) {
-    await discard(root, work);
-    await fs.mkdir(root, { recursive: true });
-    const r = await cutInto(root);
-    if (r.status !== 0) return { ms: null, entries: null, stdout: '', error: firstError(r.stderr) };
-    if (i > 0) times.push(r.ms);
-    stdout = r.stdout;
-    entries = await countEntries(root);
+    for (const [t, tool] of tools.entries()) {
+      const o = out[t]!;
+      if (o.error) continue;
+      await discard(tool.root, work);
+      await fs.mkdir(tool.root, { recursive: true });
+      const r = await tool.cut(tool.root);
+      if (r.status !== 0) {
+        o.error = firstError(r.stderr);
+        continue;
+      }
+      if (i > 0) times[t]!.push(r.ms);
+      o.stdout = r.stdout;
+      o.entries = await countEntries(tool.root);
+    }
   }
-  await discard(root, work);
-  return { ms: median(times), entries, stdout };
+  for (const [t, tool] of tools.entries()) {
+    await discard(tool.root, work);
+    const o = out[t]!;
+    if (o.error) Object.assign(o, { ms: null, entries: null, stdout: '' });
+    else o.ms = median(times[t]!);
+  }
+  return out;
 }
 
 export async function benchChisel(work: string, runs = 3, log: (m: string) => void = () => undefined): Promise<ChiselBench> {
@@ -140,19 +160,22 @@ export async function benchChisel(work: string, runs = 3, log: (m: string) => vo
     const base = path.join(work, `chisel-${release}`);
     const chiselCache = path.join(base, 'chisel-cache');
     const tsCache = path.join(base, 'ts-cache');
-    log(`chisel vs chisel-ts: ${release} (${slices.length} slices): 1 cold + ${runs} warm each`);
-    const ts = await warmCuts(
-      (root) => chisel([...chiselLikeCut(dir, tsCache), '--json', '--quiet', '--root', root, ...slices]),
-      path.join(base, 'ts-root'),
+    log(`chisel vs chisel-ts: ${release} (${slices.length} slices): 1 cold + ${runs} warm each, taking turns`);
+    const [ts, ref] = (await warmPairs(
+      [
+        {
+          cut: (root) => chisel([...chiselLikeCut(dir, tsCache), '--json', '--quiet', '--root', root, ...slices]),
+          root: path.join(base, 'ts-root'),
+        },
+        {
+          cut: (root) =>
+            run(bin, ['cut', '--release', `${dir}/`, '--arch', 'amd64', '--root', root, ...slices], { XDG_CACHE_HOME: chiselCache }),
+          root: path.join(base, 'chisel-root'),
+        },
+      ],
       work,
       runs,
-    );
-    const ref = await warmCuts(
-      (root) => run(bin, ['cut', '--release', `${dir}/`, '--arch', 'amd64', '--root', root, ...slices], { XDG_CACHE_HOME: chiselCache }),
-      path.join(base, 'chisel-root'),
-      work,
-      runs,
-    );
+    )) as [Warm, Warm];
     let selected = slices.length;
     try {
       selected = (JSON.parse(ts.stdout) as { archs: Array<{ slices: string[] }> }).archs[0]!.slices.length;

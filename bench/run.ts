@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const warmRuns = Number(opt(args, '--warm-runs', '5'));
   const validateRuns = Number(opt(args, '--validate-runs', '5'));
   const coldRuns = Number(opt(args, '--cold-runs', '3'));
-  const chiselRuns = Number(opt(args, '--chisel-runs', '3'));
+  const chiselRuns = Number(opt(args, '--chisel-runs', '5'));
   const layerRuns = Number(opt(args, '--layer-runs', '5'));
   const onlyLayers = args.includes('--only-layers');
   const only = args.includes('--only-chisel') || onlyLayers;

@@ -45,7 +45,7 @@ describe('npm package', () => {
       'bin/chisel-ts.js',
       'dist/bundle/main.js',
       'dist/bundle/indexworker.js',
-      'dist/bundle/hashworker.js',
+      'dist/bundle/fileworker.js',
       'dist/bundle/code-id', // the cut cache's key: this build's code
       'LICENSE',
       'README.md',

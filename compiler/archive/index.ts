@@ -58,6 +58,8 @@ export interface ArchiveOptions {
   shared?: Map<string, SharedSnapshot>;
   /** The InRelease dates a lockfile pins (--locked): a mirror serving an older one is left for the next. */
   pinnedInReleases?: PinnedInRelease[];
+  /** The package lookups will likely answer from the cache (a plan of the same slices is remembered): the index worker starts at the first index load, not at once. */
+  lookupsCached?: boolean;
 }
 
 export type ArchiveEvent =
@@ -488,7 +490,7 @@ export class ArchiveSet {
     readonly arch: string,
     private readonly opts: ArchiveOptions,
   ) {
-    const host = indexHost(opts.store, { eager: !opts.offline });
+    const host = indexHost(opts.store, { eager: !opts.offline && !opts.lookupsCached });
     this.archives = [...release.archives.values()]
       .sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : 1))
       .map((def) => new Archive(def, def.publicKeys.map((k) => release.publicKeys.get(k)!).filter(Boolean), arch, opts, host));

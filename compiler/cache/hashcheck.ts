@@ -1,6 +1,7 @@
 // Re-hashing stored content: each item is a whole blob file or a range of a
-// pack blob; the damaged or missing ones are returned. Used by the store on
-// its own thread and by the hash worker (hashworker.ts) beside a write.
+// pack blob; the damaged or missing ones are returned (ContentStore's
+// checkContents). A root's writer hashes what it copies instead
+// (output/filecopy.ts).
 
 import { createHash } from 'node:crypto';
 import fss from 'node:fs';

@@ -10,8 +10,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import fss, { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { markWriter } from './writers.js';
@@ -157,6 +155,7 @@ export class ContentStore {
   private readonly packed = new Map<string, PackedAt>();
   /** Content hashed by this process (written from bytes it hashed, or read back and checked): never hashed again. */
   private readonly verified = new Set<string>();
+  private readonly packPaths = new Map<string, string>();
   constructor(root: string) {
     this.root = path.resolve(root);
   }
@@ -196,45 +195,20 @@ export class ContentStore {
     return bad;
   }
 
-  /**
-   * checkContents on another thread (the hash worker, when the compiled one
-   * is beside this module; else here), so the caller goes on meanwhile: an
-   * output is written while its contents are checked, and published only
-   * once the check passed.
-   */
-  async checkContentsAside(sums: Iterable<string>): Promise<string[]> {
-    const items = this.checkItems(sums);
-    if (items.length === 0) return [];
-    const url = new URL('./hashworker.js', import.meta.url);
-    if (!fss.existsSync(fileURLToPath(url))) return this.checkContents(items.map((i) => i.sum));
-    const bad = await new Promise<string[]>((resolve, reject) => {
-      const w = new Worker(url, { workerData: items });
-      w.once('message', (m: { ok: boolean; bad?: string[]; error?: string }) =>
-        m.ok ? resolve(m.bad!) : reject(new Error(`checking cached content: ${m.error}`)),
-      );
-      w.once('error', reject);
-      w.once('exit', (code) => reject(new Error(`hash worker exited with code ${code}`)));
-    });
-    this.markChecked(items, bad);
-    return bad;
-  }
-
   /** What checkContents hashes for `sums`: each not yet verified by this process, once. */
   private checkItems(sums: Iterable<string>): CheckItem[] {
     const items: CheckItem[] = [];
-    const packs = new Map<string, string>(); // a pack's path, once per pack (thousands of contents share a few)
-    for (const sum of new Set(sums)) {
-      if (this.verified.has(sum)) continue;
-      const at = this.packed.get(sum);
-      if (!at) {
-        items.push({ sum, file: this.blobPath(sum) });
-        continue;
-      }
-      let file = packs.get(at.pack);
-      if (file === undefined) packs.set(at.pack, (file = this.blobPath(at.pack)));
-      items.push({ sum, file, offset: at.offset, size: at.size });
-    }
+    for (const sum of new Set(sums)) if (!this.verified.has(sum)) items.push(this.locate(sum));
     return items;
+  }
+
+  /** Where the bytes of a content are: its own blob file, or a range of its pack's. */
+  locate(sha256: string): CheckItem {
+    const at = this.packed.get(sha256);
+    if (!at) return { sum: sha256, file: this.blobPath(sha256) };
+    let file = this.packPaths.get(at.pack); // thousands of contents share a few packs
+    if (file === undefined) this.packPaths.set(at.pack, (file = this.blobPath(at.pack)));
+    return { sum: sha256, file, offset: at.offset, size: at.size };
   }
 
   private markChecked(items: CheckItem[], bad: string[]): void {

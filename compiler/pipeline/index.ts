@@ -14,6 +14,7 @@ import { failingAt } from '../util/errors.js';
 import { releaseLayers } from '../release/layers.js';
 import { planBuild, rememberedPlan, selectArchs, type BuildPlan, type PlannedBuild } from './plan.js';
 import { writeOutputs } from './outputs.js';
+import { DamagedContents } from '../output/dir.js';
 import { checkOutputs, effectiveConfig, NONROOT, specEpoch, type ArchBuild, type BuildResult, type BuildSpec } from './spec.js';
 import { sbomArch } from './subjects.js';
 import { trace } from '../util/trace.js';
@@ -33,9 +34,11 @@ export async function build(spec: BuildSpec, selections?: Selection[]): Promise<
   );
   try {
     const selected = selections ?? selectArchs(spec);
-    const planned = planBuild(spec, selected);
+    // the packages the last plan of these slices chose: likely chosen again
+    const guess = spec.offline ? undefined : await rememberedPlan(spec.store, selected).catch(() => undefined);
+    const planned = planBuild(spec, selected, { lookupsCached: guess !== undefined });
     planned.catch(() => undefined); // awaited below, or by the early build
-    const early = rootOnly(spec) && !spec.offline ? await earlyBuild(spec, selected, planned, config, epoch) : undefined;
+    const early = guess && rootOnly(spec) ? await earlyBuild(spec, guess, planned, config, epoch) : undefined;
     if (early) return early;
     const got = await planned;
     trace('planned');
@@ -71,25 +74,21 @@ async function cutAndWrite(
     });
     trace('cut');
     if (spec.sbom?.inImage) await addSbomToTrees(spec, spec.sbom.format, archs, epoch);
-    // a directory alone is written while its contents are checked (on another thread), and renamed into place once they pass
-    const aside = !fresh && rootOnly(spec) && archs.some((a) => a.cut.cached);
-    const checked = checkTrees(spec, archs, aside);
-    checked.catch(() => undefined); // awaited below or before the rename
-    if (!aside) await checked;
-    trace(aside ? 'contents being checked' : 'contents checked');
+    // a directory alone checks the contents it copies (output/dir.ts) and is renamed into place once they pass
+    const byWrite = !fresh && rootOnly(spec) && archs.some((a) => a.cut.cached);
+    if (!byWrite) await checkTrees(spec, archs);
+    trace(byWrite ? 'contents checked by the write' : 'contents checked');
     const { confirm } = opts;
+    // the same packages from the archives: the same tree; the InRelease files read are the archives' own
     const gate = async () => {
-      await checked;
-      if (!confirm) return;
-      // the same packages from the archives: the same tree; the InRelease files read are the archives' own
-      const real = await confirm();
+      const real = await confirm!();
       for (const [i, a] of archs.entries()) a.archives = real.archs[i]!.archives;
     };
     let r: BuildResult;
     try {
-      r = await writeOutputs(spec, archs, config, epoch, aside || confirm ? { beforePublish: gate } : {});
+      r = await writeOutputs(spec, archs, config, epoch, confirm ? { beforePublish: gate } : {});
     } catch (e) {
-      if (aside) await checked; // a write that met missing content: the check says why (StaleCut)
+      if (e instanceof DamagedContents) throw damaged(archs, new Set(e.sums));
       throw e;
     }
     trace('written');
@@ -109,19 +108,17 @@ async function cutAndWrite(
  * memory), cut from the cut cache and written while the archives are asked
  * (their InRelease round trips are then not waited for); renamed into place
  * only once the plan from the archives chooses the same packages. Undefined
- * when it cannot be done (nothing remembered, no cached cut, a package
+ * when it cannot be done (no cached cut of the remembered plan, a package
  * changed, any failure): the build then runs as usual, from the plan the
  * archives gave, and meets any real failure again.
  */
 async function earlyBuild(
   spec: BuildSpec,
-  selected: Selection[],
+  guess: BuildPlan,
   planned: Promise<PlannedBuild>,
   config: BuildResult['config'],
   epoch: number,
 ): Promise<BuildResult | undefined> {
-  const guess = await rememberedPlan(spec.store, selected).catch(() => undefined);
-  if (!guess) return undefined;
   trace('plan remembered (the early build)');
   const { onEvent, log, ...quiet } = spec;
   const held: Array<() => void> = [];
@@ -212,17 +209,21 @@ async function cutPlan(
  * Every content of every tree matches its sha256 before any output is
  * published (the cut checked and healed the packages' content of a fresh
  * cut; this hashes what a cached cut names and what was added since, and not
- * written by this process). `aside`: on another thread. A mismatch fails the
- * build, or makes it cut afresh (StaleCut) when a cut came from the cut cache.
+ * written by this process; a lone root hashes what it copies instead). A
+ * mismatch fails the build, or makes it cut afresh (StaleCut) when a cut came
+ * from the cut cache.
  */
-async function checkTrees(spec: BuildSpec, archs: ArchBuild[], aside: boolean): Promise<void> {
+async function checkTrees(spec: BuildSpec, archs: ArchBuild[]): Promise<void> {
   for (const a of archs) {
-    const sums = contentSums(a.tree);
-    const bad = new Set(aside ? await spec.store.checkContentsAside(sums) : await spec.store.checkContents(sums));
-    if (bad.size === 0) continue;
-    if (archs.some((x) => x.cut.cached)) throw new StaleCut('a cached cut names damaged content');
-    throw damagedError(a.tree.entries.filter((e) => e.sha256 && bad.has(e.sha256)).map((e) => e.path));
+    const bad = new Set(await spec.store.checkContents(contentSums(a.tree)));
+    if (bad.size > 0) throw damaged(archs, bad);
   }
+}
+
+/** Damaged contents of the trees: a cut from the cut cache is cut afresh (StaleCut), else the error names the paths. */
+function damaged(archs: ArchBuild[], bad: Set<string>): Error {
+  if (archs.some((x) => x.cut.cached)) return new StaleCut('a cached cut names damaged content');
+  return damagedError(archs.flatMap((a) => a.tree.entries.filter((e) => e.sha256 && bad.has(e.sha256)).map((e) => e.path)));
 }
 
 /** The SBOM of each arch, put in its own tree (`sbom: {in-image: true}`). */

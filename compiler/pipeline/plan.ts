@@ -106,6 +106,7 @@ export async function planBuild(
     Pick<BuildSpec, 'store' | 'offline' | 'urlOverrides' | 'pinned' | 'pinnedInReleases' | 'notice' | 'log'> &
     Pick<ArchiveOptions, 'http' | 'sourcesFiles' | 'authDir'>,
   selections: Selection[] = selectArchs(spec),
+  opts: Pick<ArchiveOptions, 'lookupsCached'> = {},
 ): Promise<PlannedBuild> {
   const archs: ArchPlan[] = [];
   const sources = new Map<string, PackageSource>();
@@ -129,6 +130,7 @@ export async function planBuild(
       ...(spec.authDir ? { authDir: spec.authDir } : {}),
       ...(spec.notice ? { onNotice: spec.notice } : {}),
       ...(spec.pinnedInReleases ? { pinnedInReleases: spec.pinnedInReleases } : {}),
+      ...(opts.lookupsCached ? { lookupsCached: true } : {}),
       onEvent: (ev) => {
         if (ev.kind === 'mirror')
           spec.log?.(`[${arch}] archive ${ev.archive}: mirror ${ev.from} failed (${ev.why}); using mirror ${ev.to}`);

@@ -44,7 +44,7 @@ export interface CutRequest {
   cachedOnly?: boolean;
   /**
    * The caller hashes the tree's contents before any output is published
-   * (the pipeline does, beside the write): a cached cut is then returned
+   * (the pipeline does, or a lone root's write): a cached cut is then returned
    * unchecked, marked `cached`. Otherwise the cut checks them itself.
    */
   deferCheck?: boolean;

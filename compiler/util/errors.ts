@@ -66,11 +66,16 @@ export interface SerializedError {
   name: string;
   message: string;
   chisel?: { code: string; exitCode: number; hint?: string; location?: Location };
+  /** What the operating system reported (a Node error's code, path and syscall: localError reads them). */
+  os?: { code: string; path?: string; syscall?: string };
 }
 
 export function serializeError(e: unknown): SerializedError {
   const err = e instanceof Error ? e : new Error(String(e));
   const out: SerializedError = { name: err.name, message: err.message };
+  const { code, path, syscall } = err as NodeJS.ErrnoException;
+  if (typeof code === 'string')
+    out.os = { code, ...(typeof path === 'string' ? { path } : {}), ...(typeof syscall === 'string' ? { syscall } : {}) };
   if (e instanceof ChiselError)
     out.chisel = {
       code: e.code,
@@ -83,8 +88,9 @@ export function serializeError(e: unknown): SerializedError {
 
 export function deserializeError(s: SerializedError): Error {
   if (s.chisel) return new ChiselError(s.message, s.chisel);
-  const e = new Error(s.message);
+  const e: NodeJS.ErrnoException = new Error(s.message);
   e.name = s.name;
+  if (s.os) Object.assign(e, s.os);
   return e;
 }
 

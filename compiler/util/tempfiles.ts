@@ -10,6 +10,8 @@ import { processAlive } from './pid.js';
 
 const live = new Set<string>();
 const MARK = '.chisel-tmp-';
+/** What writes into live temporaries on other threads, stopped before they are removed (see stopWritersOnSignal). */
+const writers = new Set<() => void>();
 
 /** A fresh temporary path next to `dest`, removed on a signal until released. */
 export function tempSibling(dest: string): string {
@@ -47,6 +49,12 @@ export async function sweepStale(dest: string): Promise<void> {
   }
 }
 
+/** `stop` (which returns once the thread it stops writes no more) runs on a signal before the temporaries are removed; until the returned function is called. */
+export function stopWritersOnSignal(stop: () => void): () => void {
+  writers.add(stop);
+  return () => writers.delete(stop);
+}
+
 let installed = false;
 
 /** On SIGINT, SIGTERM or SIGHUP: remove every live temporary path, then exit 128+signal. */
@@ -56,6 +64,7 @@ export function removeTempsOnSignal(): void {
   const codes: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
   for (const sig of Object.keys(codes) as NodeJS.Signals[]) {
     process.once(sig, () => {
+      for (const stop of writers) stop();
       for (const p of live) rmSync(p, { recursive: true, force: true });
       process.stderr.write(`\ninterrupted (${sig}): removed ${live.size} temporary output${live.size === 1 ? '' : 's'}\n`);
       process.exit(128 + codes[sig]!);

@@ -107,10 +107,10 @@ class Maker {
     try {
       this.makeHere(job);
     } catch (e) {
-      // the parent is the other thread's job, not made yet (or not an entry of the tree): made here
-      const parent = path.dirname(job.dest);
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || fss.existsSync(parent)) throw e;
-      fss.mkdirSync(parent, { recursive: true, mode: 0o755 });
+      // the parent is the other thread's job, not made yet (or not an entry of the tree): made here,
+      // unless the other thread made it meanwhile (then the second try finds it; any other cause fails again)
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fss.mkdirSync(path.dirname(job.dest), { recursive: true, mode: 0o755 });
       this.makeHere(job);
     }
   }

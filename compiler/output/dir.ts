@@ -79,9 +79,11 @@ export async function writeDir(tree: Tree, store: ContentStore, root: string, op
 // the time of the whole write on a fast disk). The directories, files and
 // symlinks are made on two threads (entries.ts: creating inodes scales with
 // threads, on ext4 as on tmpfs); then the hard links and the directories'
-// modes. The event loop gets a turn every ENTRIES_PER_TURN entries (what runs
-// beside the write: the InRelease downloads of an early build).
-const ENTRIES_PER_TURN = 128;
+// modes. The event loop gets a turn every ENTRIES_PER_TURN entries made on
+// this thread (what runs beside the write: the plan of an early build, a
+// chain of small asynchronous steps that would otherwise end after the
+// write; a turn costs microseconds, and the worker goes on meanwhile).
+const ENTRIES_PER_TURN = 16;
 /** Fewer entries than this are made on the main thread alone (a thread takes longer to start than they take). */
 const ENTRIES_FOR_A_WORKER = 256;
 

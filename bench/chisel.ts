@@ -113,12 +113,17 @@ interface Warm {
 }
 
 /**
- * Both tools, one release: a cold run of each to fill its cache, then `runs`
- * warm pairs, the tools taking turns (A B A B ...: a drift of the machine's
+ * Both tools, one release: a cold run of each to fill its cache (then
+ * flushed to disk), then `runs` warm pairs, the tools taking turns (A B A B ...: a drift of the machine's
  * speed during the section hits both alike); the median of each tool's warm
  * runs. A tool that fails stops, the other goes on.
  */
-async function warmPairs(tools: Array<{ cut: CutRun; root: string }>, work: string, runs: number): Promise<Warm[]> {
+async function warmPairs(
+  tools: Array<{ name: string; cut: CutRun; root: string }>,
+  work: string,
+  runs: number,
+  log: (m: string) => void,
+): Promise<Warm[]> {
   const out: Warm[] = tools.map(() => ({ ms: null, entries: null, stdout: '' }));
   const times: number[][] = tools.map(() => []);
   for (let i = 0; i <= runs; i++) {
@@ -133,9 +138,13 @@ async function warmPairs(tools: Array<{ cut: CutRun; root: string }>, work: stri
         continue;
       }
       if (i > 0) times[t]!.push(r.ms);
+      log(`  ${i === 0 ? 'cold' : `warm ${i}`}: ${tool.name} ${Math.round(r.ms)} ms`);
       o.stdout = r.stdout;
       o.entries = await countEntries(tool.root);
     }
+    // warm means a filled cache that is on disk: the cold runs' writes (hundreds of MB) are
+    // flushed before the timed runs, not during them
+    if (i === 0) execFileSync('sync');
   }
   for (const [t, tool] of tools.entries()) {
     await discard(tool.root, work);
@@ -164,10 +173,12 @@ export async function benchChisel(work: string, runs = 3, log: (m: string) => vo
     const [ts, ref] = (await warmPairs(
       [
         {
+          name: 'chisel-ts',
           cut: (root) => chisel([...chiselLikeCut(dir, tsCache), '--json', '--quiet', '--root', root, ...slices]),
           root: path.join(base, 'ts-root'),
         },
         {
+          name: 'Chisel',
           cut: (root) =>
             run(bin, ['cut', '--release', `${dir}/`, '--arch', 'amd64', '--root', root, ...slices], { XDG_CACHE_HOME: chiselCache }),
           root: path.join(base, 'chisel-root'),
@@ -175,6 +186,7 @@ export async function benchChisel(work: string, runs = 3, log: (m: string) => vo
       ],
       work,
       runs,
+      log,
     )) as [Warm, Warm];
     let selected = slices.length;
     try {

@@ -1,7 +1,7 @@
 // Re-hashing stored content: each item is a whole blob file or a range of a
 // pack blob; the damaged or missing ones are returned (ContentStore's
 // checkContents). A root's writer hashes what it copies instead
-// (output/filecopy.ts).
+// (output/entries.ts).
 
 import { createHash } from 'node:crypto';
 import fss from 'node:fs';

@@ -16,7 +16,7 @@ import { contentSums, type Tree, type TreeEntry } from '../tree/model.js';
 import { ChiselError, deserializeError } from '../util/errors.js';
 import { trace } from '../util/trace.js';
 import { releaseTemp, stopWritersOnSignal, sweepStale, tempSibling } from '../util/tempfiles.js';
-import { makeEntries, newClaims, stopMaking, type EntryJob, type FileJob } from './entries.js';
+import { makeEntries, newClaims, stopMaking, type EntryJob } from './entries.js';
 import type { FileWork, FileWorkReply } from './fileworker.js';
 
 export interface WriteDirOptions {
@@ -105,24 +105,7 @@ async function writeInto(
 ): Promise<void> {
   const asRoot = process.getuid?.() === 0;
   const owner = (e: TreeEntry) => (asRoot && (e.uid !== 0 || e.gid !== 0 || existing) ? { uid: e.uid, gid: e.gid } : undefined);
-  const { jobs, links, dirs } = layout(
-    tree,
-    root,
-    (e) => {
-      const own = owner(e);
-      const at = store.locate(e.sha256!);
-      return {
-        sum: e.sha256!,
-        file: at.file,
-        ...(at.offset !== undefined ? { offset: at.offset } : {}),
-        size: e.size,
-        mode: e.mode,
-        ...(own ? { owner: own } : {}),
-        check: !store.isVerified(e.sha256!),
-      };
-    },
-    owner,
-  );
+  const { jobs, links, dirs } = layout(tree, root, store, owner);
   if (existing) clearInPlace(tree, root);
   const bad = await makeAll(jobs, mtime, worker);
   if (bad.length > 0) throw new DamagedContents([...new Set(bad)]);
@@ -152,7 +135,7 @@ async function writeInto(
 function layout(
   tree: Tree,
   root: string,
-  file: (e: TreeEntry) => Omit<FileJob, 'dest'>,
+  store: ContentStore,
   owner: (e: TreeEntry) => { uid: number; gid: number } | undefined,
 ): { jobs: EntryJob[]; links: TreeEntry[]; dirs: TreeEntry[] } {
   const jobs: EntryJob[] = [];
@@ -181,8 +164,20 @@ function layout(
     if (e.type === 'dir') {
       jobs.push({ dest, dir: true, ...ownerPart });
       dirs.push(e);
-    } else if (e.type === 'file') jobs.push({ dest, ...file(e) });
-    else if (e.type === 'symlink') jobs.push({ dest, link: e.link!, ...ownerPart });
+    } else if (e.type === 'file') {
+      const at = store.locate(e.sha256!);
+      const offset = at.offset !== undefined ? { offset: at.offset } : {};
+      jobs.push({
+        dest,
+        sum: e.sha256!,
+        file: at.file,
+        ...offset,
+        size: e.size,
+        mode: e.mode,
+        ...ownerPart,
+        check: !store.isVerified(e.sha256!),
+      });
+    } else if (e.type === 'symlink') jobs.push({ dest, link: e.link!, ...ownerPart });
     else links.push(e);
   }
   return { jobs, links, dirs };

@@ -80,13 +80,13 @@ async function cutAndWrite(
     trace(byWrite ? 'contents checked by the write' : 'contents checked');
     const { confirm } = opts;
     // the same packages from the archives: the same tree; the InRelease files read are the archives' own
-    const gate = async () => {
+    const beforePublish = async () => {
       const real = await confirm!();
       for (const [i, a] of archs.entries()) a.archives = real.archs[i]!.archives;
     };
     let r: BuildResult;
     try {
-      r = await writeOutputs(spec, archs, config, epoch, confirm ? { beforePublish: gate } : {});
+      r = await writeOutputs(spec, archs, config, epoch, confirm ? { beforePublish } : {});
     } catch (e) {
       if (e instanceof DamagedContents) throw damaged(archs, new Set(e.sums));
       throw e;
